@@ -1,0 +1,1 @@
+"""The one HTTP seam: every request xtcheck sends is built and checked here."""

@@ -1,0 +1,1 @@
+"""A local Microsoft cloud over HTTPS for tests, benchmarks and the demo."""

@@ -1,0 +1,298 @@
+"""The sandbox's HTTPS plumbing: one server per service origin, faults on demand, write refusal, a request log."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+FAULT_KINDS = ("latency", "throttle", "status", "gateway", "malformed", "drop", "stall")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as a service sees it."""
+
+    method: str
+    target: str  # the request target exactly as sent: path and raw query
+    headers: Message
+    body: bytes
+    origin: str  # https://127.0.0.1:PORT of the service that received it
+
+    @property
+    def path(self) -> str:
+        return unquote(urlsplit(self.target).path)
+
+    @property
+    def raw_query(self) -> str:
+        return urlsplit(self.target).query
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(self.raw_query, keep_blank_values=True))
+
+    def header(self, name: str, default: str = "") -> str:
+        value = self.headers.get(name)
+        return default if value is None else str(value)
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None,
+             content_type: str = "application/json; charset=utf-8") -> Response:
+        merged = {"Content-Type": content_type, **(headers or {})}
+        return cls(status, json.dumps(payload, separators=(",", ":")).encode(), merged)
+
+
+class Service(Protocol):
+    """What each origin (login, Graph, Exchange, a Dataverse environment) implements."""
+
+    name: str
+
+    def handle(self, request: Request) -> Response: ...
+
+    def is_read(self, request: Request) -> bool:
+        """True when the request may be served: GET, or the few POSTs that only read."""
+        ...
+
+    def error_response(self, request: Request, status: int) -> Response:
+        """This service's own error body for `status` (used by refusals and injected faults)."""
+        ...
+
+
+@dataclass
+class Fault:
+    """Misbehaviour injected on matching requests, `count` times (None: every time)."""
+
+    kind: str
+    service: str | None = None
+    path: str = ""  # a regular expression searched in the request target
+    method: str | None = None
+    count: int | None = 1
+    status: int = 503
+    retry_after: int | None = None
+    delay: float = 0.0  # seconds, for latency and stall
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; use one of {', '.join(FAULT_KINDS)}")
+
+    def matches(self, service: str, method: str, target: str) -> bool:
+        return (
+            (self.service is None or self.service == service)
+            and (self.method is None or self.method.upper() == method)
+            and re.search(self.path, target) is not None
+        )
+
+
+class FaultBook:
+    """Faults waiting to fire; thread-safe, first match wins, each use counts down."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, service: str, method: str, target: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(service, method, target):
+                    if fault.count is not None:
+                        fault.count -= 1
+                        if fault.count <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    service: str
+    method: str
+    target: str
+    status: int  # 0 when the connection was dropped without an answer
+    duration_ms: float
+    write: bool = False
+    fault: str | None = None
+
+    @property
+    def path(self) -> str:
+        return unquote(urlsplit(self.target).path)
+
+
+class RequestLog:
+    """Every request every service saw, in order."""
+
+    def __init__(self) -> None:
+        self._entries: list[LogEntry] = []
+        self._lock = threading.Lock()
+
+    def add(self, entry: LogEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self, service: str | None = None) -> list[LogEntry]:
+        with self._lock:
+            return [e for e in self._entries if service is None or e.service == service]
+
+    def writes(self) -> list[LogEntry]:
+        return [e for e in self.entries() if e.write]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ServiceServer
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        # The TLS handshake happens here, in the connection's own thread, so a slow client stalls only itself.
+        self.request = self.server.tls.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the RequestLog is the record."""
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (ssl.SSLError, ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(self.command, self.path, self.headers, body, self.server.origin)
+        started = time.perf_counter()
+        status, write, fault_kind = self.server.respond(request, self)
+        self.server.log.add(LogEntry(
+            self.server.service.name, request.method, request.target, status,
+            round((time.perf_counter() - started) * 1000, 3), write, fault_kind,
+        ))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+    def send(self, response: Response, *, stall: float | None = None) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if stall is None:
+            self.wfile.write(response.body)
+            return
+        self.wfile.write(response.body[: len(response.body) // 2])
+        self.wfile.flush()
+        self.server.stopping.wait(stall)
+        self.close_connection = True
+
+
+_GATEWAY_PAGE = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    b"</center><hr><center>Microsoft-Azure-Application-Gateway/v2</center></body></html>"
+)
+
+
+class ServiceServer(ThreadingHTTPServer):
+    """One HTTPS origin serving one service."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, service: Service, tls: ssl.SSLContext, log: RequestLog, faults: FaultBook,
+                 port: int = 0, host: str = "127.0.0.1") -> None:
+        super().__init__((host, port), _Handler)
+        self.service = service
+        self.tls = tls
+        self.log = log
+        self.faults = faults
+        self.stopping = threading.Event()
+        self.origin = f"https://{host}:{self.server_address[1]}"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name=f"sandbox-{self.service.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def respond(self, request: Request, handler: _Handler) -> tuple[int, bool, str | None]:
+        """Answer one request; return (status, was_a_write, fault_kind)."""
+        if not self.service.is_read(request):
+            response = self.service.error_response(request, 405)
+            handler.send(response)
+            return response.status, True, None
+        fault = self.faults.take(self.service.name, request.method, request.target)
+        kind = fault.kind if fault else None
+        if fault is not None and fault.kind == "drop":
+            handler.close_connection = True
+            handler.request.shutdown(socket.SHUT_RDWR)
+            return 0, False, kind
+        if fault is not None and fault.kind in ("latency", "stall"):
+            self.stopping.wait(fault.delay if fault.kind == "latency" else 0)
+        response = self._answer(request, fault)
+        handler.send(response, stall=(fault.delay or 30.0) if kind == "stall" else None)
+        return response.status, False, kind
+
+    def _answer(self, request: Request, fault: Fault | None) -> Response:
+        if fault is not None and fault.kind in ("throttle", "status"):
+            status = 429 if fault.kind == "throttle" else fault.status
+            response = self.service.error_response(request, status)
+            if fault.retry_after is not None:
+                response.headers["Retry-After"] = str(fault.retry_after)
+            return response
+        if fault is not None and fault.kind == "gateway":
+            return Response(502, _GATEWAY_PAGE, {"Content-Type": "text/html"})
+        try:
+            response = self.service.handle(request)
+        except Exception:  # a sandbox bug must show as a 500 and on stderr, never kill the thread silently
+            traceback.print_exc(file=sys.stderr)
+            response = self.service.error_response(request, 500)
+        if fault is not None and fault.kind == "malformed":
+            response = Response(200, response.body[: max(1, len(response.body) // 2)] or b"{",
+                                {"Content-Type": "application/json; charset=utf-8"})
+        return response
+
+
+def tls_context(cert_path: str, key_path: str) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_path, key_path)
+    return context

@@ -1,0 +1,216 @@
+"""The Sandbox: a local Microsoft cloud (login, Graph, Exchange, Dataverse environments) over HTTPS on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+from . import firstparty
+from .dataverse import Dataverse, build_environment
+from .directory import Directory, Tenant, build_directory
+from .entra import Login
+from .graph import Graph
+from .httpd import Fault, FaultBook, Request, RequestLog, Response, ServiceServer, tls_context
+from .pki import Certificate, make_ca, make_server_cert
+from .scenario import load
+from .tokens import TokenIssuer
+
+
+class Exchange:
+    """Exchange Online's origin. Its URI is the resource Exchange tokens are issued for; nothing is served yet."""
+
+    name = "exchange"
+
+    def is_read(self, request: Request) -> bool:
+        return request.method in ("GET", "HEAD")
+
+    def error_response(self, request: Request, status: int) -> Response:
+        return Response.json(status, {"error": {"code": "ErrorInternalServerError" if status >= 500 else
+                                                "ErrorInvalidRequest", "message": f"HTTP {status}"}})
+
+    def handle(self, request: Request) -> Response:
+        return self.error_response(request, 404)
+
+
+class Sandbox:
+    """Start with `with Sandbox("healthy") as cloud:`; every service gets its own origin (port)."""
+
+    def __init__(self, scenario: str | dict[str, Any] = "healthy", *, graph_page_size: int = 100,
+                 port: int = 0, workdir: Path | None = None) -> None:
+        self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self.scenario: dict[str, Any] = load(scenario, self.now) if isinstance(scenario, str) else scenario
+        self.directory: Directory = build_directory(self.scenario)
+        self.log = RequestLog()
+        self.faults = FaultBook()
+        self.issuer = TokenIssuer()
+        self._graph_page_size = graph_page_size
+        self._port = port
+        self._own_workdir = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix="xtcheck-sandbox-")) if workdir is None else workdir
+        self._servers: dict[str, ServiceServer] = {}
+        for raw in self.scenario.get("faults", []):
+            self.faults.add(Fault(**raw))
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        ca = make_ca()
+        leaf = make_server_cert(ca)
+        self.ca_path.write_bytes(ca.cert_pem)
+        (self.workdir / "server.pem").write_bytes(leaf.cert_pem + ca.cert_pem)
+        (self.workdir / "server.key").write_bytes(leaf.key_pem)
+        tls = tls_context(str(self.workdir / "server.pem"), str(self.workdir / "server.key"))
+        login = Login(self.directory, self.issuer)
+        graph = Graph(self.directory, self.issuer, page_size=self._graph_page_size)
+        services: list[Any] = [login, graph, Exchange()]
+        for raw in self.scenario.get("environments", []):
+            services.append(Dataverse(build_environment(raw, self.directory, self.now), self.issuer))
+        try:
+            for offset, service in enumerate(services):
+                port = self._port + offset if self._port else 0
+                self._servers[service.name] = ServiceServer(service, tls, self.log, self.faults, port)
+        except OSError:
+            self.stop()
+            raise
+        login.origin = self.login_url
+        graph.origin = self.graph_url
+        for service in services[3:]:
+            service.origin = self._servers[service.name].origin
+        login.resources = self._resources()
+        for server in self._servers.values():
+            server.start()
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+        self._servers.clear()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    # -- where things are ---------------------------------------------------------------------------
+
+    @property
+    def ca_path(self) -> Path:
+        return self.workdir / "ca.pem"
+
+    @property
+    def login_url(self) -> str:
+        return self._servers["login"].origin
+
+    @property
+    def graph_url(self) -> str:
+        return self._servers["graph"].origin
+
+    @property
+    def exchange_resource(self) -> str:
+        return self._servers["exchange"].origin
+
+    def environment_url(self, ref: str | None = None) -> str:
+        envs = self.scenario.get("environments", [])
+        if not envs:
+            raise LookupError(f"scenario {self.scenario['name']!r} has no Dataverse environment")
+        return self._servers[f"dataverse:{ref or envs[0]['ref']}"].origin
+
+    def tenant(self, ref: str) -> Tenant:
+        tenant = next((t for t in self.directory.tenants.values() if t.ref == ref), None)
+        if tenant is None:
+            raise LookupError(f"scenario {self.scenario['name']!r} has no tenant {ref!r}")
+        return tenant
+
+    def certificate(self, name: str) -> Certificate:
+        return self.directory.named_certificates[name]
+
+    def _resources(self) -> dict[str, str]:
+        mapping = {firstparty.GRAPH.public_uri: "graph", firstparty.EXCHANGE.public_uri: "exchange",
+                   self.graph_url: "graph", self.exchange_resource: "exchange"}
+        mapping.update({r.app_id: r.key for r in firstparty.RESOURCES.values()})
+        mapping.update({s.origin: "dataverse" for n, s in self._servers.items() if n.startswith("dataverse:")})
+        return {uri.lower(): key for uri, key in mapping.items()}
+
+    # -- test helpers -------------------------------------------------------------------------------
+
+    def add_fault(self, kind: str, **options: Any) -> Fault:
+        """Inject a fault, e.g. `add_fault("throttle", service="graph", path="/servicePrincipals", retry_after=1)`."""
+        return self.faults.add(Fault(kind, **options))
+
+    def issue_token(self, tenant_ref: str, app_id: str, audience: str, *, roles: list[str] | None = None,
+                    lifetime: int = 3599) -> str:
+        """A token as the login service would issue it, with any lifetime (negative: already expired)."""
+        tenant = self.tenant(tenant_ref)
+        sp = self.directory.service_principal(tenant.id, app_id)
+        return self.issuer.mint(issuer=f"{self.login_url}/{tenant.id}/v2.0", tenant_id=tenant.id,
+                                audience=audience, app_id=app_id.lower(), object_id=sp["id"] if sp else app_id,
+                                roles=roles or [], credential_type=1, lifetime=lifetime,
+                                not_before_skew=max(300, -lifetime + 300))
+
+    # -- a ready xtcheck config ---------------------------------------------------------------------
+
+    def write_config(self, path: Path | None = None) -> Path:
+        """An xtcheck config file for this scenario (secrets as file: references beside it)."""
+        path = path or self.workdir / "xtcheck.yaml"
+        path.write_text(yaml.safe_dump(self.config(), sort_keys=False), encoding="utf-8")
+        return path
+
+    def config(self) -> dict[str, Any]:
+        audit = self.scenario.get("audit", {})
+        env = (self.scenario.get("environments") or [{}])[0]
+        dynamics_tenant = self.tenant(env["tenant"]).id if env else None
+        exchange = audit.get("exchangeTenant", "B")
+        exchange_id = self.tenant(exchange).id if any(t.ref == exchange for t in
+                                                      self.directory.tenants.values()) else exchange
+        config: dict[str, Any] = {
+            "dynamics": {"environment_url": self.environment_url(), "tenant_id": dynamics_tenant},
+            "exchange": {"tenant_id": exchange_id},
+        }
+        if audit.get("profile"):
+            config["dynamics"]["profile"] = audit["profile"]
+        app = self.directory.application(audit["clientId"]) if audit.get("clientId") else None
+        if audit.get("clientId"):
+            config["app"] = {"client_id": audit["clientId"]}
+        if app is not None and self.directory.secrets.get(app["appId"]):
+            secret_file = self._secret_file("app", self.directory.secrets[app["appId"]][-1].value)
+            config["app"]["secret"] = f"file:{secret_file}"
+        config["mailboxes"] = audit.get("mailboxes", "all")
+        config["cloud"] = "custom"
+        config["endpoints"] = {"login": self.login_url, "graph": self.graph_url,
+                               "exchange_resource": self.exchange_resource}
+        config["tls"] = {"ca_bundle": str(self.ca_path)}
+        config["credentials"] = self._credentials()
+        return config
+
+    def _credentials(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = []
+        for reader in self.scenario.get("readers", []):
+            for tenant_ref in reader.get("grants", {}):
+                entry: dict[str, Any] = {"tenant_id": self.tenant(tenant_ref).id, "client_id": reader["appId"]}
+                if "secret" in reader:
+                    entry["client_secret"] = f"file:{self._secret_file(reader['ref'], reader['secret'])}"
+                elif "certificate" in reader:
+                    cert = self.certificate(reader["certificate"])
+                    pem = self.workdir / f"{reader['certificate']}.pem"
+                    pem.write_bytes(cert.key_pem + cert.cert_pem)
+                    pem.chmod(0o600)
+                    entry["certificate"] = {"path": str(pem)}
+                entries.append(entry)
+        return entries
+
+    def _secret_file(self, name: str, value: str) -> Path:
+        path = self.workdir / f"{name}.secret"
+        path.write_text(value, encoding="utf-8")
+        path.chmod(0o600)
+        return path
