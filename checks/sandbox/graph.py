@@ -1,10 +1,173 @@
-"""Microsoft Graph v1.0 (stub, replaced by the real module)."""
+"""Microsoft Graph v1.0 for the sandbox: applications, service principals, consents, domains, organization."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+from urllib.parse import urlsplit
+
 from .directory import Directory
+from .graphquery import (
+    GraphError,
+    PageKey,
+    Pager,
+    Query,
+    Row,
+    bad_request,
+    check_select,
+    domain_object,
+    expanded_rows,
+    filtered,
+    organization_object,
+    parse_query,
+    project,
+    selection,
+    unknown_property,
+    without_skiptoken,
+)
 from .httpd import Request, Response
-from .tokens import TokenIssuer
+from .tokens import Rejection, TokenIssuer
+
+CONTENT_TYPE = ("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
+                "charset=utf-8")
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+MAX_BATCH = 20
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_HEAD_SEGMENT = re.compile(r"([A-Za-z]+)(?:\(appId='([^']*)'\))?")
+_DIRECTORY = ("Directory.Read.All", "Directory.ReadWrite.All")
+_APPLICATION = frozenset({"Application.Read.All", "Application.ReadWrite.All", *_DIRECTORY})
+_NAV_LINK = {"appRoleAssignments": "principalId", "appRoleAssignedTo": "resourceId"}
+
+_STATUS_ERRORS = {
+    400: ("BadRequest", "Bad request."),
+    401: ("InvalidAuthenticationToken", "Access token is empty."),
+    403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+    404: ("Request_ResourceNotFound", "Resource not found."),
+    405: ("Request_BadRequest", "Specified HTTP method is not allowed for the request uri."),
+    429: ("TooManyRequests", "Too many requests."),
+    500: ("InternalServerError", "An internal server error occurred."),
+    502: ("BadGateway", "The gateway received an invalid response."),
+    503: ("serviceNotAvailable", "The service is temporarily unavailable. Please try again later."),
+    504: ("GatewayTimeout", "The gateway did not receive a timely response."),
+}
+
+
+@dataclass(frozen=True)
+class _EntitySet:
+    type_name: str
+    roles: frozenset[str]
+    alternate_key: bool = False
+    navigations: tuple[str, ...] = ()
+
+
+_SETS = {
+    "applications": _EntitySet("application", _APPLICATION, alternate_key=True),
+    "servicePrincipals": _EntitySet("servicePrincipal", _APPLICATION, True, tuple(_NAV_LINK)),
+    "domains": _EntitySet("domain", frozenset({"Domain.Read.All", "Domain.ReadWrite.All", *_DIRECTORY})),
+    "organization": _EntitySet(
+        "organization", frozenset({"Organization.Read.All", "Organization.ReadWrite.All", *_DIRECTORY})),
+}
+
+
+@dataclass(frozen=True)
+class _Route:
+    entity_set: str
+    key: str | None = None
+    by_app_id: bool = False
+    navigation: str | None = None
+
+
+def _segment_error(segment: str) -> GraphError:
+    return GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
+
+
+def _not_found(key: str) -> GraphError:
+    return GraphError(404, "Request_ResourceNotFound",
+                      f"Resource '{key}' does not exist or one of its queried reference-property objects are "
+                      "not present.")
+
+
+def _route(path: str) -> _Route:
+    """Parse /v1.0/<set>[/{id} | (appId='…')][/<navigation>]."""
+    segments = path.split("/")[1:]
+    if segments and segments[-1] == "" and len(segments) > 1:
+        segments.pop()
+    if not segments or segments[0] != "v1.0":
+        raise GraphError(400, "BadRequest", f"Invalid version: {segments[0] if segments else ''}")
+    rest = segments[1:] or [""]
+    head = _HEAD_SEGMENT.fullmatch(rest[0])
+    if head is None or head.group(1) not in _SETS or (head.group(2) is not None
+                                                      and not _SETS[head.group(1)].alternate_key):
+        raise _segment_error(rest[0])
+    name, app_id = head.group(1), head.group(2)
+    key, tail = (app_id, rest[1:]) if app_id is not None else (rest[1] if len(rest) > 1 else None, rest[2:])
+    if key is not None and name != "domains" and not _GUID.fullmatch(key):
+        raise bad_request(f"Invalid object identifier '{key}'.")
+    for index, segment in enumerate(tail):
+        if index > 0 or segment not in _SETS[name].navigations:
+            raise _segment_error(segment)
+    return _Route(name, key, app_id is not None, tail[0] if tail else None)
+
+
+def _item_valid(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    headers, depends = item.get("headers", {}), item.get("dependsOn", [])
+    return (all(isinstance(item.get(k), str) and item.get(k) for k in ("id", "method", "url"))
+            and isinstance(headers, dict) and isinstance(depends, list)
+            and all(isinstance(d, str) for d in depends))
+
+
+def _batch_items(request: Request) -> list[dict[str, Any]]:
+    """The requests of a JSON batch, validated as Graph does before running any of them."""
+    try:
+        body = request.json()
+    except (ValueError, UnicodeDecodeError) as error:
+        raise bad_request("Invalid batch payload format.") from error
+    items = body.get("requests") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not all(_item_valid(item) for item in items):
+        raise bad_request("Invalid batch payload format.")
+    if len(items) > MAX_BATCH:
+        raise bad_request(f"Number of requests exceeds the maximum of {MAX_BATCH}.")
+    seen: set[str] = set()
+    for item in items:
+        if item["id"] in seen:
+            raise bad_request(f"Request id '{item['id']}' is used more than once; batch request ids must "
+                              "be unique.")
+        seen.add(item["id"])
+    ids = {item["id"] for item in items}
+    for item in items:
+        for dependency in item.get("dependsOn", []):
+            if dependency not in ids:
+                raise bad_request(f"Request '{item['id']}' depends on '{dependency}', which is not in the "
+                                  "batch.")
+    return items
+
+
+def _batch_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items in an order honouring dependsOn (otherwise as given); a cycle is a 400."""
+    done: set[str] = set()
+    order: list[dict[str, Any]] = []
+    pending = list(items)
+    while pending:
+        ready = next((i for i in pending if set(i.get("dependsOn", [])) <= done), None)
+        if ready is None:
+            raise bad_request("The dependsOn references of the batch requests form a cycle.")
+        pending.remove(ready)
+        order.append(ready)
+        done.add(ready["id"])
+    return order
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class Graph:
@@ -15,12 +178,202 @@ class Graph:
         self.issuer = issuer
         self.page_size = page_size
         self.origin = ""
+        self._pager = Pager()
+
+    # -- the Service protocol --------------------------------------------------------------------------
 
     def is_read(self, request: Request) -> bool:
-        return request.method == "GET"
+        if request.method in ("GET", "HEAD"):
+            return True
+        if request.method != "POST" or request.path != "/v1.0/$batch":
+            return False
+        try:
+            items = request.json().get("requests")
+            return isinstance(items, list) and all(str(item["method"]).upper() == "GET" for item in items)
+        except (ValueError, UnicodeDecodeError, AttributeError, TypeError, KeyError):
+            return False
 
     def error_response(self, request: Request, status: int) -> Response:
-        return Response.json(status, {"error": {"code": "x", "message": "x"}})
+        code, message = _STATUS_ERRORS.get(status, ("UnknownError", f"HTTP {status}."))
+        return self._error(request, GraphError(status, code, message), str(uuid.uuid4()))
 
     def handle(self, request: Request) -> Response:
-        return self.error_response(request, 404)
+        request_id = str(uuid.uuid4())
+        try:
+            payload = self._dispatch(request)
+        except GraphError as error:
+            return self._error(request, error, request_id)
+        return Response.json(200, payload, self._headers(request, request_id), content_type=CONTENT_TYPE)
+
+    # -- envelopes ------------------------------------------------------------------------------------
+
+    def _headers(self, request: Request, request_id: str) -> dict[str, str]:
+        client_request_id = request.header("client-request-id", request_id)
+        return {"request-id": request_id, "client-request-id": client_request_id}
+
+    def _error(self, request: Request, error: GraphError, request_id: str) -> Response:
+        headers = self._headers(request, request_id)
+        inner = {"date": _now(), "request-id": request_id, "client-request-id": headers["client-request-id"]}
+        body = {"error": {"code": error.code, "message": error.message, "innerError": inner}}
+        return Response.json(error.status, body, {**headers, **error.headers}, content_type=CONTENT_TYPE)
+
+    def _context(self, fragment: str) -> str:
+        return f"{self.origin}/v1.0/$metadata#{fragment}"
+
+    # -- dispatch -------------------------------------------------------------------------------------
+
+    def _dispatch(self, request: Request) -> dict[str, Any]:
+        claims = self._authenticate(request)
+        if request.path == "/v1.0/$batch":
+            if request.method != "POST":
+                raise GraphError(405, *_STATUS_ERRORS[405])
+            return self._batch(request)
+        if request.method not in ("GET", "HEAD"):
+            raise GraphError(405, *_STATUS_ERRORS[405])
+        route = _route(request.path)
+        spec = _SETS[route.entity_set]
+        if not spec.roles.intersection(claims.get("roles") or []):
+            raise GraphError(403, *_STATUS_ERRORS[403])
+        query = parse_query(request.raw_query, request.header("ConsistencyLevel"))
+        tenant_id = str(claims["tid"]).lower()
+        if route.key is None:
+            return self._collection(request, tenant_id, route.entity_set, query)
+        row = self._find(tenant_id, route)
+        if route.navigation is not None:
+            return self._navigation(request, tenant_id, row, route.navigation, query)
+        return self._entity(tenant_id, route.entity_set, row, query)
+
+    def _authenticate(self, request: Request) -> dict[str, Any]:
+        audiences = {self.origin, "https://graph.microsoft.com", GRAPH_APP_ID}
+        claims = self.issuer.validate(request.header("Authorization"), audiences)
+        if isinstance(claims, Rejection):
+            raise GraphError(401, "InvalidAuthenticationToken", claims.message,
+                             {"WWW-Authenticate": 'Bearer realm=""'})
+        return claims
+
+    # -- data -----------------------------------------------------------------------------------------
+
+    def _rows(self, entity_set: str, tenant_id: str) -> Sequence[Row]:
+        """The objects of one entity set that a token of `tenant_id` can see, in their stored shape."""
+        if entity_set == "applications":
+            return [app for app_id, app in self.directory.applications.items()
+                    if self.directory.app_home.get(app_id) == tenant_id]
+        if entity_set == "servicePrincipals":
+            return self.directory.service_principals.get(tenant_id, [])
+        if entity_set == "appRoleAssignments":
+            return self.directory.assignments.get(tenant_id, [])
+        tenant = self.directory.tenants.get(tenant_id)
+        if tenant is None:
+            return []
+        if entity_set == "domains":
+            return [domain_object(domain) for domain in tenant.domains]
+        return [organization_object(tenant)]
+
+    def _properties(self, entity_set: str) -> set[str]:
+        return {name for tenant_id in self.directory.tenants for row in self._rows(entity_set, tenant_id)
+                for name in row}
+
+    def _find(self, tenant_id: str, route: _Route) -> Row:
+        assert route.key is not None
+        field, wanted = ("appId" if route.by_app_id else "id"), route.key.lower()
+        for row in self._rows(route.entity_set, tenant_id):
+            if str(row.get(field, "")).lower() == wanted:
+                return row
+        raise _not_found(route.key)
+
+    def _related(self, tenant_id: str, row: Row, navigation: str) -> list[Row]:
+        link = _NAV_LINK[navigation]
+        return [a for a in self._rows("appRoleAssignments", tenant_id) if a[link] == row["id"]]
+
+    # -- shaping --------------------------------------------------------------------------------------
+
+    def _check(self, entity_set: str, query: Query) -> None:
+        spec = _SETS.get(entity_set)
+        type_name = spec.type_name if spec else "appRoleAssignment"
+        check_select(query.select, self._properties(entity_set), type_name)
+        assignment_properties = self._properties("appRoleAssignments")
+        for item in query.expand:
+            if spec is None or item.name not in spec.navigations:
+                raise unknown_property(item.name, type_name)
+            check_select(item.select, assignment_properties, "appRoleAssignment")
+
+    def _present(self, tenant_id: str, row: Row, query: Query) -> dict[str, Any]:
+        """A response copy of one stored object: expanded navigations added, then $select applied."""
+        shaped = dict(row)
+        for item in query.expand:
+            context = self._context(f"servicePrincipals('{row['id']}')/{item.name}")
+            shaped[f"{item.name}@odata.context"] = context
+            shaped[item.name] = expanded_rows(self._related(tenant_id, row, item.name), item)
+        keep = [name for item in query.expand for name in (f"{item.name}@odata.context", item.name)]
+        return project(shaped, query.select, keep)
+
+    def _entity(self, tenant_id: str, entity_set: str, row: Row, query: Query) -> dict[str, Any]:
+        self._check(entity_set, query)
+        names = [item.name for item in query.expand]
+        context = self._context(f"{entity_set}{selection(query.select, names)}/$entity")
+        return {"@odata.context": context, **self._present(tenant_id, row, query)}
+
+    def _navigation(self, request: Request, tenant_id: str, row: Row, navigation: str,
+                    query: Query) -> dict[str, Any]:
+        rows = self._related(tenant_id, row, navigation)
+        return self._page(request, tenant_id, "appRoleAssignments", rows, query,
+                          fragment="appRoleAssignments")
+
+    def _collection(self, request: Request, tenant_id: str, entity_set: str, query: Query) -> dict[str, Any]:
+        rows = self._rows(entity_set, tenant_id)
+        return self._page(request, tenant_id, entity_set, rows, query, fragment=entity_set)
+
+    def _page(self, request: Request, tenant_id: str, entity_set: str, rows: Sequence[Row], query: Query, *,
+              fragment: str) -> dict[str, Any]:
+        self._check(entity_set, query)
+        matching = filtered(rows, query.predicate, query.orderby)
+        raw_path = urlsplit(request.target).path
+        key = PageKey(tenant_id, raw_path, without_skiptoken(request.raw_query))
+        offset = 0 if query.skiptoken is None else self._pager.offset(query.skiptoken, key)
+        size = min(self.page_size, query.top or self.page_size)
+        names = [item.name for item in query.expand]
+        payload: dict[str, Any] = {"@odata.context": self._context(fragment + selection(query.select, names))}
+        if query.count and query.skiptoken is None:
+            payload["@odata.count"] = len(matching)
+        if offset + size < len(matching):
+            token = self._pager.issue(key, offset + size)
+            payload["@odata.nextLink"] = f"{self.origin}{raw_path}?{key.query + '&' if key.query else ''}" \
+                                         f"$skiptoken={token}"
+        payload["value"] = [self._present(tenant_id, row, query) for row in matching[offset:offset + size]]
+        return payload
+
+    # -- $batch ---------------------------------------------------------------------------------------
+
+    def _batch(self, request: Request) -> dict[str, Any]:
+        results: dict[str, dict[str, Any]] = {}
+        order = _batch_order(_batch_items(request))
+        for item in order:
+            failed = [d for d in item.get("dependsOn", []) if results[d]["status"] >= 400]
+            results[item["id"]] = (self._failed_dependency(request, item, failed[0]) if failed
+                                   else self._run_item(request, item))
+        return {"responses": [results[item["id"]] for item in order]}
+
+    def _run_item(self, outer: Request, item: dict[str, Any]) -> dict[str, Any]:
+        headers = Message()
+        for name, value in item.get("headers", {}).items():
+            if name.lower() != "authorization":
+                headers[name] = str(value)
+        headers["Authorization"] = outer.header("Authorization")
+        url = item["url"]
+        inner = Request(item["method"].upper(), "/v1.0/" + url.lstrip("/"), headers, b"", outer.origin)
+        if urlsplit(url).scheme or url.startswith("//"):
+            response = self._error(inner, bad_request(f"Invalid request URI '{url}': use a relative URL."),
+                                   str(uuid.uuid4()))
+        elif inner.method != "GET":
+            response = self.error_response(inner, 405)
+        else:
+            response = self.handle(inner)
+        return {"id": item["id"], "status": response.status, "headers": response.headers,
+                "body": json.loads(response.body)}
+
+    def _failed_dependency(self, outer: Request, item: dict[str, Any], dependency: str) -> dict[str, Any]:
+        error = GraphError(424, "Failed dependency",
+                           f"The request depends on request '{dependency}', which failed.")
+        response = self._error(outer, error, str(uuid.uuid4()))
+        return {"id": item["id"], "status": response.status, "headers": response.headers,
+                "body": json.loads(response.body)}

@@ -242,8 +242,9 @@ class ServiceServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name=f"sandbox-{self.service.name}",
-                                        daemon=True)
+        # A short poll keeps stop() quick; the loop is idle otherwise.
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,),
+                                        name=f"sandbox-{self.service.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

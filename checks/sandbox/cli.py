@@ -1,0 +1,73 @@
+"""`xtcheck sandbox serve|list`: the sandbox on its own, for trying xtcheck by hand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import cli
+from .scenario import ScenarioError, builtin_names, load, load_raw
+from .server import Sandbox
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _list()
+    return _serve(args)
+
+
+def _list() -> int:
+    for name in builtin_names():
+        print(f"{name:30} {load_raw(name)['summary']}")
+    return cli.EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        scenario = load(args.scenario, cli.now())
+    except ScenarioError as exc:
+        print(f"xtcheck: {exc}", file=sys.stderr)
+        return cli.EXIT_USAGE
+    if args.mailboxes is not None:
+        if not scenario.get("environments") or args.mailboxes < 0:
+            print("xtcheck: --mailboxes needs a scenario with an environment and N >= 0", file=sys.stderr)
+            return cli.EXIT_USAGE
+        scenario["environments"][0]["generate"] = {"mailboxes": args.mailboxes}
+    if args.graph_page_size < 1:
+        print("xtcheck: --graph-page-size must be at least 1", file=sys.stderr)
+        return cli.EXIT_USAGE
+    cloud = Sandbox(scenario, port=args.port, graph_page_size=args.graph_page_size)
+    try:
+        cloud.start()
+    except OSError as exc:
+        print(f"xtcheck: cannot listen on 127.0.0.1 port {args.port} and up ({exc.strerror}); "
+              "choose another --port or leave it out to use free ports", file=sys.stderr)
+        return cli.EXIT_USAGE
+    try:
+        config = cloud.write_config(args.config_out.resolve() if args.config_out else None)
+        _print_banner(cloud, str(config))
+        cli.wait_for_interrupt()
+    finally:
+        cloud.stop()
+        print("sandbox stopped", file=sys.stderr)
+    return cli.EXIT_OK
+
+
+def _print_banner(cloud: Sandbox, config: str) -> None:
+    scenario = cloud.scenario
+    lines = [
+        f"xtcheck sandbox: scenario {scenario['name']} — {scenario['summary']}",
+        f"  login (Entra)      {cloud.login_url}",
+        f"  Microsoft Graph    {cloud.graph_url}/v1.0",
+        f"  Exchange resource  {cloud.exchange_resource}",
+    ]
+    for env in scenario.get("environments", []):
+        lines.append(f"  Dataverse          {cloud.environment_url(env['ref'])}  ({env['ref']})")
+    for tenant in cloud.directory.tenants.values():
+        lines.append(f"  tenant {tenant.ref:11} {tenant.id}  {tenant.display_name}")
+    lines += [
+        f"  CA certificate     {cloud.ca_path}",
+        f"  xtcheck config     {config}",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,240 @@
+"""Graph's query options, opaque paging tokens and the tenant-derived resources (domains, organization)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
+
+from .directory import Tenant
+from .odata import (
+    ExpandItem,
+    ODataError,
+    Predicate,
+    compile_filter,
+    parse_expand,
+    parse_orderby,
+    parse_select,
+    sort_rows,
+)
+
+QUERY_OPTIONS = ("$select", "$filter", "$top", "$expand", "$count", "$orderby", "$skiptoken")
+Row = Mapping[str, Any]
+
+
+class GraphError(Exception):
+    """An error Graph answers with: HTTP status, `error.code`, `error.message` and extra response headers."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def bad_request(message: str) -> GraphError:
+    return GraphError(400, "Request_BadRequest", message)
+
+
+def unknown_property(name: str, type_name: str) -> GraphError:
+    return bad_request(f"Parsing OData Select and Expand failed: Could not find a property named '{name}' "
+                       f"on type 'microsoft.graph.{type_name}'.")
+
+
+@dataclass(frozen=True)
+class Query:
+    """The parsed query options of one request."""
+
+    select: list[str] | None = None
+    predicate: Predicate | None = None
+    orderby: list[tuple[str, bool]] = field(default_factory=list)
+    top: int | None = None
+    expand: list[ExpandItem] = field(default_factory=list)
+    count: bool = False
+    skiptoken: str | None = None
+
+
+def _options(raw_query: str) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        if not name.startswith("$"):
+            continue  # Graph ignores query parameters that are not system query options
+        key = name.lower()
+        if key not in QUERY_OPTIONS:
+            raise bad_request(f"The query parameter '{name}' is not supported.")
+        if key in options:
+            raise bad_request(f"Query option '{key}' was specified more than once, but it must be specified "
+                              "at most once.")
+        options[key] = value
+    return options
+
+
+def _top(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not re.fullmatch(r"\d+", text) or not 1 <= int(text) <= 999:
+        raise bad_request(f"Invalid page size specified: '{text}'. Must be between 1 and 999 inclusive.")
+    return int(text)
+
+
+def _count(text: str | None, consistency: str) -> bool:
+    if text is None or text.lower() == "false":
+        return False
+    if text.lower() != "true":
+        raise bad_request(f"Invalid value '{text}' for query option '$count'; expected true or false.")
+    if consistency.strip().lower() != "eventual":
+        raise bad_request("$count is not currently supported.")
+    return True
+
+
+def parse_query(raw_query: str, consistency: str) -> Query:
+    """Parse the request's query string; every problem is a 400 Request_BadRequest."""
+    options = _options(raw_query)
+    try:
+        select = parse_select(options["$select"]) if "$select" in options else None
+        predicate = compile_filter(options["$filter"]) if "$filter" in options else None
+        orderby = parse_orderby(options["$orderby"]) if "$orderby" in options else []
+        expand = parse_expand(options["$expand"]) if "$expand" in options else []
+    except ODataError as error:
+        raise bad_request(str(error)) from error
+    return Query(select, predicate, orderby, _top(options.get("$top")), expand,
+                 _count(options.get("$count"), consistency), options.get("$skiptoken"))
+
+
+def check_select(select: Iterable[str] | None, known: set[str], type_name: str) -> None:
+    """Refuse properties the type does not have (an empty `known` means: nothing to compare with)."""
+    for name in select or ():
+        if known and name != "*" and name not in known:
+            raise unknown_property(name, type_name)
+
+
+def filtered(rows: Sequence[Row], predicate: Predicate | None, orderby: list[tuple[str, bool]]) -> list[Row]:
+    result: list[Row] = [row for row in rows if predicate is None or predicate(row)]
+    return sort_rows(result, orderby) if orderby else result
+
+
+def project(row: Row, select: list[str] | None, keep: Iterable[str] = ()) -> dict[str, Any]:
+    """A copy of `row` with only the selected properties (all of them without $select or with '*')."""
+    if select is None or "*" in select:
+        return dict(row)
+    names = [*select, *(name for name in keep if name not in select)]
+    return {name: row.get(name) for name in names}
+
+
+def expanded_rows(rows: Sequence[Row], item: ExpandItem) -> list[dict[str, Any]]:
+    """Apply an expand item's nested $filter/$orderby/$top/$select to the related rows."""
+    try:
+        predicate = compile_filter(item.filter) if item.filter is not None else None
+        orderby = parse_orderby(item.orderby) if item.orderby is not None else []
+    except ODataError as error:
+        raise bad_request(str(error)) from error
+    chosen = filtered(rows, predicate, orderby)
+    if item.top is not None:
+        chosen = chosen[: item.top]
+    return [project(row, item.select) for row in chosen]
+
+
+def selection(select: list[str] | None, expand: Iterable[str]) -> str:
+    """The parenthesised part of an @odata.context URL: "(id,appId)" for a $select, else ""."""
+    if select is None:
+        return ""
+    names = [*select, *(f"{name}()" for name in expand if name not in select)]
+    return "(" + ",".join(names) + ")"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Paging
+
+
+def without_skiptoken(raw_query: str) -> str:
+    """The raw query string with any $skiptoken parameter removed (other parameters untouched)."""
+    kept = [part for part in raw_query.split("&")
+            if part and unquote_plus(part.partition("=")[0]).lower() != "$skiptoken"]
+    return "&".join(kept)
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """What a skiptoken is bound to: the tenant, the path and the other query options."""
+
+    tenant_id: str
+    path: str
+    query: str
+
+
+class Pager:
+    """Opaque skiptokens -> where the next page starts; thread-safe, oldest tokens forgotten first."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._pages: dict[str, tuple[PageKey, int]] = {}
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def issue(self, key: PageKey, offset: int) -> str:
+        token = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
+        with self._lock:
+            self._pages[token] = (key, offset)
+            while len(self._pages) > self._limit:
+                del self._pages[next(iter(self._pages))]
+        return token
+
+    def offset(self, token: str, key: PageKey) -> int:
+        with self._lock:
+            found = self._pages.get(token)
+        if found is None or found[0] != key:
+            raise GraphError(400, "Directory_ExpiredPageToken",
+                             "The specified page token value has expired and can no longer be included in "
+                             "your request.")
+        return found[1]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resources derived from a tenant
+
+_COUNTRIES = {"WW": "US", "NA": "US", "US": "US", "EU": "DE", "UK": "GB", "GB": "GB", "FR": "FR", "DE": "DE",
+              "AU": "AU", "JP": "JP", "CA": "CA", "IN": "IN", "APAC": "SG", "ASIA": "SG"}
+
+
+def domain_object(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The v1.0 `domain` resource for one of the tenant's domains as the scenario declares it."""
+    verified = bool(raw.get("isVerified", True))
+    return {
+        "authenticationType": raw.get("authenticationType", "Managed"), "availabilityStatus": None,
+        "id": raw["id"], "isAdminManaged": True, "isDefault": bool(raw.get("isDefault", False)),
+        "isInitial": bool(raw.get("isInitial", False)), "isRoot": True, "isVerified": verified,
+        "manufacturer": None, "model": None, "passwordNotificationWindowInDays": 14,
+        "passwordValidityPeriodInDays": 2147483647,
+        "supportedServices": ["Email", "OfficeCommunicationsOnline"] if verified else [], "state": None,
+    }
+
+
+def _verified_domain(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {"capabilities": "Email, OfficeCommunicationsOnline",
+            "isDefault": bool(raw.get("isDefault", False)), "isInitial": bool(raw.get("isInitial", False)),
+            "name": raw["id"],
+            "type": raw.get("authenticationType", "Managed")}
+
+
+def organization_object(tenant: Tenant) -> dict[str, Any]:
+    """The v1.0 `organization` resource of a tenant."""
+    return {
+        "id": tenant.id, "deletedDateTime": None, "businessPhones": [], "city": None, "country": None,
+        "countryLetterCode": _COUNTRIES.get(tenant.region.upper(), "US"),
+        "createdDateTime": "2018-03-01T00:00:00Z",
+        "defaultUsageLocation": None, "displayName": tenant.display_name,
+        "isMultipleDataLocationsForServicesEnabled": None, "marketingNotificationEmails": [],
+        "onPremisesLastSyncDateTime": None, "onPremisesSyncEnabled": None, "partnerTenantType": None,
+        "postalCode": None, "preferredLanguage": "en", "securityComplianceNotificationMails": [],
+        "securityComplianceNotificationPhones": [], "state": None, "street": None,
+        "technicalNotificationMails": [], "tenantType": "AAD",
+        "directorySizeQuota": {"used": 0, "total": 300000},
+        "assignedPlans": [], "privacyProfile": None, "provisionedPlans": [],
+        "verifiedDomains": [_verified_domain(d) for d in tenant.domains if d.get("isVerified", True)],
+    }
