@@ -22,30 +22,33 @@ EXCHANGE = "00000002-0000-0ff1-ce00-000000000000"
 GRAPH = "00000003-0000-0000-c000-000000000000"
 FULL_ACCESS = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"
 MISSING = "00000000-0000-4000-8000-000000000000"
-CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+CONTENT_TYPE = ("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
+                "charset=utf-8")
 GUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+Get = Callable[..., httpx.Response]
+Types = dict[str, tuple[type | None, ...]]
 
 # Documented v1.0 properties and their JSON types (None: the property may be null).
-APPLICATION_TYPES: dict[str, tuple[type | None, ...]] = {
+APPLICATION_TYPES: Types = {
     "id": (str,), "deletedDateTime": (str, None), "appId": (str,), "applicationTemplateId": (str, None),
     "disabledByMicrosoftStatus": (str, None), "createdDateTime": (str,), "displayName": (str,),
     "description": (str, None), "groupMembershipClaims": (str, None), "identifierUris": (list,),
     "isDeviceOnlyAuthSupported": (bool, None), "isFallbackPublicClient": (bool, None), "notes": (str, None),
     "publisherDomain": (str, None), "serviceManagementReference": (str, None), "signInAudience": (str,),
-    "tags": (list,), "tokenEncryptionKeyId": (str, None), "uniqueName": (str, None), "keyCredentials": (list,),
-    "passwordCredentials": (list,), "requiredResourceAccess": (list,), "api": (dict,), "appRoles": (list,),
+    "tags": (list,), "tokenEncryptionKeyId": (str, None), "uniqueName": (str, None),
+    "keyCredentials": (list,), "passwordCredentials": (list,), "requiredResourceAccess": (list,), "api": (dict,), "appRoles": (list,),
     "info": (dict,), "web": (dict,),
 }
-PASSWORD_TYPES: dict[str, tuple[type | None, ...]] = {
+PASSWORD_TYPES: Types = {
     "customKeyIdentifier": (str, None), "displayName": (str, None), "endDateTime": (str,), "hint": (str,),
     "keyId": (str,), "secretText": (None,), "startDateTime": (str,),
 }
-KEY_TYPES: dict[str, tuple[type | None, ...]] = {
+KEY_TYPES: Types = {
     "customKeyIdentifier": (str, None), "displayName": (str, None), "endDateTime": (str,), "key": (str, None),
     "keyId": (str,), "startDateTime": (str,), "type": (str,), "usage": (str,),
 }
-REQUIRED_ACCESS_TYPES: dict[str, tuple[type | None, ...]] = {"resourceAppId": (str,), "resourceAccess": (list,)}
-SERVICE_PRINCIPAL_TYPES: dict[str, tuple[type | None, ...]] = {
+REQUIRED_ACCESS_TYPES: Types = {"resourceAppId": (str,), "resourceAccess": (list,)}
+SERVICE_PRINCIPAL_TYPES: Types = {
     "id": (str,), "deletedDateTime": (str, None), "accountEnabled": (bool,), "alternativeNames": (list,),
     "appDisplayName": (str, None), "appDescription": (str, None), "appId": (str,),
     "appOwnerOrganizationId": (str, None), "appRoleAssignmentRequired": (bool,), "appRoles": (list,),
@@ -53,20 +56,21 @@ SERVICE_PRINCIPAL_TYPES: dict[str, tuple[type | None, ...]] = {
     "keyCredentials": (list,), "loginUrl": (str, None), "logoutUrl": (str, None), "notes": (str, None),
     "notificationEmailAddresses": (list,), "oauth2PermissionScopes": (list,), "passwordCredentials": (list,),
     "preferredSingleSignOnMode": (str, None), "replyUrls": (list,), "servicePrincipalNames": (list,),
-    "servicePrincipalType": (str,), "signInAudience": (str, None), "tags": (list,), "verifiedPublisher": (dict,),
+    "servicePrincipalType": (str,), "signInAudience": (str, None), "tags": (list,),
+    "verifiedPublisher": (dict,),
 }
-APP_ROLE_TYPES: dict[str, tuple[type | None, ...]] = {
+APP_ROLE_TYPES: Types = {
     "allowedMemberTypes": (list,), "description": (str, None), "displayName": (str, None), "id": (str,),
     "isEnabled": (bool,), "origin": (str, None), "value": (str, None),
 }
-ASSIGNMENT_TYPES: dict[str, tuple[type | None, ...]] = {
+ASSIGNMENT_TYPES: Types = {
     "id": (str,), "deletedDateTime": (str, None), "appRoleId": (str,), "createdDateTime": (str,),
     "principalDisplayName": (str,), "principalId": (str,), "principalType": (str,),
     "resourceDisplayName": (str,), "resourceId": (str,),
 }
 
 
-def assert_shape(obj: dict[str, Any], types: dict[str, tuple[type | None, ...]], what: str) -> None:
+def assert_shape(obj: dict[str, Any], types: Types, what: str) -> None:
     for name, allowed in types.items():
         assert name in obj, f"{what} lacks {name}"
         value = obj[name]
@@ -122,7 +126,7 @@ def collect(http: httpx.Client, url: str, headers: dict[str, str]) -> list[dict[
 # -- applications ------------------------------------------------------------------------------------------
 
 
-def test_application_by_id_by_app_id_and_by_filter(graph: Callable[..., httpx.Response], sandbox: Sandbox) -> None:
+def test_application_by_id_by_app_id_and_by_filter(graph: Get, sandbox: Sandbox) -> None:
     by_id = graph(f"/applications/{SYNC_APP_OBJECT}")
     assert by_id.status_code == 200
     assert by_id.headers["content-type"] == CONTENT_TYPE
@@ -143,7 +147,7 @@ def test_application_by_id_by_app_id_and_by_filter(graph: Callable[..., httpx.Re
 # -- service principals ------------------------------------------------------------------------------------
 
 
-def test_service_principal_by_id_by_app_id_and_by_filter(graph: Callable[..., httpx.Response],
+def test_service_principal_by_id_by_app_id_and_by_filter(graph: Get,
                                                          sandbox: Sandbox) -> None:
     by_id = graph(f"/servicePrincipals/{SYNC_SP}").json()
     by_key = graph(f"/servicePrincipals(appId='{SYNC_APP}')").json()
@@ -160,7 +164,7 @@ def test_service_principal_by_id_by_app_id_and_by_filter(graph: Callable[..., ht
     assert [sp["id"] for sp in starting["value"]] == [SYNC_SP]
 
 
-def test_app_role_assignments_filtered_by_resource(graph: Callable[..., httpx.Response], sandbox: Sandbox) -> None:
+def test_app_role_assignments_filtered_by_resource(graph: Get, sandbox: Sandbox) -> None:
     exchange = graph(f"/servicePrincipals(appId='{EXCHANGE}')", **{"$select": "id"}).json()["id"]
     everything = graph(f"/servicePrincipals/{SYNC_SP}/appRoleAssignments").json()
     assert everything["@odata.context"] == f"{sandbox.graph_url}/v1.0/$metadata#appRoleAssignments"
@@ -177,14 +181,14 @@ def test_app_role_assignments_filtered_by_resource(graph: Callable[..., httpx.Re
     assert via_key == narrowed
 
 
-def test_app_role_assigned_to(graph: Callable[..., httpx.Response]) -> None:
+def test_app_role_assigned_to(graph: Get) -> None:
     exchange = graph(f"/servicePrincipals(appId='{EXCHANGE}')").json()
     granted = graph(f"/servicePrincipals/{exchange['id']}/appRoleAssignedTo").json()["value"]
     assert [(a["principalId"], a["appRoleId"], a["resourceId"]) for a in granted] == [
         (SYNC_SP, FULL_ACCESS, exchange["id"])]
 
 
-def test_expand_app_role_assignments(graph: Callable[..., httpx.Response], sandbox: Sandbox) -> None:
+def test_expand_app_role_assignments(graph: Get, sandbox: Sandbox) -> None:
     sp = graph(f"/servicePrincipals(appId='{SYNC_APP}')", **{"$expand": "appRoleAssignments"}).json()
     assert sp["appRoleAssignments@odata.context"].startswith(f"{sandbox.graph_url}/v1.0/$metadata#")
     assert len(sp["appRoleAssignments"]) == 12
@@ -196,7 +200,7 @@ def test_expand_app_role_assignments(graph: Callable[..., httpx.Response], sandb
     error_of(graph("/servicePrincipals", **{"$expand": "owners"}), 400, "Request_BadRequest")
 
 
-def test_select_returns_only_the_selected_properties(graph: Callable[..., httpx.Response],
+def test_select_returns_only_the_selected_properties(graph: Get,
                                                      sandbox: Sandbox) -> None:
     listed = graph("/servicePrincipals", **{"$select": "id,appId"}).json()
     assert listed["@odata.context"] == f"{sandbox.graph_url}/v1.0/$metadata#servicePrincipals(id,appId)"
@@ -214,7 +218,7 @@ def test_select_returns_only_the_selected_properties(graph: Callable[..., httpx.
 
 
 def test_paging_follows_next_link_verbatim(start_sandbox: Callable[..., Sandbox], sandbox: Sandbox,
-                                           graph: Callable[..., httpx.Response]) -> None:
+                                           graph: Get) -> None:
     unpaged = graph("/servicePrincipals").json()
     assert "@odata.nextLink" not in unpaged
     paged = start_sandbox("healthy", graph_page_size=2)
@@ -235,7 +239,7 @@ def test_paging_follows_next_link_verbatim(start_sandbox: Callable[..., Sandbox]
 
 
 def test_count_only_on_the_first_page_and_only_with_consistency_level(
-        start_sandbox: Callable[..., Sandbox], graph: Callable[..., httpx.Response]) -> None:
+        start_sandbox: Callable[..., Sandbox], graph: Get) -> None:
     error_of(graph("/servicePrincipals", **{"$count": "true"}), 400, "Request_BadRequest")
     paged = start_sandbox("healthy", graph_page_size=2)
     token = get_token(paged, "B", READER, READER_SECRET, paged.graph_url)
@@ -248,7 +252,8 @@ def test_count_only_on_the_first_page_and_only_with_consistency_level(
         assert len(second["value"]) == 2
 
 
-def test_tampered_or_reused_skiptoken_has_expired(client: httpx.Client, sandbox: Sandbox, token_b: str) -> None:
+def test_tampered_or_reused_skiptoken_has_expired(client: httpx.Client, sandbox: Sandbox,
+                                                  token_b: str) -> None:
     headers = {"Authorization": f"Bearer {token_b}"}
     first = client.get(f"{sandbox.graph_url}/v1.0/servicePrincipals?$top=2", headers=headers).json()
     link = first["@odata.nextLink"]
@@ -263,7 +268,7 @@ def test_tampered_or_reused_skiptoken_has_expired(client: httpx.Client, sandbox:
     error_of(client.get(other_path, headers=headers), 400, "Directory_ExpiredPageToken")
 
 
-def test_top(graph: Callable[..., httpx.Response]) -> None:
+def test_top(graph: Get) -> None:
     one = graph("/servicePrincipals", **{"$top": "1"}).json()
     assert len(one["value"]) == 1
     assert "%24top=1&$skiptoken=" in one["@odata.nextLink"]  # the query options as the client sent them
@@ -272,7 +277,7 @@ def test_top(graph: Callable[..., httpx.Response]) -> None:
         error_of(graph("/servicePrincipals", **{"$top": bad}), 400, "Request_BadRequest")
 
 
-def test_bad_query_options(graph: Callable[..., httpx.Response]) -> None:
+def test_bad_query_options(graph: Get) -> None:
     error = error_of(graph("/servicePrincipals", **{"$filter": "appId eq"}), 400, "Request_BadRequest")
     assert "$filter" in error["message"]
     error_of(graph("/servicePrincipals", **{"$search": '"displayName:x"'}), 400, "Request_BadRequest")
@@ -280,7 +285,7 @@ def test_bad_query_options(graph: Callable[..., httpx.Response]) -> None:
     assert graph("/servicePrincipals", **{"api-version": "1"}).status_code == 200  # not a $ option: ignored
 
 
-def test_unknown_route_and_bad_identifiers(graph: Callable[..., httpx.Response]) -> None:
+def test_unknown_route_and_bad_identifiers(graph: Get) -> None:
     error = error_of(graph("/users"), 400, "BadRequest")
     assert error["message"] == "Resource not found for the segment 'users'."
     error = error_of(graph(f"/servicePrincipals/{SYNC_SP}/owners"), 400, "BadRequest")
@@ -293,7 +298,7 @@ def test_unknown_route_and_bad_identifiers(graph: Callable[..., httpx.Response])
 # -- domains and organization ------------------------------------------------------------------------------
 
 
-def test_domains(graph: Callable[..., httpx.Response], sandbox: Sandbox, token_a: str) -> None:
+def test_domains(graph: Get, sandbox: Sandbox, token_a: str) -> None:
     domains = graph("/domains").json()["value"]
     assert [d["id"] for d in domains] == ["contoso.onmicrosoft.com", "contoso.com", "contoso-legacy.com"]
     assert [d["isVerified"] for d in domains] == [True, True, False]
@@ -303,11 +308,13 @@ def test_domains(graph: Callable[..., httpx.Response], sandbox: Sandbox, token_a
     assert one["isDefault"] is True
     assert isinstance(one["supportedServices"], list)
     error_of(graph("/domains/fabrikam.com"), 404, "Request_ResourceNotFound")
-    error_of(graph("/domains", token=token_a), 403, "Authorization_RequestDenied")  # A grants no Domain.Read.All
+    # tenant A did not grant Domain.Read.All
+    error_of(graph("/domains", token=token_a), 403, "Authorization_RequestDenied")
 
 
-def test_organization(graph: Callable[..., httpx.Response], sandbox: Sandbox, token_b: str) -> None:
-    error_of(graph("/organization"), 403, "Authorization_RequestDenied")  # the reader lacks Organization.Read.All
+def test_organization(graph: Get, sandbox: Sandbox, token_b: str) -> None:
+    # the reader was not granted Organization.Read.All
+    error_of(graph("/organization"), 403, "Authorization_RequestDenied")
     token = sandbox.issue_token("B", READER, sandbox.graph_url, roles=["Organization.Read.All"])
     tenant = sandbox.tenant("B")
     orgs = graph("/organization", token=token).json()["value"]
@@ -327,8 +334,9 @@ def test_organization(graph: Callable[..., httpx.Response], sandbox: Sandbox, to
 
 def test_missing_expired_and_wrong_audience_tokens_are_401(client: httpx.Client, sandbox: Sandbox) -> None:
     url = f"{sandbox.graph_url}/v1.0/servicePrincipals"
-    expired = sandbox.issue_token("B", READER, sandbox.graph_url, roles=["Application.Read.All"], lifetime=-60)
-    dataverse = sandbox.issue_token("B", READER, sandbox.environment_url(), roles=["Application.Read.All"])
+    roles = ["Application.Read.All"]
+    expired = sandbox.issue_token("B", READER, sandbox.graph_url, roles=roles, lifetime=-60)
+    dataverse = sandbox.issue_token("B", READER, sandbox.environment_url(), roles=roles)
     cases = [({}, "Access token is empty."),
              ({"Authorization": f"Bearer {expired}"}, "Lifetime validation failed, the token is expired."),
              ({"Authorization": f"Bearer {dataverse}"}, "Invalid audience.")]
@@ -340,7 +348,7 @@ def test_missing_expired_and_wrong_audience_tokens_are_401(client: httpx.Client,
     assert client.get(url, headers={"Authorization": f"Bearer {public}"}).status_code == 200
 
 
-def test_token_without_roles_is_403(graph: Callable[..., httpx.Response], sandbox: Sandbox) -> None:
+def test_token_without_roles_is_403(graph: Get, sandbox: Sandbox) -> None:
     bare = sandbox.issue_token("B", READER, sandbox.graph_url)
     for path in ("/servicePrincipals", f"/applications/{SYNC_APP_OBJECT}", f"/servicePrincipals/{SYNC_SP}"
                  "/appRoleAssignments", "/domains"):
@@ -348,7 +356,7 @@ def test_token_without_roles_is_403(graph: Callable[..., httpx.Response], sandbo
         assert error["message"] == "Insufficient privileges to complete the operation."
 
 
-def test_tenant_isolation(graph: Callable[..., httpx.Response], token_a: str) -> None:
+def test_tenant_isolation(graph: Get, token_a: str) -> None:
     error_of(graph(f"/servicePrincipals/{SYNC_SP}", token=token_a), 404, "Request_ResourceNotFound")
     error_of(graph(f"/servicePrincipals(appId='{SYNC_APP}')", token=token_a), 404, "Request_ResourceNotFound")
     assert SYNC_SP not in {sp["id"] for sp in graph("/servicePrincipals", token=token_a).json()["value"]}
@@ -361,11 +369,11 @@ def test_tenant_isolation(graph: Callable[..., httpx.Response], token_a: str) ->
     assert graph(f"/servicePrincipals(appId='{READER}')").status_code == 200
 
 
-def test_not_found_body_and_request_ids(graph: Callable[..., httpx.Response]) -> None:
+def test_not_found_body_and_request_ids(graph: Get) -> None:
     response = graph(f"/servicePrincipals/{MISSING}")
     error = error_of(response, 404, "Request_ResourceNotFound")
-    assert error["message"] == (f"Resource '{MISSING}' does not exist or one of its queried reference-property "
-                                "objects are not present.")
+    assert error["message"] == (f"Resource '{MISSING}' does not exist or one of its queried "
+                                "reference-property objects are not present.")
     inner = error["innerError"]
     assert set(inner) == {"date", "request-id", "client-request-id"}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", inner["date"])
@@ -383,7 +391,8 @@ def test_not_found_body_and_request_ids(graph: Callable[..., httpx.Response]) ->
 # -- $batch ------------------------------------------------------------------------------------------------
 
 
-def batch(client: httpx.Client, sandbox: Sandbox, token: str, requests: list[dict[str, Any]]) -> httpx.Response:
+def batch(client: httpx.Client, sandbox: Sandbox, token: str,
+          requests: list[dict[str, Any]]) -> httpx.Response:
     return client.post(f"{sandbox.graph_url}/v1.0/$batch", json={"requests": requests},
                        headers={"Authorization": f"Bearer {token}"})
 
@@ -444,7 +453,8 @@ def test_batch_with_a_write_is_refused_and_recorded(start_sandbox: Callable[...,
         ])
     error_of(response, 405, "Request_BadRequest")
     writes = cloud.log.writes()
-    assert [(w.service, w.method, w.path, w.status) for w in writes] == [("graph", "POST", "/v1.0/$batch", 405)]
+    assert [(w.service, w.method, w.path, w.status) for w in writes] == [
+        ("graph", "POST", "/v1.0/$batch", 405)]
 
 
 def test_writes_are_refused_and_recorded(start_sandbox: Callable[..., Sandbox]) -> None:
@@ -453,11 +463,13 @@ def test_writes_are_refused_and_recorded(start_sandbox: Callable[..., Sandbox]) 
     url = f"{cloud.graph_url}/v1.0/applications/{SYNC_APP_OBJECT}"
     with trusting(cloud, timeout=10) as http:
         for method in ("PATCH", "DELETE", "PUT"):
-            response = http.request(method, url, json={"displayName": "x"}, headers={"Authorization": f"Bearer {token}"})
+            response = http.request(method, url, json={"displayName": "x"},
+                                    headers={"Authorization": f"Bearer {token}"})
             error = error_of(response, 405, "Request_BadRequest")
             assert error["message"] == "Specified HTTP method is not allowed for the request uri."
             assert set(error["innerError"]) == {"date", "request-id", "client-request-id"}
-    assert [(w.method, w.status) for w in cloud.log.writes()] == [("PATCH", 405), ("DELETE", 405), ("PUT", 405)]
+    writes = [(w.method, w.status) for w in cloud.log.writes()]
+    assert writes == [("PATCH", 405), ("DELETE", 405), ("PUT", 405)]
 
 
 def test_injected_faults_use_graph_error_bodies(start_sandbox: Callable[..., Sandbox]) -> None:
@@ -477,7 +489,7 @@ def test_injected_faults_use_graph_error_bodies(start_sandbox: Callable[..., San
 # -- fidelity ------------------------------------------------------------------------------------------------
 
 
-def test_every_application_has_the_documented_shape(graph: Callable[..., httpx.Response], token_a: str) -> None:
+def test_every_application_has_the_documented_shape(graph: Get, token_a: str) -> None:
     apps = graph("/applications").json()["value"] + graph("/applications", token=token_a).json()["value"]
     assert len(apps) == 2
     for app in apps:
@@ -490,16 +502,19 @@ def test_every_application_has_the_documented_shape(graph: Callable[..., httpx.R
             assert_shape(key, KEY_TYPES, "keyCredential")
         for access in app["requiredResourceAccess"]:
             assert_shape(access, REQUIRED_ACCESS_TYPES, "requiredResourceAccess")
-            assert all(set(a) == {"id", "type"} and a["type"] in ("Role", "Scope") for a in access["resourceAccess"])
+            for access_item in access["resourceAccess"]:
+                assert set(access_item) == {"id", "type"} and access_item["type"] in ("Role", "Scope")
 
 
-def test_every_service_principal_has_the_documented_shape(graph: Callable[..., httpx.Response],
+def test_every_service_principal_has_the_documented_shape(graph: Get,
                                                           token_a: str) -> None:
-    sps = graph("/servicePrincipals").json()["value"] + graph("/servicePrincipals", token=token_a).json()["value"]
+    sps = [*graph("/servicePrincipals").json()["value"],
+           *graph("/servicePrincipals", token=token_a).json()["value"]]
     assert len(sps) == 9
     for sp in sps:
         assert_shape(sp, SERVICE_PRINCIPAL_TYPES, "servicePrincipal")
-        assert GUID.fullmatch(sp["id"]) and GUID.fullmatch(sp["appId"]) and GUID.fullmatch(sp["appOwnerOrganizationId"])
+        for name in ("id", "appId", "appOwnerOrganizationId"):
+            assert GUID.fullmatch(sp[name]), (name, sp[name])
         for role in sp["appRoles"]:
             assert_shape(role, APP_ROLE_TYPES, "appRole")
     exchange = next(sp for sp in sps if sp["appId"] == EXCHANGE)
