@@ -63,7 +63,9 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                        help="rows per Graph page, small values exercise paging (default: 100)")
     serve.add_argument("--mailboxes", type=int, metavar="N",
                        help="add N generated healthy mailboxes to the first environment (large-tenant tests)")
-    actions.add_parser("list", help="list the built-in scenarios", description="List the built-in scenarios.")
+    listing = actions.add_parser("list", help="list the built-in scenarios",
+                                 description="List the built-in scenarios with what each one breaks.")
+    listing.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,14 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        if args.command == "sandbox":
-            from .sandbox import cli as sandbox_cli
-            return sandbox_cli.run(args)
+        from .sandbox import cli as sandbox_cli
+        return sandbox_cli.run(args)
     except KeyboardInterrupt:
         print("xtcheck: interrupted", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command!r}")
-    return EXIT_USAGE
 
 
 def wait_for_interrupt() -> None:

@@ -84,3 +84,10 @@ def test_serve_prints_urls_writes_a_config_and_stops_cleanly_on_ctrl_c(tmp_path:
         process.kill()
     assert process.returncode == 0
     assert "sandbox stopped" in stderr and "Traceback" not in stderr
+
+
+def test_the_readme_lists_every_built_in_scenario() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- scenarios:start -->\n")[1].split("<!-- scenarios:end -->")[0]
+    expected = run("sandbox", "list", "--markdown").stdout
+    assert block == expected, "README's scenario table is stale: paste `xtcheck sandbox list --markdown` into it"

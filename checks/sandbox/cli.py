@@ -6,17 +6,20 @@ import argparse
 import sys
 
 from .. import cli
-from .scenario import ScenarioError, builtin_names, load, load_raw
+from .scenario import ScenarioError, builtin_names, load, load_raw, scenario_table
 from .server import Sandbox
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "list":
-        return _list()
+        return _list(markdown=args.markdown)
     return _serve(args)
 
 
-def _list() -> int:
+def _list(*, markdown: bool) -> int:
+    if markdown:
+        print(scenario_table())
+        return cli.EXIT_OK
     for name in builtin_names():
         print(f"{name:30} {load_raw(name)['summary']}")
     return cli.EXIT_OK

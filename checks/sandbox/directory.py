@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
 from collections.abc import Iterable
@@ -227,6 +228,8 @@ class _Builder:
             "appRoles": list(app_roles), "oauth2PermissionScopes": [], "keyCredentials": [],
             "passwordCredentials": [], "alternativeNames": [], "info": None, "verifiedPublisher": {
                 "displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
+            "addIns": [], "disabledByMicrosoftStatus": None, "preferredTokenSigningKeyThumbprint": None,
+            "resourceSpecificApplicationPermissions": [], "tokenEncryptionKeyId": None,
         }
         self.directory.service_principals[tenant_id].append(sp)
         return sp
@@ -267,7 +270,9 @@ def application_object(raw: dict[str, Any], secrets: list[Secret], certs: list[A
         "hint": s.value[:3], "keyId": s.key_id, "secretText": None, "startDateTime": p["startDateTime"],
     } for p, s in zip(raw.get("passwordCredentials", []), secrets, strict=True)]
     keys = [{
-        "customKeyIdentifier": c.certificate.sha1_thumbprint, "displayName": k.get("displayName", f"CN={k['certificate']}"),
+        # Edm.Binary: the thumbprint's bytes, base64 in JSON.
+        "customKeyIdentifier": base64.b64encode(bytes.fromhex(c.certificate.sha1_thumbprint)).decode(),
+        "displayName": k.get("displayName", f"CN={k['certificate']}"),
         "endDateTime": k["endDateTime"], "key": None, "keyId": c.key_id, "startDateTime": k["startDateTime"],
         "type": "AsymmetricX509Cert", "usage": "Verify",
     } for k, c in zip(raw.get("keyCredentials", []), certs, strict=True)]
@@ -288,6 +293,10 @@ def application_object(raw: dict[str, Any], secrets: list[Secret], certs: list[A
                 "oauth2PermissionScopes": [], "preAuthorizedApplications": []},
         "appRoles": [], "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None,
                                  "supportUrl": None, "termsOfServiceUrl": None},
+        "addIns": [], "optionalClaims": None, "certification": None, "requestSignatureVerification": None,
+        "servicePrincipalLockConfiguration": None, "publicClient": {"redirectUris": []}, "spa": {"redirectUris": []},
+        "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+        "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
         "web": {"homePageUrl": None, "logoutUrl": None, "redirectUris": [],
                 "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False}},
     }

@@ -94,7 +94,7 @@ class Login:
     def error_response(self, request: Request, status: int) -> Response:
         code = {405: 900561, 429: 50196}.get(status, 90033)
         values = {"allowed": "POST, OPTIONS" if "token" in request.path else "GET", "method": request.method}
-        return self._error(request, code, status_override=status, **values)
+        return self._error(request, code, status, **values)
 
     def handle(self, request: Request) -> Response:
         path = request.path
@@ -217,7 +217,7 @@ class Login:
             if not credential.start <= now < credential.end:
                 raise AuthFailure(700027, reason="The key used to sign the assertion has expired.")
             try:
-                claims = jwt.decode(assertion, cert.cert.public_key(), algorithms=[algorithm], audience=endpoint,
+                claims = jwt.decode(assertion, cert.key.public_key(), algorithms=[algorithm], audience=endpoint,
                                     issuer=app_id, options={"require": ["exp", "aud", "iss", "sub"]})
             except jwt.PyJWTError as exc:
                 raise AuthFailure(700027, reason=f"The assertion did not validate: {exc}.") from None
@@ -238,7 +238,7 @@ class Login:
 
     # -- errors -------------------------------------------------------------------------------------
 
-    def _error(self, request: Request, code: int, status_override: int | None = None, **values: str) -> Response:
+    def _error(self, request: Request, code: int, status_override: int | None = None, /, **values: str) -> Response:
         error, status, template = AADSTS[code]
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         trace_id = str(uuid.uuid4())

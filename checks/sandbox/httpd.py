@@ -199,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
             round((time.perf_counter() - started) * 1000, 3), write, fault_kind,
         ))
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
     def send(self, response: Response, *, stall: float | None = None) -> None:
         self.send_response(response.status)
@@ -269,7 +269,8 @@ class ServiceServer(ThreadingHTTPServer):
         if fault is not None and fault.kind in ("latency", "stall"):
             self.stopping.wait(fault.delay if fault.kind == "latency" else 0)
         response = self._answer(request, fault)
-        handler.send(response, stall=(fault.delay or 30.0) if kind == "stall" else None)
+        stall = (fault.delay or 30.0) if fault is not None and fault.kind == "stall" else None
+        handler.send(response, stall=stall)
         return response.status, False, kind
 
     def _answer(self, request: Request, fault: Fault | None) -> Response:

@@ -30,6 +30,16 @@ def builtin_names() -> list[str]:
     return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
 
 
+def scenario_table() -> str:
+    """The built-in scenarios as a Markdown table (the README embeds it; a test keeps the two equal)."""
+    rows = ["| scenario | what it sets up | expected verdicts |", "|---|---|---|"]
+    for name in builtin_names():
+        data = load_raw(name)
+        expect = ", ".join(f"{k} {v}" for k, v in sorted(data.get("expect", {}).items()) if v != "pass")
+        rows.append(f"| `{name}` | {data['summary']} | {expect or 'all pass'} |")
+    return "\n".join(rows)
+
+
 def _read(name_or_path: str) -> dict[str, Any]:
     path = Path(name_or_path)
     if path.suffix == ".json" and path.exists():

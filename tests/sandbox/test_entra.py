@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from checks.sandbox.server import Sandbox
-from conftest import msal_app
+from conftest import msal_app, trusting
 
 READER = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"
 READER_SECRET = "sandbox-reader-secret-8f3k2q"
@@ -130,7 +130,6 @@ def test_msal_refuses_an_unknown_tenant_with_the_aadsts90002_body_as_cause(sandb
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 def test_writes_to_the_login_host_are_refused_and_recorded(start_sandbox: object, method: str) -> None:
-    from conftest import trusting
     cloud = start_sandbox()  # type: ignore[operator]
     with trusting(cloud) as http:
         response = http.request(method, f"{cloud.login_url}/{TENANT_B}/oauth2/v2.0/token")

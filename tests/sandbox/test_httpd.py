@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -113,7 +114,6 @@ def test_an_unknown_fault_kind_is_refused() -> None:
 
 
 def test_faults_from_the_scenario_file_are_armed(start_sandbox: StartSandbox, tmp_path: object) -> None:
-    from pathlib import Path
     path = Path(str(tmp_path)) / "faulty.json"
     path.write_text(json.dumps({"name": "faulty", "summary": "login throttles once", "extends": "healthy",
                                 "faults": [{"kind": "throttle", "service": "login", "retry_after": 2}]}))

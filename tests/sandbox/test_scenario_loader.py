@@ -68,7 +68,7 @@ def test_a_patch_that_breaks_the_schema_is_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_scenario_names_the_known_ones() -> None:
-    with pytest.raises(ScenarioError, match="no scenario named 'nope'; built-in scenarios: .*healthy"):
+    with pytest.raises(ScenarioError, match=r"no scenario named 'nope'; built-in scenarios: .*healthy"):
         load_raw("nope")
 
 
