@@ -20,6 +20,8 @@ from .graphquery import (
     Query,
     Row,
     bad_request,
+    batch_items,
+    batch_order,
     check_select,
     domain_object,
     expanded_rows,
@@ -37,7 +39,6 @@ from .tokens import Rejection, TokenIssuer
 CONTENT_TYPE = ("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
                 "charset=utf-8")
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-MAX_BATCH = 20
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _HEAD_SEGMENT = re.compile(r"([A-Za-z]+)(?:\(appId='([^']*)'\))?")
@@ -114,56 +115,6 @@ def _route(path: str) -> _Route:
         if index > 0 or segment not in _SETS[name].navigations:
             raise _segment_error(segment)
     return _Route(name, key, app_id is not None, tail[0] if tail else None)
-
-
-def _item_valid(item: Any) -> bool:
-    if not isinstance(item, dict):
-        return False
-    headers, depends = item.get("headers", {}), item.get("dependsOn", [])
-    return (all(isinstance(item.get(k), str) and item.get(k) for k in ("id", "method", "url"))
-            and isinstance(headers, dict) and isinstance(depends, list)
-            and all(isinstance(d, str) for d in depends))
-
-
-def _batch_items(request: Request) -> list[dict[str, Any]]:
-    """The requests of a JSON batch, validated as Graph does before running any of them."""
-    try:
-        body = request.json()
-    except (ValueError, UnicodeDecodeError) as error:
-        raise bad_request("Invalid batch payload format.") from error
-    items = body.get("requests") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not all(_item_valid(item) for item in items):
-        raise bad_request("Invalid batch payload format.")
-    if len(items) > MAX_BATCH:
-        raise bad_request(f"Number of requests exceeds the maximum of {MAX_BATCH}.")
-    seen: set[str] = set()
-    for item in items:
-        if item["id"] in seen:
-            raise bad_request(f"Request id '{item['id']}' is used more than once; batch request ids must "
-                              "be unique.")
-        seen.add(item["id"])
-    ids = {item["id"] for item in items}
-    for item in items:
-        for dependency in item.get("dependsOn", []):
-            if dependency not in ids:
-                raise bad_request(f"Request '{item['id']}' depends on '{dependency}', which is not in the "
-                                  "batch.")
-    return items
-
-
-def _batch_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items in an order honouring dependsOn (otherwise as given); a cycle is a 400."""
-    done: set[str] = set()
-    order: list[dict[str, Any]] = []
-    pending = list(items)
-    while pending:
-        ready = next((i for i in pending if set(i.get("dependsOn", [])) <= done), None)
-        if ready is None:
-            raise bad_request("The dependsOn references of the batch requests form a cycle.")
-        pending.remove(ready)
-        order.append(ready)
-        done.add(ready["id"])
-    return order
 
 
 def _now() -> str:
@@ -346,7 +297,7 @@ class Graph:
 
     def _batch(self, request: Request) -> dict[str, Any]:
         results: dict[str, dict[str, Any]] = {}
-        order = _batch_order(_batch_items(request))
+        order = batch_order(batch_items(request))
         for item in order:
             failed = [d for d in item.get("dependsOn", []) if results[d]["status"] >= 400]
             results[item["id"]] = (self._failed_dependency(request, item, failed[0]) if failed

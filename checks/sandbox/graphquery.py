@@ -1,4 +1,4 @@
-"""Graph's query options, opaque paging tokens and the tenant-derived resources (domains, organization)."""
+"""Graph's query options, $batch payloads, opaque paging tokens and the tenant-derived resources."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from .directory import Tenant
+from .httpd import Request
 from .odata import (
     ExpandItem,
     ODataError,
@@ -23,6 +24,7 @@ from .odata import (
     sort_rows,
 )
 
+MAX_BATCH = 20
 QUERY_OPTIONS = ("$select", "$filter", "$top", "$expand", "$count", "$orderby", "$skiptoken")
 Row = Mapping[str, Any]
 
@@ -147,6 +149,61 @@ def selection(select: list[str] | None, expand: Iterable[str]) -> str:
         return ""
     names = [*select, *(f"{name}()" for name in expand if name not in select)]
     return "(" + ",".join(names) + ")"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# $batch
+
+
+def _item_valid(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    headers, depends = item.get("headers", {}), item.get("dependsOn", [])
+    return (all(isinstance(item.get(k), str) and item.get(k) for k in ("id", "method", "url"))
+            and isinstance(headers, dict) and isinstance(depends, list)
+            and all(isinstance(d, str) for d in depends))
+
+
+def batch_items(request: Request) -> list[dict[str, Any]]:
+    """The requests of a JSON batch, validated as Graph does before running any of them."""
+    try:
+        body = request.json()
+    except (ValueError, UnicodeDecodeError) as error:
+        raise bad_request("Invalid batch payload format.") from error
+    items = body.get("requests") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not all(_item_valid(item) for item in items):
+        raise bad_request("Invalid batch payload format.")
+    if len(items) > MAX_BATCH:
+        raise bad_request(f"Number of requests exceeds the maximum of {MAX_BATCH}.")
+    seen: set[str] = set()
+    for item in items:
+        if item["id"] in seen:
+            raise bad_request(f"Request id '{item['id']}' is used more than once; batch request ids must "
+                              "be unique.")
+        seen.add(item["id"])
+    ids = {item["id"] for item in items}
+    for item in items:
+        for dependency in item.get("dependsOn", []):
+            if dependency not in ids:
+                raise bad_request(f"Request '{item['id']}' depends on '{dependency}', which is not in the "
+                                  "batch.")
+    return items
+
+
+def batch_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items in an order honouring dependsOn (otherwise as given); a cycle is a 400."""
+    done: set[str] = set()
+    order: list[dict[str, Any]] = []
+    pending = list(items)
+    while pending:
+        ready = next((i for i in pending if set(i.get("dependsOn", [])) <= done), None)
+        if ready is None:
+            raise bad_request("The dependsOn references of the batch requests form a cycle.")
+        pending.remove(ready)
+        order.append(ready)
+        done.add(ready["id"])
+    return order
+
 
 
 # ---------------------------------------------------------------------------------------------------------

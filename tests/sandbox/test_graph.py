@@ -36,8 +36,8 @@ APPLICATION_TYPES: Types = {
     "isDeviceOnlyAuthSupported": (bool, None), "isFallbackPublicClient": (bool, None), "notes": (str, None),
     "publisherDomain": (str, None), "serviceManagementReference": (str, None), "signInAudience": (str,),
     "tags": (list,), "tokenEncryptionKeyId": (str, None), "uniqueName": (str, None),
-    "keyCredentials": (list,), "passwordCredentials": (list,), "requiredResourceAccess": (list,), "api": (dict,), "appRoles": (list,),
-    "info": (dict,), "web": (dict,),
+    "keyCredentials": (list,), "passwordCredentials": (list,), "requiredResourceAccess": (list,),
+    "api": (dict,), "appRoles": (list,), "info": (dict,), "web": (dict,),
 }
 PASSWORD_TYPES: Types = {
     "customKeyIdentifier": (str, None), "displayName": (str, None), "endDateTime": (str,), "hint": (str,),
