@@ -209,7 +209,8 @@ class Login:
         algorithm = header.get("alg")
         if algorithm not in ("RS256", "PS256"):
             raise AuthFailure(700027, reason=f"Unsupported signing algorithm {algorithm!r}.")
-        wanted = header.get("x5t#S256") or header.get("x5t")
+        # msal pads its thumbprints with "="; Entra compares the thumbprint, not its spelling.
+        wanted = str(header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")
         for credential in self.directory.certificates.get(app_id, []):
             cert = credential.certificate
             if wanted not in (cert.x5t, cert.x5t_s256):

@@ -78,7 +78,7 @@ def load_raw(name_or_path: str, _depth: int = 0) -> dict[str, Any]:
     else:
         merged = load_raw(base_name, _depth + 1)
         merged.pop("expect", None)
-        merged.update({k: v for k, v in data.items() if k in ("name", "summary", "description", "expect")})
+        merged.update({k: v for k, v in data.items() if k in ("name", "summary", "description", "expect", "audit")})
         for key in ("tenants", "applications", "servicePrincipals", "appRoleAssignments", "readers",
                     "environments", "faults"):
             if key in data:

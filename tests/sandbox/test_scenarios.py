@@ -20,12 +20,13 @@ import pytest
 import schemas
 from checks.http.msalhttp import MsalHttpClient
 from checks.sandbox import firstparty
+from checks.sandbox.dataverse import build_environment
 from checks.sandbox.directory import Directory, build_directory
 from checks.sandbox.dvmodel import TABLES, normalize_row
 from checks.sandbox.pki import make_app_cert
 from checks.sandbox.scenario import builtin_names, load
 from checks.sandbox.server import Sandbox
-from conftest import msal_app, trusting
+from conftest import get_token, msal_app, trusting
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 CATALOG = {"APP-001", "APP-002", "APP-003", "APP-004", "EXO-001", "EXO-002", "EXO-003", "EXO-004", "GRA-001",
@@ -34,10 +35,14 @@ CATALOG = {"APP-001", "APP-002", "APP-003", "APP-004", "EXO-001", "EXO-002", "EX
 MISCONFIGURATIONS = {
     "single-tenant-app", "consent-missing", "consent-wrong-role", "delegated-not-application",
     "no-service-principal", "service-principal-disabled", "secrets-expired", "secret-expiring",
-    "graph-permissions-partial", "profile-client-id-mismatch", "profile-tenant-id-mismatch", "profile-missing",
-    "profile-inactive", "profile-secret-not-set", "mailbox-pending-approval", "mailbox-test-failed",
-    "mailbox-never-tested", "mailbox-other-profile", "alerts-stale-sync", "unknown-exchange-tenant", "demo",
+    "graph-permissions-partial", "profile-client-id-mismatch", "profile-tenant-id-mismatch",
+    "profile-missing", "profile-inactive", "profile-secret-not-set", "mailbox-pending-approval",
+    "mailbox-test-failed", "mailbox-never-tested", "mailbox-other-profile", "alerts-stale-sync",
+    "unknown-exchange-tenant", "demo",
 }
+
+BROKEN = [name for name in builtin_names() if name != "healthy"]
+StartSandbox = Callable[..., Sandbox]
 
 APP = "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"
 APP_OBJECT_ID = "5e0f6a7b-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
@@ -51,10 +56,12 @@ XT_PROFILE = "3f6e2d1c-0b9a-4c8d-a7e6-5f4e3d2c1b0a"
 XT_PROFILE_NAME = "Exchange Online cross-tenant (Contoso)"
 ST_PROFILE = "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d"
 GRAPH_SYNC_ROLES = {"Mail.ReadWrite", "Mail.Send", "MailboxSettings.ReadWrite", "Calendars.ReadWrite",
-                    "Contacts.ReadWrite", "Tasks.ReadWrite.All", "MailboxConfigItem.ReadWrite", "Chat.Read.All",
-                    "OnlineMeetings.ReadWrite.All", "CallRecords.Read.All", "User.Read.All"}
+                    "Contacts.ReadWrite", "Tasks.ReadWrite.All", "MailboxConfigItem.ReadWrite",
+                    "Chat.Read.All", "OnlineMeetings.ReadWrite.All", "CallRecords.Read.All", "User.Read.All"}
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+READER = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"
+READER_SECRET = "sandbox-reader-secret-8f3k2q"
 AAD_ERROR_FIELDS = {"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id",
                     "error_uri"}
 
@@ -84,8 +91,8 @@ def environment(name: str) -> dict[str, Any]:
 
 
 def profile(name: str, profile_id: str = XT_PROFILE) -> dict[str, Any] | None:
-    return next((p for p in environment(name)["emailserverprofiles"] if p["emailserverprofileid"] == profile_id),
-                None)
+    rows = environment(name)["emailserverprofiles"]
+    return next((p for p in rows if p["emailserverprofileid"] == profile_id), None)
 
 
 def normalized_mailboxes(name: str) -> list[dict[str, Any]]:
@@ -125,8 +132,8 @@ def strings(value: Any) -> Iterator[str]:
 
 # -- the catalog as a whole ---------------------------------------------------------------------------------
 
-def test_the_catalog_is_healthy_plus_one_scenario_per_misconfiguration() -> None:
-    assert set(builtin_names()) == {"healthy"} | MISCONFIGURATIONS
+def test_the_catalog_ships_healthy_and_one_scenario_per_misconfiguration() -> None:
+    assert set(builtin_names()) >= {"healthy"} | MISCONFIGURATIONS
 
 
 @pytest.mark.parametrize("name", builtin_names())
@@ -141,13 +148,14 @@ def test_every_scenario_loads_validates_and_builds(name: str) -> None:
     built = directory(name)
     assert built.application(APP) is not None
     for env in data["environments"]:  # every Dataverse row is one the Web API model accepts
+        build_environment(env, built, NOW)
         normalize_row(TABLES["organizations"], env["organization"])
         for table in ("emailserverprofiles", "mailboxes", "tracelogs"):
             for row in env.get(table, []):
                 normalize_row(TABLES[table], row)
 
 
-@pytest.mark.parametrize("name", sorted(MISCONFIGURATIONS))
+@pytest.mark.parametrize("name", BROKEN)
 def test_each_misconfiguration_extends_healthy_and_expects_catalog_checks(name: str) -> None:
     data = raw(name)
     assert data["extends"] == "healthy"
@@ -157,7 +165,7 @@ def test_each_misconfiguration_extends_healthy_and_expects_catalog_checks(name: 
     assert any(status != "skip" for status in data["expect"].values())  # the check the scenario is about
 
 
-@pytest.mark.parametrize("name", sorted(MISCONFIGURATIONS))
+@pytest.mark.parametrize("name", BROKEN)
 def test_scenario_files_use_lower_case_guids_and_relative_times(name: str) -> None:
     for text in strings(raw(name)):
         for guid in GUID.findall(text):
@@ -168,15 +176,17 @@ def test_scenario_files_use_lower_case_guids_and_relative_times(name: str) -> No
 def test_new_objects_get_ids_of_their_own() -> None:
     """Rows a scenario adds never reuse an id another object already has."""
     seen: dict[str, str] = {}
-    for name in sorted(MISCONFIGURATIONS):
+    healthy = set(strings(scenario("healthy")))
+    for name in BROKEN:
         for op in raw(name)["patch"]:
             value = op.get("value")
             if op["op"] != "add" or not isinstance(value, dict):
                 continue
             for key in ("id", "mailboxid", "tracelogid", "emailserverprofileid"):
                 if key in value:
-                    assert value[key] not in set(strings(scenario("healthy"))), f"{name}: {key} reused"
-                    assert seen.setdefault(value[key], name) == name, f"{name} and {seen[value[key]]} share an id"
+                    assert value[key] not in healthy, f"{name}: {key} reused"
+                    first = seen.setdefault(value[key], name)
+                    assert first == name, f"{name} and {first} share an id"
 
 
 # -- each scenario has the broken state it claims -----------------------------------------------------------
@@ -228,7 +238,8 @@ def test_no_service_principal_in_b() -> None:
     assert built.service_principal(B, APP) is None
     assert built.service_principal(A, APP) is not None
     assert built.granted_roles(B, APP, EXO) == built.granted_roles(B, APP, GRAPH) == []
-    sync_principals = {sp["id"] for sps in built.service_principals.values() for sp in sps if sp["appId"] == APP}
+    sync_principals = {sp["id"] for sps in built.service_principals.values() for sp in sps
+                       if sp["appId"] == APP}
     assert not any(a["principalId"] in sync_principals for rows in built.assignments.values() for a in rows)
 
 
@@ -276,7 +287,8 @@ def test_profile_missing() -> None:
     assert profile("profile-missing") is None
     assert all(p["name"] != XT_PROFILE_NAME for p in environment("profile-missing")["emailserverprofiles"])
     assert data["audit"]["profile"] == XT_PROFILE_NAME
-    contoso = [m for m in normalized_mailboxes("profile-missing") if m["emailaddress"].endswith("@contoso.com")]
+    contoso = [m for m in normalized_mailboxes("profile-missing")
+               if m["emailaddress"].endswith("@contoso.com")]
     assert len(contoso) == 6 and all(m["_emailserverprofile_value"] == ST_PROFILE for m in contoso)
 
 
@@ -296,7 +308,8 @@ def test_profile_secret_not_set() -> None:
 
 
 def test_mailbox_pending_approval() -> None:
-    pending = [m for m in normalized_mailboxes("mailbox-pending-approval") if m["emailrouteraccessapproval"] != 1]
+    pending = [m for m in normalized_mailboxes("mailbox-pending-approval")
+               if m["emailrouteraccessapproval"] != 1]
     assert len(pending) == 1
     assert pending[0]["emailrouteraccessapproval"] == 2
     assert pending[0]["isemailaddressapprovedbyo365admin"] is False
@@ -335,12 +348,13 @@ def test_mailbox_other_profile() -> None:
 
 def test_alerts_stale_sync() -> None:
     stale = [m for m in normalized_mailboxes("alerts-stale-sync")
-             if m["lastsuccessfulsynccompletedon"] and NOW - at(m["lastsuccessfulsynccompletedon"]) > dt.timedelta(1)]
+             if NOW - at(m["lastsuccessfulsynccompletedon"]) > dt.timedelta(days=1)]
     assert len(stale) == 2
-    ages = sorted(NOW - at(a["createdon"]) for m in stale for a in alerts("alerts-stale-sync", m["mailboxid"]))
+    mailbox_alerts = [a for m in stale for a in alerts("alerts-stale-sync", m["mailboxid"])]
+    ages = sorted(NOW - at(a["createdon"]) for a in mailbox_alerts)
     assert ages == [dt.timedelta(hours=3), dt.timedelta(days=1)]
     assert all(NOW - at(m["lastsuccessfulsynccompletedon"]) == dt.timedelta(days=3) for m in stale)
-    texts = " ".join(a["text"] for m in stale for a in alerts("alerts-stale-sync", m["mailboxid"]))
+    texts = " ".join(a["text"] for a in mailbox_alerts)
     assert "credentials specified in the associated email server profile" in texts
     assert "no user was found with the email address" in texts
     (on_profile,) = alerts("alerts-stale-sync", XT_PROFILE)
@@ -364,12 +378,32 @@ def test_demo_has_its_four_findings_and_nothing_else_broken() -> None:
                                                                        "MailboxConfigItem.ReadWrite"}
     assert built.granted_roles(B, APP, EXO) == [FULL_ACCESS]
     rows = normalized_mailboxes("demo")
-    assert [m["emailaddress"] for m in rows if m["emailrouteraccessapproval"] == 2] == ["esther.obi@contoso.com"]
+    pending = [m["emailaddress"] for m in rows if m["emailrouteraccessapproval"] == 2]
+    assert pending == ["esther.obi@contoso.com"]
     failing = {a["_regardingobjectid_value"] for a in environment("demo")["tracelogs"] if a["level"] == 3}
     (sales,) = [m for m in rows if m["mailboxid"] in failing]
     assert NOW - at(sales["lastsuccessfulsynccompletedon"]) == dt.timedelta(days=2)
     assert all(m["incomingemailstatus"] == 1 and m["enabledforincomingemail"] for m in rows)
     assert profile("demo") == profile("healthy")
+
+
+# -- the Dataverse Web API serves the broken rows ----------------------------------------------------------
+
+def test_the_auditor_reads_the_pending_mailbox_through_the_web_api(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox("mailbox-pending-approval")
+    url = cloud.environment_url()
+    token = get_token(cloud, "A", READER, READER_SECRET, url)
+    with trusting(cloud, timeout=10) as http:
+        response = http.get(f"{url}/api/data/v9.2/mailboxes", params={
+            "$select": "emailaddress,emailrouteraccessapproval,isemailaddressapprovedbyo365admin",
+            "$filter": "emailrouteraccessapproval ne 1"}, headers={
+            "Authorization": f"Bearer {token}",
+            "Prefer": 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'})
+    assert response.status_code == 200
+    (row,) = response.json()["value"]
+    assert row["emailaddress"] == "chloe.nguyen@contoso.com"
+    assert row["emailrouteraccessapproval@OData.Community.Display.V1.FormattedValue"] == "Pending Approval"
+    assert row["isemailaddressapprovedbyo365admin"] is False
 
 
 # -- Entra answers through real msal ----------------------------------------------------------------------
@@ -394,12 +428,9 @@ def claims(result: dict[str, Any]) -> dict[str, Any]:
 
 def write_scenario(tmp_path: Path, name: str, patch: list[dict[str, Any]]) -> str:
     path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps({"name": name, "summary": f"test: {name}", "extends": "healthy", "patch": patch}),
-                    encoding="utf-8")
+    document = {"name": name, "summary": f"test: {name}", "extends": "healthy", "patch": patch}
+    path.write_text(json.dumps(document), encoding="utf-8")
     return str(path)
-
-
-StartSandbox = Callable[..., Sandbox]
 
 
 def test_healthy_token_carries_full_access_as_app_from_b(sandbox: Sandbox) -> None:
@@ -414,7 +445,8 @@ def test_a_wrong_secret_is_7000215(sandbox: Sandbox) -> None:
 
 
 def test_no_credential_at_all_is_401_7000218(sandbox: Sandbox) -> None:
-    form = {"grant_type": "client_credentials", "client_id": APP, "scope": f"{sandbox.exchange_resource}/.default"}
+    form = {"grant_type": "client_credentials", "client_id": APP,
+            "scope": f"{sandbox.exchange_resource}/.default"}
     with trusting(sandbox, timeout=10) as http:
         response = http.post(f"{sandbox.login_url}/{B}/oauth2/v2.0/token", data=form)
     assert response.status_code == 401
@@ -468,11 +500,13 @@ def test_msal_cannot_even_start_for_an_unknown_exchange_tenant(start_sandbox: St
 def test_a_resource_missing_from_the_tenant_is_500011(start_sandbox: StartSandbox, tmp_path: Path) -> None:
     path = write_scenario(tmp_path, "no-exchange-in-b", [
         {"op": "add", "path": "/tenants/[ref=B]/services", "value": ["graph", "dataverse"]},
-        {"op": "remove", "path": "/appRoleAssignments/[appRole=full_access_as_app]"}])  # nothing to consent on
+        # no Exchange service principal, so nothing to consent on either
+        {"op": "remove", "path": "/appRoleAssignments/[appRole=full_access_as_app]"}])
     cloud = start_sandbox(path)
     result = exchange_token(cloud, B, app_secret(cloud))
     assert result["error_codes"] == [500011] and result["error"] == "invalid_resource"
-    graph = msal_app(cloud, B, APP, app_secret(cloud)).acquire_token_for_client([f"{cloud.graph_url}/.default"])
+    graph = msal_app(cloud, B, APP, app_secret(cloud)).acquire_token_for_client(
+        [f"{cloud.graph_url}/.default"])
     assert "Mail.ReadWrite" in claims(graph)["roles"]
 
 
@@ -513,19 +547,30 @@ def cert_cloud(start_sandbox: StartSandbox, tmp_path: Path) -> Sandbox:
     return start_sandbox(path)
 
 
-def test_a_registered_certificate_signs_in_with_either_thumbprint(cert_cloud: Sandbox) -> None:
-    cert = cert_cloud.certificate("sync-cert")
+def credentials_for(cloud: Sandbox, name: str) -> dict[str, dict[str, str]]:
+    """The two ways msal takes a certificate: SHA-1 thumbprint (RS256, x5t) or the PEM (PS256, x5t#S256)."""
+    cert = cloud.certificate(name)
     key = cert.key_pem.decode()
-    sha1_result, sha1_header = certificate_token(cert_cloud, {"private_key": key,
-                                                              "thumbprint": cert.sha1_thumbprint})
-    sha256_result, sha256_header = certificate_token(cert_cloud, {"private_key": key,
-                                                                  "public_certificate": cert.cert_pem.decode()})
-    assert sha1_header["alg"] == "RS256" and sha1_header["x5t"] == cert.x5t
-    assert sha256_header["alg"] == "PS256" and sha256_header["x5t#S256"] == cert.x5t_s256
-    for result in (sha1_result, sha256_result):
-        token = claims(result)
-        assert token["appidacr"] == token["azpacr"] == "2"
-        assert token["roles"] == [FULL_ACCESS] and token["tid"] == B
+    return {"sha1": {"private_key": key, "thumbprint": cert.sha1_thumbprint},
+            "sha256": {"private_key": key, "public_certificate": cert.cert_pem.decode()}}
+
+
+def test_msal_signs_its_assertion_rs256_with_x5t_or_ps256_with_x5t_s256(cert_cloud: Sandbox) -> None:
+    cert = cert_cloud.certificate("sync-cert")
+    credentials = credentials_for(cert_cloud, "sync-cert")
+    _, sha1 = certificate_token(cert_cloud, credentials["sha1"])
+    _, sha256 = certificate_token(cert_cloud, credentials["sha256"])
+    # msal writes the thumbprints base64url *with* padding; the registered ones are compared without it.
+    assert sha1["alg"] == "RS256" and sha1["x5t"].rstrip("=") == cert.x5t
+    assert sha256["alg"] == "PS256" and sha256["x5t#S256"].rstrip("=") == cert.x5t_s256
+
+
+@pytest.mark.parametrize("kind", ["sha1", "sha256"])
+def test_a_registered_certificate_signs_in(cert_cloud: Sandbox, kind: str) -> None:
+    result, _ = certificate_token(cert_cloud, credentials_for(cert_cloud, "sync-cert")[kind])
+    token = claims(result)
+    assert token["appidacr"] == token["azpacr"] == "2"
+    assert token["roles"] == [FULL_ACCESS] and token["tid"] == B
 
 
 def test_an_unregistered_certificate_is_700027(cert_cloud: Sandbox) -> None:
