@@ -338,10 +338,7 @@ class Dataverse:
         token, base = _split_skiptoken(request.raw_query)
         query = parse_query(table, dict(parse_qsl(base, keep_blank_values=True)))
         self._require(caller, query.shape.tables())
-        if token is None:
-            page = self._first_page(table, query, preferences)
-        else:
-            page = self._continue(table, base, token)
+        page = self._page(table, query, preferences, base, token)
         size = preferences.max_page_size or MAX_PAGE_SIZE
         rows = page.rows[page.offset:page.offset + size]
         body: dict[str, Any] = {
@@ -353,6 +350,12 @@ class Dataverse:
         if page.offset + size < len(page.rows):
             body["@odata.nextLink"] = self._next_link(table, base, page, rows, size)
         return self._ok(body, preferences)
+
+    def _page(self, table: Table, query: Query, preferences: Preferences, base: str,
+              token: str | None) -> _Page:
+        if token is None:
+            return self._first_page(table, query, preferences)
+        return self._continue(table, base, token)
 
     def _first_page(self, table: Table, query: Query, preferences: Preferences) -> _Page:
         rows = query.run(self.environment.tables[table.entity_set])

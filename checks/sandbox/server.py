@@ -70,8 +70,10 @@ class Sandbox:
         login = Login(self.directory, self.issuer)
         graph = Graph(self.directory, self.issuer, page_size=self._graph_page_size)
         services: list[Any] = [login, graph, Exchange()]
+        readers = {r["ref"]: r["appId"] for r in self.scenario.get("readers", [])}
         for raw in self.scenario.get("environments", []):
-            services.append(Dataverse(build_environment(raw, self.directory, self.now), self.issuer))
+            environment = build_environment(raw, self.directory, self.now, readers=readers)
+            services.append(Dataverse(environment, self.issuer))
         try:
             for offset, service in enumerate(services):
                 port = self._port + offset if self._port else 0
@@ -83,6 +85,7 @@ class Sandbox:
         graph.origin = self.graph_url
         for service in services[3:]:
             service.origin = self._servers[service.name].origin
+            service.login_origin = self.login_url
         login.resources = self._resources()
         for server in self._servers.values():
             server.start()
