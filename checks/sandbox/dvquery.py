@@ -9,7 +9,16 @@ from typing import Any
 from urllib.parse import quote
 
 from .dvmodel import ColumnType, Navigation, Table, formatted_value, table_for_logical_name
-from .odata import ODataError, Predicate, compile_filter, parse_expand, parse_orderby, parse_select, sort_rows
+from .odata import (
+    ODataError,
+    Predicate,
+    compile_filter,
+    filter_properties,
+    parse_expand,
+    parse_orderby,
+    parse_select,
+    sort_rows,
+)
 
 MAX_PAGE_SIZE = 5000
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
@@ -171,48 +180,16 @@ def _build_expands(table: Table, text: str) -> tuple[tuple[Navigation, Shape], .
     return tuple(out)
 
 
-class _Unknown(Exception):
-    """Raised by _Probe for a name that is not a readable column."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-
-class _Probe(Mapping[str, Any]):
-    """A row that answers None for readable columns and raises for anything else: finds unknown names."""
-
-    def __init__(self, table: Table) -> None:
-        self._table = table
-
-    def _known(self, key: str) -> bool:
-        column = self._table.columns.get(key)
-        return column is not None and column.readable
-
-    def __getitem__(self, key: str) -> Any:
-        if not self._known(key):
-            raise _Unknown(key)
-        return None
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table.columns)
-
-    def __len__(self) -> int:
-        return len(self._table.columns)
-
-
 def _compile(table: Table, text: str) -> Predicate:
     try:
         predicate = compile_filter(text, case_insensitive=True)
+        names = filter_properties(text)
     except ODataError as exc:
         raise syntax_error(str(exc)) from None
-    try:
-        predicate(_Probe(table))  # every operand is evaluated, so every property name is visited
-    except _Unknown as unknown:
-        raise unknown_property(table, unknown.name) from None
+    for name in names:
+        column = table.columns.get(name)
+        if column is None or not column.readable:
+            raise unknown_property(table, name)
     return predicate
 
 

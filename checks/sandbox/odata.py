@@ -325,6 +325,7 @@ class _Parser:
         self._index = 0
         self._option = option
         self._case_insensitive = case_insensitive
+        self.properties: list[str] = []  # every property name the expression reads, in order
 
     def parse(self) -> _Node:
         node = self._boolean(self._or())
@@ -410,6 +411,7 @@ class _Parser:
             return _constant(value, kind, token.pos)
         if self._peek().kind == "lparen":
             return self._function(token)
+        self.properties.append(token.text)
         return _property(token.text, token.pos)
 
     def _function(self, name: _Token) -> _Node:
@@ -430,6 +432,13 @@ class _Parser:
 
 def _parse_filter(text: str, option: str, base: int, case_insensitive: bool) -> _Node:
     return _Parser(text, option, base, case_insensitive).parse()
+
+
+def filter_properties(text: str) -> list[str]:
+    """The property names a $filter reads (so a service can refuse unknown ones); raises ODataError."""
+    parser = _Parser(text, "$filter", 0, False)
+    parser.parse()
+    return parser.properties
 
 
 def compile_filter(text: str, *, case_insensitive: bool = False) -> Predicate:

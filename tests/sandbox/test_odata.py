@@ -11,6 +11,7 @@ from checks.sandbox.odata import (
     ExpandItem,
     ODataError,
     compile_filter,
+    filter_properties,
     parse_expand,
     parse_orderby,
     parse_select,
@@ -446,3 +447,8 @@ def test_parse_expand_errors(text: str, fragment: str) -> None:
 def test_parse_expand_nested_filter_error_position_is_absolute() -> None:
     with pytest.raises(ODataError, match=r"position 17 in \$expand: unknown operator 'eqq'"):
         parse_expand("x,a($filter=name eqq 'b')")
+
+
+def test_filter_properties_names_every_property_read_even_after_a_decided_branch() -> None:
+    assert filter_properties("a eq 1 or (b eq null and not contains(tolower(c),'x'))") == ["a", "b", "c"]
+    assert filter_properties("true or z eq 1") == ["z"]
