@@ -193,11 +193,18 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         request = Request(self.command, self.path, self.headers, body, self.server.origin)
         started = time.perf_counter()
-        status, write, fault_kind = self.server.respond(request, self)
+        outcome = self.server.respond(request)
+        status = 0 if outcome.response is None else outcome.response.status
+        # Logged before the answer leaves, so a client that has its answer always finds the entry.
         self.server.log.add(LogEntry(
             self.server.service.name, request.method, request.target, status,
-            round((time.perf_counter() - started) * 1000, 3), write, fault_kind,
+            round((time.perf_counter() - started) * 1000, 3), outcome.write, outcome.fault,
         ))
+        if outcome.response is None:
+            self.close_connection = True
+            self.request.shutdown(socket.SHUT_RDWR)
+        else:
+            self.send(outcome.response, stall=outcome.stall)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
@@ -216,6 +223,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.server.stopping.wait(stall)
         self.close_connection = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to do with one request: send `response` (None: drop the connection), maybe stalling mid-body."""
+
+    response: Response | None
+    write: bool = False
+    fault: str | None = None
+    stall: float | None = None
 
 
 _GATEWAY_PAGE = (
@@ -254,24 +271,18 @@ class ServiceServer(ThreadingHTTPServer):
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def respond(self, request: Request, handler: _Handler) -> tuple[int, bool, str | None]:
-        """Answer one request; return (status, was_a_write, fault_kind)."""
+    def respond(self, request: Request) -> Outcome:
+        """Decide the answer to one request: refuse writes, apply a fault, or let the service answer."""
         if not self.service.is_read(request):
-            response = self.service.error_response(request, 405)
-            handler.send(response)
-            return response.status, True, None
+            return Outcome(self.service.error_response(request, 405), write=True)
         fault = self.faults.take(self.service.name, request.method, request.target)
         kind = fault.kind if fault else None
         if fault is not None and fault.kind == "drop":
-            handler.close_connection = True
-            handler.request.shutdown(socket.SHUT_RDWR)
-            return 0, False, kind
-        if fault is not None and fault.kind in ("latency", "stall"):
-            self.stopping.wait(fault.delay if fault.kind == "latency" else 0)
-        response = self._answer(request, fault)
+            return Outcome(None, fault=kind)
+        if fault is not None and fault.kind == "latency":
+            self.stopping.wait(fault.delay)
         stall = (fault.delay or 30.0) if fault is not None and fault.kind == "stall" else None
-        handler.send(response, stall=stall)
-        return response.status, False, kind
+        return Outcome(self._answer(request, fault), fault=kind, stall=stall)
 
     def _answer(self, request: Request, fault: Fault | None) -> Response:
         if fault is not None and fault.kind in ("throttle", "status"):
