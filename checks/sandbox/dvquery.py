@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .dvmodel import ColumnType, Navigation, Table, formatted_value, table_for_logical_name
+from .httpd import ServiceError
 from .odata import (
     ODataError,
     Predicate,
@@ -28,16 +29,8 @@ _SUPPORTED_OPTIONS = frozenset({"$select", "$filter", "$orderby", "$top", "$expa
 _INDEX = Mapping[str, Mapping[str, Mapping[str, Any]]]  # logical name -> id -> row
 
 
-class DataverseError(Exception):
+class DataverseError(ServiceError):
     """An error answered as `{"error": {"code", "message"}}` with `status`."""
-
-    def __init__(self, status: int, code: str, message: str,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
 
 
 def syntax_error(message: str) -> DataverseError:

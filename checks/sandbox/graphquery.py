@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from .directory import Tenant
-from .httpd import Request
+from .httpd import Request, ServiceError
 from .odata import (
     ExpandItem,
     ODataError,
@@ -29,16 +29,8 @@ QUERY_OPTIONS = ("$select", "$filter", "$top", "$expand", "$count", "$orderby", 
 Row = Mapping[str, Any]
 
 
-class GraphError(Exception):
+class GraphError(ServiceError):
     """An error Graph answers with: HTTP status, `error.code`, `error.message` and extra response headers."""
-
-    def __init__(self, status: int, code: str, message: str,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
 
 
 def bad_request(message: str) -> GraphError:

@@ -63,6 +63,17 @@ class Response:
         return cls(status, json.dumps(payload, separators=(",", ":")).encode(), merged)
 
 
+class ServiceError(Exception):
+    """An error a service answers with: HTTP status, its error code and message, extra response headers."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
 class Service(Protocol):
     """What each origin (login, Graph, Exchange, a Dataverse environment) implements."""
 
