@@ -1,0 +1,61 @@
+"""xtcheck's exceptions, one small tree; each message tells the operator what to do.
+
+    XtcheckError
+    ├── ConfigError          the config file or a flag is wrong (exit 2)
+    ├── AuthError            a token could not be had; keeps the AADSTS code
+    ├── ProbeError           a read failed; the checks that needed it become `error` findings
+    │   ├── PermissionDenied the auditor's identity lacks a read permission (HTTP 403)
+    │   ├── NotFound         the object is not there (HTTP 404); probes usually turn this into None
+    │   └── Throttled        the service kept answering 429/503 past the retry budget
+    └── WriteRefused         the read-only guard stopped a request before it left the process
+"""
+
+from __future__ import annotations
+
+
+class XtcheckError(Exception):
+    """Base of every error xtcheck raises on purpose."""
+
+
+class ConfigError(XtcheckError):
+    """A configuration problem; `key` is the config path, e.g. `credentials[1].client_secret`."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key = key
+        self.problem = problem
+
+
+class AuthError(XtcheckError):
+    """No token: `code` is the AADSTS number when Entra gave one."""
+
+    def __init__(self, message: str, *, code: int | None = None, tenant: str = "", client_id: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.tenant = tenant
+        self.client_id = client_id
+
+
+class ProbeError(XtcheckError):
+    """A read that failed; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class PermissionDenied(ProbeError):
+    """HTTP 403: the auditor's identity lacks a permission."""
+
+
+class NotFound(ProbeError):
+    """HTTP 404."""
+
+
+class Throttled(ProbeError):
+    """Still throttled after the retry budget was spent."""
+
+
+class WriteRefused(XtcheckError):
+    """The read-only guard refused a request: xtcheck never writes to a tenant."""

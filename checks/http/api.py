@@ -1,0 +1,130 @@
+"""Reading JSON APIs (Graph, Dataverse): one GET, every page of a collection, and errors turned into ProbeErrors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..errors import NotFound, PermissionDenied, ProbeError, Throttled
+from .auth import describe_transport
+
+MAX_PAGES = 10_000  # a loop guard: a server that keeps sending nextLinks is broken, not large
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Every item of a paged collection; `pages` counts the round trips, and all pages were read."""
+
+    items: list[dict[str, Any]]
+    pages: int
+
+
+class Api:
+    """GETs against one service root with one identity's token, e.g. Graph in tenant B or a Dataverse environment."""
+
+    def __init__(self, client: httpx.Client, root: str, token: Callable[[], str], *, service: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        self._client = client
+        self.root = root.rstrip("/")
+        self._token = token
+        self.service = service  # "Microsoft Graph" or "Dataverse": named in error messages
+        self._headers = dict(headers or {})
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One object (or one page) as JSON; NotFound, PermissionDenied, Throttled or ProbeError otherwise."""
+        return self._get(f"{self.root}/{path.lstrip('/')}", params)
+
+    def get_anonymous(self, path: str) -> dict[str, Any]:
+        """A GET without a token (OIDC discovery). An error body in Entra's shape is named by its AADSTS text."""
+        url = f"{self.root}/{path.lstrip('/')}"
+        try:
+            response = self._client.get(url)
+        except httpx.TransportError as exc:
+            raise ProbeError(f"cannot reach {self.service} at {urlsplit(url).netloc}: {describe_transport(exc)}") \
+                from None
+        if response.status_code >= 400:
+            try:
+                text = str(response.json().get("error_description", "")).split(" Trace ID:", maxsplit=1)[0]
+            except ValueError:
+                text = response.reason_phrase
+            error_class = NotFound if response.status_code in (400, 404) else ProbeError
+            raise error_class(f"{self.service} answered {response.status_code}: {text}", status=response.status_code)
+        return _json(response, self.service)
+
+    def get_optional(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+        """Like get, but a 404 is None: the object is simply not there."""
+        try:
+            return self.get(path, params)
+        except NotFound:
+            return None
+
+    def get_all(self, path: str, params: Mapping[str, str] | None = None) -> Collection:
+        """Every page, following @odata.nextLink verbatim; any failed page fails the whole read."""
+        body = self.get(path, params)
+        items, pages = list(_value(body, self.service)), 1
+        while (link := body.get("@odata.nextLink")) is not None:
+            if pages >= MAX_PAGES:
+                raise ProbeError(f"{self.service} kept sending next pages after {MAX_PAGES}; the read is incomplete")
+            body = self._get(str(link), None)
+            items.extend(_value(body, self.service))
+            pages += 1
+        return Collection(items, pages)
+
+    def _get(self, url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
+        headers = {**self._headers, "Authorization": f"Bearer {self._token()}"}
+        if self.service == "Microsoft Graph":
+            headers["client-request-id"] = str(uuid.uuid4())
+        try:
+            response = self._client.get(url, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            raise ProbeError(f"cannot reach {self.service} at {urlsplit(url).netloc}: {describe_transport(exc)}") \
+                from None
+        return _json(response, self.service)
+
+
+def _value(body: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    value = body.get("value")
+    if not isinstance(value, list):
+        raise ProbeError(f"malformed reply from {service}: a collection without a 'value' list")
+    return value
+
+
+def _json(response: httpx.Response, service: str) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise _error(response, service)
+    try:
+        body = response.json()
+    except ValueError:
+        raise ProbeError(f"malformed reply from {service} (HTTP {response.status_code}): the body is not JSON",
+                         status=response.status_code) from None
+    if not isinstance(body, dict):
+        raise ProbeError(f"malformed reply from {service}: expected a JSON object", status=response.status_code)
+    return body
+
+
+def _error(response: httpx.Response, service: str) -> ProbeError:
+    status = response.status_code
+    code, message = _error_text(response)
+    where = f"{response.request.method} {response.request.url.path}"
+    text = f"{service} answered {status}{f' {code}' if code else ''} to {where}: {message}"
+    if status == 403:
+        return PermissionDenied(text, status=status, code=code)
+    if status == 404:
+        return NotFound(text, status=status, code=code)
+    if status in (429, 503, 504):
+        return Throttled(f"{text} (still after retries)", status=status, code=code)
+    return ProbeError(text, status=status, code=code)
+
+
+def _error_text(response: httpx.Response) -> tuple[str, str]:
+    try:
+        error = response.json().get("error", {})
+        return str(error.get("code", "")), str(error.get("message", "")).strip() or response.reason_phrase
+    except (ValueError, AttributeError):
+        kind = "an HTML page" if "html" in response.headers.get("content-type", "") else "a non-JSON body"
+        return "", f"{response.reason_phrase} ({kind})"

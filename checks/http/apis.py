@@ -1,0 +1,49 @@
+"""The API roots a run reads, each with the right identity: Graph in a given tenant, the Dataverse environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..settings import Settings
+from .api import Api
+from .auth import Tokens
+from .client import Http
+
+DATAVERSE_HEADERS = {
+    "Accept": "application/json",
+    "OData-MaxVersion": "4.0",
+    "OData-Version": "4.0",
+    "Prefer": 'odata.maxpagesize=5000,odata.include-annotations="OData.Community.Display.V1.FormattedValue"',
+}
+
+
+class Apis:
+    """Lazily built API clients; nothing is requested until a probe reads."""
+
+    def __init__(self, settings: Settings, http: Http, tokens: Tokens) -> None:
+        self.settings = settings
+        self.http = http
+        self.tokens = tokens
+        self._graph: dict[str, Api] = {}
+        self._dataverse: Api | None = None
+
+    def graph(self, tenant_id: str) -> Api:
+        if tenant_id not in self._graph:
+            graph = self.settings.cloud.graph
+            self._graph[tenant_id] = Api(
+                self.http.client({"Accept": "application/json"}), f"{graph}/v1.0",
+                lambda: self.tokens.for_tenant(tenant_id, graph), service="Microsoft Graph")
+        return self._graph[tenant_id]
+
+    def dataverse(self) -> Api:
+        if self._dataverse is None:
+            url = self.settings.environment_url
+            self._dataverse = Api(
+                self.http.client(DATAVERSE_HEADERS), f"{url}/api/data/v9.2",
+                lambda: self.tokens.for_tenant(self.settings.dynamics_tenant, url), service="Dataverse")
+        return self._dataverse
+
+    def discovery(self, tenant: str) -> dict[str, Any]:
+        """OIDC discovery for a tenant id or domain (no credentials); ProbeError on failure."""
+        return Api(self.http.client({"Accept": "application/json"}), self.settings.cloud.login, lambda: "",
+                   service="Entra ID").get_anonymous(f"{tenant}/v2.0/.well-known/openid-configuration")

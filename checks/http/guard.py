@@ -1,0 +1,97 @@
+"""The read-only guard: refuses, before anything leaves the process, every request that could write."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..errors import WriteRefused
+
+_TOKEN_PATH = re.compile(r"^/[^/]+/oauth2/v2\.0/token$")
+
+
+def is_read(method: str, url: str, body: bytes, login_origin: str) -> bool:
+    """GET/HEAD; the token POST to the login host; a Graph `$batch` made only of GETs. Nothing else."""
+    method = method.upper()
+    if method in ("GET", "HEAD"):
+        return True
+    if method != "POST":
+        return False
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if origin == login_origin.rstrip("/").lower() and _TOKEN_PATH.match(parts.path):
+        return True
+    if parts.path.endswith("/$batch"):
+        return _batch_of_gets(body)
+    return False
+
+
+def _batch_of_gets(body: bytes) -> bool:
+    try:
+        requests = json.loads(body)["requests"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return isinstance(requests, list) and bool(requests) and all(
+        isinstance(r, dict) and str(r.get("method", "")).upper() == "GET" and "body" not in r for r in requests)
+
+
+@dataclass(frozen=True)
+class Record:
+    method: str
+    host: str
+    status: int | None  # None: refused by the guard, or no answer
+    refused: bool = False
+
+
+class RequestLog:
+    """Every request xtcheck sent or refused to send: the report's read-only attestation."""
+
+    def __init__(self) -> None:
+        self._records: list[Record] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: Record) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def records(self) -> list[Record]:
+        with self._lock:
+            return list(self._records)
+
+    def by_method_and_host(self) -> dict[str, int]:
+        counts = Counter(f"{r.method} {r.host}" for r in self.records() if not r.refused)
+        return dict(sorted(counts.items()))
+
+    def writes_attempted(self) -> int:
+        return sum(1 for r in self.records() if r.refused)
+
+
+class ReadOnlyGuard(httpx.BaseTransport):
+    """Wraps the real transport; a request that could write raises WriteRefused and is never sent."""
+
+    def __init__(self, inner: httpx.BaseTransport, login_origin: str, log: RequestLog) -> None:
+        self._inner = inner
+        self._login = login_origin
+        self._log = log
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.netloc.decode()
+        if not is_read(request.method, str(request.url), request.read(), self._login):
+            self._log.add(Record(request.method, host, None, refused=True))
+            raise WriteRefused(f"refused {request.method} {host}{request.url.path}: xtcheck never writes to a tenant")
+        try:
+            response = self._inner.handle_request(request)
+        except httpx.TransportError:
+            self._log.add(Record(request.method, host, None))
+            raise
+        self._log.add(Record(request.method, host, response.status_code))
+        return response
+
+    def close(self) -> None:
+        self._inner.close()

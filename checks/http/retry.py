@@ -1,0 +1,67 @@
+"""Retries for throttling and transient failures: Retry-After first, else exponential backoff with jitter."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+
+import httpx
+
+RETRY_STATUSES = frozenset({429, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # tries in all, the first included
+    base_delay: float = 0.5  # seconds before the first retry when the server names no Retry-After
+    max_delay: float = 8.0  # one wait never exceeds this
+    budget: float = 30.0  # all waits of one request together never exceed this (Retry-After included)
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: a random wait up to the exponential step (attempt 1 is the first retry)."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    when = email.utils.parsedate_to_datetime(value) if value else None
+    return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+class RetryTransport(httpx.BaseTransport):
+    """Resends a request answered 429/503/504 or lost in transit, within the policy's attempts and budget."""
+
+    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy) -> None:
+        self._inner = inner
+        self._policy = policy
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        waited = 0.0
+        for attempt in range(1, self._policy.attempts + 1):
+            last = attempt == self._policy.attempts
+            try:
+                response = self._inner.handle_request(request)
+            except (httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError):
+                delay = self._policy.backoff(attempt)
+                if last or waited + delay > self._policy.budget:
+                    raise
+            else:
+                if response.status_code not in RETRY_STATUSES or last:
+                    return response
+                named = retry_after(response)
+                delay = named if named is not None else self._policy.backoff(attempt)
+                if waited + delay > self._policy.budget:  # the server asks for more patience than we have
+                    return response
+                response.close()
+            time.sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def close(self) -> None:
+        self._inner.close()

@@ -1,0 +1,188 @@
+"""The vocabulary every layer shares: statuses, severities, check metadata, outcomes and findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 (a status, not a password)
+    FAIL = "fail"
+    WARN = "warn"
+    ERROR = "error"  # xtcheck could not decide: a read failed or a permission was missing
+    SKIP = "skip"  # a prerequisite failed or the check does not apply; always with a reason
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+@dataclass(frozen=True)
+class Remediation:
+    summary: str
+    steps: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "steps": list(self.steps), "commands": list(self.commands),
+                "links": list(self.links)}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A read permission a check needs, where it is needed."""
+
+    service: str  # "Microsoft Graph" or "Dataverse"
+    name: str  # "Application.Read.All", "prvReadMailbox"
+    where: str  # "tenant B", "the app's home tenant", "the Dynamics environment"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check yields for one subject; the engine adds the check's metadata."""
+
+    status: Status
+    subject: str
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    fix: Remediation | None = None  # overrides the check's remediation for this subject
+
+
+def passed(subject: str, message: str, **evidence: Any) -> Outcome:
+    return Outcome(Status.PASS, subject, message, evidence)
+
+
+def failed(subject: str, message: str, fix: Remediation | None = None, **evidence: Any) -> Outcome:
+    return Outcome(Status.FAIL, subject, message, evidence, fix)
+
+
+def warned(subject: str, message: str, fix: Remediation | None = None, **evidence: Any) -> Outcome:
+    return Outcome(Status.WARN, subject, message, evidence, fix)
+
+
+def errored(subject: str, message: str, **evidence: Any) -> Outcome:
+    """Could not decide from what was read (an incomplete read, an ambiguous selection)."""
+    return Outcome(Status.ERROR, subject, message, evidence)
+
+
+def skipped(subject: str, reason: str, **evidence: Any) -> Outcome:
+    return Outcome(Status.SKIP, subject, reason, evidence)
+
+
+CheckResult = Iterator[Outcome]
+
+
+@dataclass(frozen=True)
+class RunIds:
+    """The run's own identifiers, for remediation people can paste (URLs, commands)."""
+
+    client_id: str
+    exchange_tenant: str
+    dynamics_tenant: str
+    home_tenant: str
+    environment_url: str
+    login_host: str
+    graph_host: str
+    portal_host: str
+    profile: str = ""
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    title: str  # the compliant state, in plain English
+    severity: Severity
+    rationale: str
+    func: Callable[..., CheckResult]
+    params: tuple[str, ...]  # evidence the check asks for, by parameter name
+    remedy: Callable[[RunIds], Remediation]
+    references: tuple[str, ...] = ()
+    permissions: tuple[Permission, ...] = ()
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def area(self) -> str:
+        return self.id.split("-")[0]
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    title: str
+    severity: Severity
+    status: Status
+    subject: str
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    remediation: Remediation | None = None
+    blocked_by: str | None = None
+
+    @property
+    def area(self) -> str:
+        return self.check_id.split("-")[0]
+
+    def sort_key(self) -> tuple[str, str]:
+        return (self.check_id, self.subject.lower())
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """What the run did on the wire: the report's read-only proof."""
+
+    requests: Mapping[str, int]  # "GET graph.microsoft.com" -> count
+    writes_attempted: int  # refused by the guard before leaving the process; must be 0
+    token_roles: Mapping[str, tuple[str, ...]]  # "reader <client id> in <tenant> for <resource>" -> roles carried
+
+
+@dataclass(frozen=True)
+class Run:
+    """Metadata of one audit run; the only place timestamps appear in a report."""
+
+    tool_version: str
+    started: str  # ISO 8601 UTC
+    finished: str
+    environment_url: str
+    dynamics_tenant: str
+    exchange_tenant: str
+    client_id: str
+    profile: str
+    cloud: str
+    checks: tuple[str, ...]  # ids of the checks that ran
+    completeness: tuple[str, ...] = ()  # "checked 812 of 812 active mailboxes on profile X, all pages read"
+    attestation: Attestation = field(default_factory=lambda: Attestation({}, 0, {}))
+
+
+def summarize(findings: Iterable[Finding]) -> dict[Status, int]:
+    counts = dict.fromkeys(Status, 0)
+    for finding in findings:
+        counts[finding.status] += 1
+    return counts
+
+
+def verdict(findings: Iterable[Finding]) -> Status:
+    """The run's overall status: fail beats error beats warn beats pass."""
+    counts = summarize(findings)
+    for status in (Status.FAIL, Status.ERROR, Status.WARN):
+        if counts[status]:
+            return status
+    return Status.PASS
+
+
+def exit_code(findings: Iterable[Finding], fail_on: str = "fail") -> int:
+    """0 nothing at or above the threshold; 1 a fail (or a warn with fail_on=warn); 3 errors and no fail."""
+    counts = summarize(findings)
+    if counts[Status.FAIL] or (fail_on == "warn" and counts[Status.WARN]):
+        return 1
+    return 3 if counts[Status.ERROR] else 0

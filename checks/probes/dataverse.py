@@ -1,0 +1,96 @@
+"""Dataverse reads: email server profiles, the mailboxes in scope, organization settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..http.apis import Apis
+from ..model import Permission
+from ..registry import probe
+from ..settings import Settings
+
+READ_PROFILES = Permission("Dataverse", "prvReadEmailServerProfile", "the Dynamics environment")
+READ_MAILBOXES = Permission("Dataverse", "prvReadMailbox", "the Dynamics environment")
+READ_ORGANIZATION = Permission("Dataverse", "prvReadOrganization", "the Dynamics environment")
+
+PROFILE_COLUMNS = (
+    "name,servertype,emailservertypename,serverauthority,exchangeonlinetenantid,usedefaulttenantid,oauthclientid,"
+    "isoauthclientsecretset,aadresourceid,incomingcredentialretrieval,outgoingcredentialretrieval,"
+    "incomingauthenticationprotocol,outgoingauthenticationprotocol,lasttestexecutionstatus,"
+    "lasttestvalidationstatus,lastauthorizationstatus,lastteststarttime,lastcrmmessage,statecode,modifiedon"
+)
+MAILBOX_COLUMNS = (
+    "name,emailaddress,_emailserverprofile_value,_regardingobjectid_value,regardingobjecttypecode,"
+    "emailrouteraccessapproval,isemailaddressapprovedbyo365admin,incomingemaildeliverymethod,"
+    "outgoingemaildeliverymethod,actdeliverymethod,incomingemailstatus,outgoingemailstatus,actstatus,mailboxstatus,"
+    "enabledforincomingemail,enabledforoutgoingemail,enabledforact,testemailconfigurationscheduled,"
+    "testmailboxaccesscompletedon,lastsuccessfulsynccompletedon,lastsyncerrorcode,lastsyncerroroccurredon,"
+    "isforwardmailbox,statecode"
+)
+EXCHANGE_SERVER_TYPES = (0, 3)  # Exchange Server / Exchange Online (Hybrid); see domain notes: 0 is "uncertain"
+_ADDRESSES_PER_QUERY = 20
+
+
+@probe(permissions=(READ_PROFILES,))
+def email_server_profiles(apis: Apis) -> list[dict[str, Any]]:
+    return apis.dataverse().get_all("emailserverprofiles", {"$select": PROFILE_COLUMNS}).items
+
+
+@probe()
+def email_server_profile(settings: Settings, email_server_profiles: list[dict[str, Any]]) -> dict[str, Any]:
+    """The profile to audit: the configured one (by id or name), or the one cross-tenant OAuth profile."""
+    if settings.profile:
+        wanted = settings.profile.strip().lower()
+        hits = [p for p in email_server_profiles
+                if wanted in (str(p.get("emailserverprofileid", "")).lower(), str(p.get("name", "")).lower())]
+        return {"mode": "configured", "wanted": settings.profile, "match": hits[0] if len(hits) == 1 else None,
+                "candidates": [_brief(p) for p in hits]}
+    candidates = [p for p in email_server_profiles if is_cross_tenant_candidate(p, settings.dynamics_tenant)]
+    return {"mode": "auto", "wanted": None, "match": candidates[0] if len(candidates) == 1 else None,
+            "candidates": [_brief(p) for p in candidates]}
+
+
+def is_cross_tenant_candidate(profile: dict[str, Any], dynamics_tenant: str) -> bool:
+    """Active Exchange profile with an OAuth client id and a secret, pointing at a tenant other than A."""
+    tenant = str(profile.get("exchangeonlinetenantid") or "").strip().lower()
+    return (profile.get("statecode") == 0 and profile.get("servertype") in EXCHANGE_SERVER_TYPES
+            and bool(str(profile.get("oauthclientid") or "").strip()) and profile.get("isoauthclientsecretset") is True
+            and bool(tenant) and tenant != dynamics_tenant)
+
+
+def _brief(profile: dict[str, Any]) -> dict[str, Any]:
+    return {"id": profile.get("emailserverprofileid"), "name": profile.get("name")}
+
+
+@probe(permissions=(READ_MAILBOXES,))
+def mailboxes(apis: Apis, settings: Settings, email_server_profile: dict[str, Any]) -> dict[str, Any]:
+    """The mailboxes in scope: every active, non-forward one on the profile, or the configured addresses."""
+    match = email_server_profile.get("match")
+    profile = _brief(match) if match else None
+    api = apis.dataverse()
+    params = {"$select": MAILBOX_COLUMNS, "$expand": "emailserverprofile($select=name)"}
+    if settings.mailboxes == "all":
+        if profile is None:
+            return {"scope": "all", "profile": None, "rows": [], "pages": 0, "missing": []}
+        query = f"_emailserverprofile_value eq {profile['id']} and statecode eq 0 and isforwardmailbox eq false"
+        page = api.get_all("mailboxes", {**params, "$filter": query})
+        return {"scope": "all", "profile": profile, "rows": page.items, "pages": page.pages, "missing": []}
+    rows: list[dict[str, Any]] = []
+    pages = 0
+    addresses = list(settings.mailboxes)
+    for start in range(0, len(addresses), _ADDRESSES_PER_QUERY):
+        chunk = addresses[start:start + _ADDRESSES_PER_QUERY]
+        query = " or ".join(f"emailaddress eq '{a.replace(chr(39), chr(39) * 2)}'" for a in chunk)
+        page = api.get_all("mailboxes", {**params, "$filter": query})
+        rows.extend(page.items)
+        pages += page.pages
+    found = {str(r.get("emailaddress", "")).lower() for r in rows}
+    missing = [a for a in addresses if a.lower() not in found]
+    return {"scope": addresses, "profile": profile, "rows": rows, "pages": pages, "missing": missing}
+
+
+@probe(permissions=(READ_ORGANIZATION,))
+def organization_settings(apis: Apis) -> dict[str, Any]:
+    rows = apis.dataverse().get_all(
+        "organizations", {"$select": "name,requireapprovalforuseremail,requireapprovalforqueueemail"}).items
+    return rows[0] if rows else {}

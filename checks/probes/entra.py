@@ -1,0 +1,93 @@
+"""Microsoft Graph reads: the app registration, its service principal, the resource principals and consents."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import ProbeError
+from ..http.apis import Apis
+from ..model import Permission
+from ..registry import probe
+from ..settings import Settings
+
+EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+READ_APPS_B = Permission("Microsoft Graph", "Application.Read.All", "tenant B")
+READ_APPS_HOME = Permission("Microsoft Graph", "Application.Read.All", "the app's home tenant")
+
+_SP_SELECT = "id,appId,displayName,accountEnabled,appOwnerOrganizationId,servicePrincipalType,signInAudience"
+_RESOURCE_SELECT = "id,appId,displayName,appRoles"
+_APP_SELECT = ("id,appId,displayName,signInAudience,passwordCredentials,keyCredentials,requiredResourceAccess,"
+               "createdDateTime,publisherDomain")
+
+
+@probe()
+def exchange_tenant_id(settings: Settings, apis: Apis) -> str:
+    """Tenant B's GUID; a domain in the config is resolved through OIDC discovery (no credentials needed)."""
+    if _GUID.fullmatch(settings.exchange_tenant):
+        return settings.exchange_tenant
+    document = apis.discovery(settings.exchange_tenant)
+    found = _GUID.search(str(document.get("issuer", "")).lower())
+    if found is None:
+        raise ProbeError(f"OIDC discovery for {settings.exchange_tenant} named no tenant id in its issuer")
+    return found.group(0)
+
+
+@probe()
+def client_id(settings: Settings, evidence: Any) -> str:
+    """The sync app's client id: configured, or read from the selected email server profile."""
+    if settings.client_id:
+        return settings.client_id
+    selection = evidence.get("email_server_profile")
+    value = str((selection.get("match") or {}).get("oauthclientid") or "").strip().lower()
+    if not _GUID.fullmatch(value):
+        raise ProbeError("no client id to check: set app.client_id in the config, or select a profile that holds "
+                         "one (dynamics.profile)")
+    return value
+
+
+@probe(permissions=(READ_APPS_B,))
+def client_service_principal(apis: Apis, exchange_tenant_id: str, client_id: str) -> dict[str, Any] | None:
+    return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{client_id}')",
+                                                       {"$select": _SP_SELECT})
+
+
+@probe(permissions=(READ_APPS_B,))
+def exchange_resource_sp(apis: Apis, exchange_tenant_id: str) -> dict[str, Any] | None:
+    return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{EXCHANGE_APP_ID}')",
+                                                       {"$select": _RESOURCE_SELECT})
+
+
+@probe(permissions=(READ_APPS_B,))
+def graph_resource_sp(apis: Apis, exchange_tenant_id: str) -> dict[str, Any] | None:
+    return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{GRAPH_APP_ID}')",
+                                                       {"$select": _RESOURCE_SELECT})
+
+
+@probe(permissions=(READ_APPS_B,))
+def app_role_assignments(apis: Apis, exchange_tenant_id: str,
+                         client_service_principal: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every application permission consented to the app in tenant B (all pages, or an error)."""
+    if client_service_principal is None:
+        return []
+    path = f"servicePrincipals/{client_service_principal['id']}/appRoleAssignments"
+    return apis.graph(exchange_tenant_id).get_all(path).items
+
+
+@probe(permissions=(READ_APPS_HOME,))
+def application(settings: Settings, apis: Apis, exchange_tenant_id: str, client_id: str,
+                client_service_principal: dict[str, Any] | None) -> dict[str, Any]:
+    """The app registration, read in its home tenant: the one the service principal names, else B then A."""
+    if client_service_principal is not None and client_service_principal.get("appOwnerOrganizationId"):
+        tenants = [str(client_service_principal["appOwnerOrganizationId"]).lower()]
+    else:
+        tenants = list(dict.fromkeys([exchange_tenant_id, settings.dynamics_tenant]))
+        tenants = [t for t in tenants if settings.credential_for(t) is not None] or tenants[:1]
+    for tenant in tenants:
+        found = apis.graph(tenant).get_optional(f"applications(appId='{client_id}')", {"$select": _APP_SELECT})
+        if found is not None:
+            return {"home_tenant": tenant, "searched": tenants, "object": found}
+    return {"home_tenant": tenants[0] if len(tenants) == 1 else None, "searched": tenants, "object": None}
