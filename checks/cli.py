@@ -34,8 +34,60 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"xtcheck {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_audit(commands)
+    _add_demo(commands)
+    _add_checks(commands)
     _add_sandbox(commands)
     return parser
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", default="console", metavar="LIST",
+                        help="comma-separated: console, json, junit (console is always printed; default: console)")
+    parser.add_argument("--output-dir", default="reports", metavar="DIR",
+                        help="where json and junit reports are written (default: reports/)")
+    parser.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
+                        help="exit 1 on a fail (default), or also on a warn")
+    parser.add_argument("--only", metavar="IDS", help="run only these checks or areas, e.g. APP-004,EXO")
+    parser.add_argument("--skip", metavar="IDS", help="leave these checks or areas out, e.g. MBX")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="count", default=0,
+                          help="show every passing mailbox instead of a count")
+    loudness.add_argument("-q", "--quiet", action="count", default=0,
+                          help="print only what is not a pass, and the summary")
+
+
+def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser(
+        "audit", help="check the cross-tenant setup described by a config file (read-only)",
+        description="Read the app registration, its consent in tenant B, the email server profile and the mailboxes, "
+                    "and say condition by condition whether sync can work. Nothing is ever written.",
+        epilog="example:\n  xtcheck audit --config xtcheck.yaml --format console,json,junit --fail-on warn\n\n"
+               + _EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit.add_argument("--config", required=True, metavar="FILE", help="the YAML or JSON config (see README)")
+    _report_options(audit)
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo", help="audit a built-in sandbox scenario: see xtcheck at work without a tenant",
+        description="Start the local sandbox with a scenario, write a config for it, audit it and print the report.",
+        epilog="examples:\n  xtcheck demo\n  xtcheck demo consent-missing\n  xtcheck demo --list",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("scenario", nargs="?", default="demo", metavar="SCENARIO",
+                      help="a built-in scenario (default: demo, a setup with a few realistic problems)")
+    demo.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    _report_options(demo)
+
+
+def _add_checks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    checks = commands.add_parser("checks", help="list the catalog: ids, severities, titles, permissions",
+                                 description="The checks xtcheck runs, with the permissions each one needs.")
+    checks.add_argument("-v", "--verbose", action="store_true", help="add each check's rationale and permissions")
+    checks.add_argument("--permissions", action="store_true",
+                        help="print the least-privilege permission table (Markdown, as in the README)")
 
 
 def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,14 +128,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        from .sandbox import cli as sandbox_cli
-        return sandbox_cli.run(args)
+        return _dispatch(args)
     except KeyboardInterrupt:
         print("xtcheck: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `xtcheck ... | head`: the reader left; not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from . import commands
+
+    if args.command == "audit":
+        return commands.cmd_audit(args, commands.environment())
+    if args.command == "demo":
+        return commands.cmd_demo(args, commands.environment())
+    if args.command == "checks":
+        return commands.cmd_checks(args)
+    from .sandbox import cli as sandbox_cli
+
+    return sandbox_cli.run(args)
 
 
 def wait_for_interrupt() -> None:

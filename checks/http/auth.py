@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import httpx
+import jwt
 import msal
 
 from ..errors import AuthError
@@ -22,6 +23,7 @@ class Tokens:
         self._settings = settings
         self._http = http
         self._apps: dict[tuple[str, str], msal.ConfidentialClientApplication] = {}
+        self.carried: dict[str, tuple[str, ...]] = {}  # what each token granted, for the attestation
 
     def for_tenant(self, tenant_id: str, resource: str) -> str:
         credential = self._settings.credential_for(tenant_id)
@@ -41,6 +43,8 @@ class Tokens:
             raise AuthError(f"the login service failed: {exc}", tenant=credential.tenant_id) from None
         if "access_token" in result:
             token: str = result["access_token"]
+            label = f"{credential.client_id} in {credential.tenant_id} for {resource.rstrip('/')}"
+            self.carried[label] = granted(token)
             return token
         raise auth_error(result, credential.tenant_id, credential.client_id)
 
@@ -70,6 +74,16 @@ class Tokens:
         except httpx.TransportError as exc:
             raise AuthError(f"cannot reach {cloud.login}: {describe_transport(exc)}",
                             tenant=credential.tenant_id) from None
+
+
+def granted(token: str) -> tuple[str, ...]:
+    """The roles and scopes a token carries, read without verifying it (best effort: tokens may be opaque)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return ()
+    roles = [str(r) for r in claims.get("roles", [])]
+    return tuple(sorted(roles + str(claims.get("scp", "")).split()))
 
 
 def auth_error(result: dict[str, Any], tenant: str, client_id: str) -> AuthError:

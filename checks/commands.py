@@ -1,0 +1,128 @@
+"""The audit-side commands: `audit`, `demo` and `checks` (argparse in cli.py hands over here)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from . import registry
+from .audit import AuditResult, audit
+from .errors import ConfigError, XtcheckError
+from .model import exit_code
+from .report import write_reports
+from .report.console import render_console
+from .settings import FORMATS, RunOptions, Settings, load
+
+EXIT_USAGE = 2
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in args.format.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ConfigError("--format", f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    return RunOptions(
+        formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
+        only=frozenset(_ids(args.only)), skip=frozenset(_ids(args.skip)), verbosity=args.verbose - args.quiet,
+    )
+
+
+def _ids(text: str | None) -> list[str]:
+    return [i.strip().upper() for i in (text or "").split(",") if i.strip()]
+
+
+def cmd_audit(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    try:
+        settings = load(Path(args.config), run_options(args), environ)
+    except ConfigError as exc:
+        print(f"xtcheck: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return report(settings, environ)
+
+
+def report(settings: Settings, environ: Mapping[str, str]) -> int:
+    """Run the audit, print the console report, write the file reports; the exit code follows the findings."""
+    try:
+        result = audit(settings)
+    except ConfigError as exc:
+        print(f"xtcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    color = sys.stdout.isatty() and "NO_COLOR" not in environ
+    options = settings.run
+    render_console(result.findings, result.run, sys.stdout, color=color, quiet=options.verbosity < 0,
+                   verbose=options.verbosity > 0)
+    return _write_files(result, settings)
+
+
+def _write_files(result: AuditResult, settings: Settings) -> int:
+    formats = [f for f in settings.run.formats if f != "console"]
+    if formats:
+        try:
+            paths = write_reports(result.findings, result.run, formats, settings.run.output_dir)
+        except XtcheckError as exc:
+            print(f"xtcheck: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if settings.run.verbosity >= 0:
+            for path in paths:
+                print(f"wrote {path}")
+    return exit_code(result.findings, settings.run.fail_on)
+
+
+def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from .sandbox.scenario import ScenarioError, builtin_names, load_raw
+    from .sandbox.server import Sandbox
+
+    if args.list:
+        for name in builtin_names():
+            print(f"{name:30} {load_raw(name)['summary']}")
+        return 0
+    try:
+        options = run_options(args)
+        cloud = Sandbox(args.scenario)
+    except (ConfigError, ScenarioError) as exc:
+        print(f"xtcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with cloud:
+        if options.verbosity >= 0:
+            print(f"xtcheck demo: auditing the sandbox scenario '{args.scenario}' — {cloud.scenario['summary']}\n")
+        settings = load(cloud.write_config(), options, {})
+        return report(settings, environ)
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    catalog, _ = registry.load()
+    if args.permissions:
+        print(permission_table())
+        return 0
+    for spec in sorted(catalog.values(), key=lambda c: c.id):
+        print(f"{spec.id}  {spec.severity:<8}  {spec.title}")
+        if args.verbose:
+            print(f"          {spec.rationale}")
+            for permission in spec.permissions:
+                print(f"          needs {permission.service} {permission.name} in {permission.where}")
+    return 0
+
+
+def permission_table() -> str:
+    """Least privilege per tenant, generated from what the checks declare (the README embeds it)."""
+    catalog, probes = registry.load()
+    needed: dict[tuple[str, str, str], set[str]] = {}
+    for spec in catalog.values():
+        declared = list(spec.permissions)
+        for param in spec.params:
+            if param in probes:
+                declared.extend(probes[param].permissions)
+        for permission in declared:
+            needed.setdefault((permission.where, permission.service, permission.name), set()).add(spec.id)
+    rows = ["| where | service | permission | needed by |", "|---|---|---|---|"]
+    for (where, service, name), ids in sorted(needed.items()):
+        rows.append(f"| {where} | {service} | `{name}` | {', '.join(sorted(ids))} |")
+    return "\n".join(rows)
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment: read here, at the edge, and nowhere else."""
+    return os.environ

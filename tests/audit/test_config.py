@@ -1,0 +1,162 @@
+"""Configuration: every mistake is exit 2 with one line naming the key and the fix; good input is normalized."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checks.cli import main
+from checks.errors import ConfigError
+from checks.sandbox.pki import make_app_cert
+from checks.settings import RunOptions, Secret, load, normalize_environment_url
+
+A = "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"
+B = "c4a1e9b2-8f3d-4e6a-b7c5-1d2e3f4a5b6c"
+READER = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"
+
+
+def good() -> dict[str, Any]:
+    return {
+        "dynamics": {"environment_url": "https://contoso.crm4.dynamics.com", "tenant_id": A},
+        "exchange": {"tenant_id": B},
+        "credentials": [{"tenant_id": B, "client_id": READER, "client_secret": "file:reader.secret"}],
+    }
+
+
+def write(tmp_path: Path, config: dict[str, Any] | str, name: str = "xtcheck.yaml") -> Path:
+    (tmp_path / "reader.secret").write_text("reader-secret-from-a-file", encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(config if isinstance(config, str) else yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def set_key(config: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    *parents, last = dotted.split(".")
+    node: Any = config
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    node[last] = value
+    return config
+
+
+BROKEN: list[tuple[str, Any, str]] = [
+    ("dynamics.enviroment_url", "https://x.crm.dynamics.com",
+     "unknown key 'enviroment_url'; did you mean 'environment_url'?"),
+    ("colour", "red", "unknown key 'colour'"),
+    ("dynamics.tenant_id", "not-a-guid", "'not-a-guid' is not a GUID"),
+    ("dynamics.tenant_id", "{" + A + "}", f"has stray whitespace or braces; write it as {A}"),
+    ("credentials.0.client_id", f" {READER} ", f"has stray whitespace or braces; write it as {READER}"),
+    ("credentials.0.client_secret", "s3cr3t-value-in-the-file", "holds a literal secret"),
+    ("app.secret", "Zr5~Kp2.literal", "app.secret: holds a literal secret"),
+    ("credentials.0.client_secret", "env:XT_TEST_SURELY_UNSET_1234",
+     "environment variable XT_TEST_SURELY_UNSET_1234 is not set"),
+    ("credentials.0.client_secret", "file:does-not-exist.secret", "cannot read"),
+    ("dynamics.environment_url", "http://contoso.crm.dynamics.com", "is not an https URL"),
+    ("dynamics.environment_url", "https://", "is not an https URL"),
+    ("exchange.tenant_id", "contoso", "is neither a tenant GUID nor a domain"),
+    ("cloud", "azure", "'azure' is not one of public, usgov, usgov-dod, china, custom"),
+    ("cloud", "custom", "cloud: custom needs endpoints.login"),
+    ("endpoints", {"login": "https://l", "graph": "https://g", "exchange_resource": "https://e"},
+     "only allowed with cloud: custom"),
+    ("mailboxes", ["alice@contoso.com", "bob"], "'bob' is not an email address"),
+    ("mailboxes", "some", "must be 'all' or a list of email addresses"),
+    ("thresholds.secret_expiry_warning_days", -1, "thresholds.secret_expiry_warning_days"),
+    ("tls.ca_bundle", "missing-ca.pem", "no file at"),
+    ("credentials.0.certificate", {"path": "reader.pem"}, "give either client_secret or certificate, not both"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), BROKEN, ids=[f"{k}={v!r}"[:60] for k, v, _ in BROKEN])
+def test_a_broken_config_is_exit_2_with_one_line_naming_the_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: Any, expected: str) -> None:
+    config = write(tmp_path, set_key(good(), key, value))
+    assert main(["audit", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("xtcheck: config error: ")
+    assert expected in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("dynamics: [unclosed", "is not valid YAML (line 1"),
+    ("- a\n- b\n", "must hold a mapping of keys"),
+])
+def test_a_config_that_does_not_parse_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  text: str, expected: str) -> None:
+    assert main(["audit", "--config", str(write(tmp_path, text))]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_invalid_json_config_names_line_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--config", str(write(tmp_path, '{"dynamics": ', "x.json"))]) == 2
+    assert "is not valid JSON (line 1, column 14)" in capsys.readouterr().err
+
+
+def test_a_missing_config_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert "cannot read the config file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    (["--format", "pdf"], "--format: unknown format pdf"),
+    (["--only", "APP-999"], "--only: unknown check id APP-999"),
+])
+def test_bad_flags_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str],
+                                    expected: str) -> None:
+    assert main(["audit", "--config", str(write(tmp_path, good())), *flags]) == 2
+    assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", [
+    "https://contoso.crm4.dynamics.com",
+    "https://contoso.crm4.dynamics.com/",
+    "https://contoso.crm4.dynamics.com/main.aspx?appid=1234&pagetype=dashboard",
+    "contoso.crm4.dynamics.com",
+    "  HTTPS://Contoso.CRM4.dynamics.com:443/api/data/v9.2/  ",
+])
+def test_a_pasted_environment_url_becomes_its_origin(url: str) -> None:
+    assert normalize_environment_url(url) == "https://contoso.crm4.dynamics.com"
+
+
+def test_a_port_other_than_443_is_kept() -> None:
+    assert normalize_environment_url("https://127.0.0.1:8444/x") == "https://127.0.0.1:8444"
+
+
+def test_secrets_resolve_from_env_and_files_relative_to_the_config_and_never_show(tmp_path: Path) -> None:
+    (tmp_path / "app.secret").write_text("app-secret-value\n", encoding="utf-8")
+    config = set_key(good(), "app.secret", "file:app.secret")
+    config["credentials"][0]["client_secret"] = "env:XT_TEST_READER_SECRET"
+    settings = load(write(tmp_path, config), RunOptions(), {"XT_TEST_READER_SECRET": "reader-secret-value"})
+    assert settings.app_secret is not None and settings.app_secret.reveal() == "app-secret-value"
+    assert settings.credentials[0].secret is not None
+    assert settings.credentials[0].secret.reveal() == "reader-secret-value"
+    assert "secret-value" not in repr(settings) and "secret-value" not in str(Secret("secret-value"))
+
+
+def test_a_certificate_credential_is_read_and_checked(tmp_path: Path) -> None:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    cert = make_app_cert("reader", now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+    (tmp_path / "reader.pem").write_bytes(cert.key_pem + cert.cert_pem)
+    config = good()
+    config["credentials"][0] = {"tenant_id": B, "client_id": READER, "certificate": {"path": "reader.pem"}}
+    settings = load(write(tmp_path, config), RunOptions(), {})
+    pem = settings.credentials[0].certificate
+    assert pem is not None and "BEGIN CERTIFICATE" in pem.certificate
+    assert "PRIVATE KEY" not in repr(settings)
+    (tmp_path / "reader.pem").write_bytes(cert.cert_pem)
+    with pytest.raises(ConfigError, match=r"credentials\[0\].certificate.path: .* has no a private key|has no"):
+        load(write(tmp_path, config), RunOptions(), {})
+
+
+def test_guids_are_lower_cased_and_a_domain_is_accepted_for_tenant_b(tmp_path: Path) -> None:
+    config = set_key(good(), "exchange.tenant_id", "Contoso.com")
+    config["dynamics"]["tenant_id"] = A.upper()
+    settings = load(write(tmp_path, config), RunOptions(), {})
+    assert settings.dynamics_tenant == A
+    assert settings.exchange_tenant == "contoso.com"

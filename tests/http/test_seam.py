@@ -1,0 +1,155 @@
+"""The HTTP seam against the sandbox: the read-only guard, retries, paging verbatim, errors as ProbeErrors."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from checks.errors import NotFound, PermissionDenied, ProbeError, Throttled, WriteRefused
+from checks.http.api import Api
+from checks.http.client import Http
+from checks.http.guard import is_read
+from checks.http.retry import RetryPolicy
+from checks.sandbox.server import Sandbox
+
+LOGIN = "https://login.example"
+B = "c4a1e9b2-8f3d-4e6a-b7c5-1d2e3f4a5b6c"
+StartSandbox = Callable[..., Sandbox]
+FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, budget=3.0)
+
+
+@pytest.mark.parametrize(("method", "url", "body", "allowed"), [
+    ("GET", "https://graph.example/v1.0/applications", b"", True),
+    ("HEAD", "https://graph.example/v1.0/applications", b"", True),
+    ("POST", f"{LOGIN}/{B}/oauth2/v2.0/token", b"grant_type=client_credentials", True),
+    ("POST", f"{LOGIN}/{B}/oauth2/v2.0/devicecode", b"", False),
+    ("POST", f"https://evil.example/{B}/oauth2/v2.0/token", b"", False),
+    ("POST", "https://graph.example/v1.0/$batch", json.dumps({"requests": [{"id": "1", "method": "get",
+                                                                             "url": "/domains"}]}).encode(), True),
+    ("POST", "https://graph.example/v1.0/$batch", json.dumps({"requests": [
+        {"id": "1", "method": "GET", "url": "/domains"},
+        {"id": "2", "method": "PATCH", "url": "/applications/x"}]}).encode(), False),
+    ("POST", "https://graph.example/v1.0/$batch", b"not json", False),
+    ("POST", "https://graph.example/v1.0/$batch", json.dumps({"requests": []}).encode(), False),
+    ("POST", "https://org.crm.dynamics.com/api/data/v9.2/mailboxes", b"{}", False),
+    ("PATCH", "https://org.crm.dynamics.com/api/data/v9.2/mailboxes(1)", b'{"testemailconfigurationscheduled":true}',
+     False),
+    ("PUT", "https://graph.example/v1.0/applications/1", b"", False),
+    ("DELETE", "https://graph.example/v1.0/applications/1", b"", False),
+])
+def test_only_reads_pass_the_guard(method: str, url: str, body: bytes, allowed: bool) -> None:
+    assert is_read(method, url, body, LOGIN) is allowed
+
+
+def http_for(cloud: Sandbox, retry: RetryPolicy = FAST) -> Http:
+    return Http(cloud.login_url, cloud.ca_path, retry=retry)
+
+
+def graph(cloud: Sandbox, http: Http, roles: list[str] | None = None) -> Api:
+    reader = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"
+    token = cloud.issue_token("B", reader, cloud.graph_url, roles=roles or ["Application.Read.All"])
+    return Api(http.client(), f"{cloud.graph_url}/v1.0", lambda: token, service="Microsoft Graph")
+
+
+def test_a_write_is_refused_before_it_leaves_the_process(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox()
+    http = http_for(cloud)
+    with pytest.raises(WriteRefused, match="refused PATCH .*xtcheck never writes"):
+        http.client().patch(f"{cloud.environment_url()}/api/data/v9.2/mailboxes(x)", json={"a": 1})
+    assert cloud.log.entries() == []  # nothing reached the sandbox
+    assert http.log.writes_attempted() == 1
+
+
+def test_throttling_is_retried_after_retry_after_and_logged(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox()
+    cloud.add_fault("throttle", service="graph", path="/domains", retry_after=1, count=1)
+    cloud.add_fault("status", service="graph", path="/domains", status=503, count=1)
+    http = http_for(cloud)
+    domains = graph(cloud, http, ["Domain.Read.All"]).get_all("domains")
+    assert {d["id"] for d in domains.items} >= {"contoso.com"}
+    assert [e.status for e in cloud.log.entries("graph")] == [429, 503, 200]
+    assert [r.status for r in http.log.records()] == [429, 503, 200]
+
+
+def test_throttling_past_the_budget_is_a_throttled_error(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox()
+    cloud.add_fault("throttle", service="graph", retry_after=60, count=None)
+    with pytest.raises(Throttled, match=r"429 TooManyRequests .* \(still after retries\)"):
+        graph(cloud, http_for(cloud)).get("servicePrincipals")
+    assert len(cloud.log.entries("graph")) == 1  # a 60 s Retry-After exceeds the budget: no blind retries
+
+
+def test_lost_connections_are_retried_then_reported(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox()
+    cloud.add_fault("drop", service="graph", count=None)
+    with pytest.raises(ProbeError, match="cannot reach Microsoft Graph at 127.0.0.1"):
+        graph(cloud, http_for(cloud)).get("servicePrincipals")
+    assert len(cloud.log.entries("graph")) == 3
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("malformed", "malformed reply from Microsoft Graph .*not JSON"),
+    ("gateway", "Microsoft Graph answered 502 to GET .*: Bad Gateway \\(an HTML page\\)"),
+])
+def test_broken_replies_are_probe_errors(start_sandbox: StartSandbox, kind: str, message: str) -> None:
+    cloud = start_sandbox()
+    cloud.add_fault(kind, service="graph")
+    with pytest.raises(ProbeError, match=message):
+        graph(cloud, http_for(cloud)).get("servicePrincipals")
+
+
+def test_a_page_that_fails_midway_fails_the_whole_read(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox(graph_page_size=2)
+    cloud.add_fault("status", service="graph", path="skiptoken", status=500, count=None)
+    with pytest.raises(ProbeError, match="answered 500"):
+        graph(cloud, http_for(cloud)).get_all("servicePrincipals")
+
+
+def test_paging_follows_next_links_verbatim(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox(graph_page_size=2)
+    collection = graph(cloud, http_for(cloud)).get_all("servicePrincipals", {"$select": "id,appId"})
+    assert collection.pages == 3 and len(collection.items) == 5
+    assert len({sp["id"] for sp in collection.items}) == 5
+
+
+def test_dataverse_paging_keeps_the_skiptoken_cookie_intact(sandbox: Sandbox) -> None:
+    http = http_for(sandbox)
+    token = sandbox.issue_token("A", "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3", sandbox.environment_url())
+    api = Api(http.client({"Prefer": "odata.maxpagesize=2"}), f"{sandbox.environment_url()}/api/data/v9.2",
+              lambda: token, service="Dataverse")
+    collection = api.get_all("mailboxes", {"$select": "emailaddress"})
+    assert collection.pages == 4 and len(collection.items) == 8
+
+
+def test_status_codes_map_to_the_error_tree(sandbox: Sandbox) -> None:
+    http = http_for(sandbox)
+    with pytest.raises(PermissionDenied, match="403 Authorization_RequestDenied"):
+        graph(sandbox, http, ["User.Read.All"]).get("servicePrincipals")
+    with pytest.raises(NotFound, match="404 Request_ResourceNotFound"):
+        graph(sandbox, http).get("servicePrincipals(appId='00000000-0000-4000-8000-000000000000')")
+    assert graph(sandbox, http).get_optional("servicePrincipals(appId='00000000-0000-4000-8000-000000000000')") is None
+
+
+def test_graph_requests_carry_a_client_request_id(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox()
+    seen: list[str] = []
+
+    class Recording(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request.headers.get("client-request-id", ""))
+            return super().handle_request(request)
+
+    http = Http(cloud.login_url, transport=Recording(verify=ssl.create_default_context(cafile=str(cloud.ca_path))))
+    graph(cloud, http).get("servicePrincipals")
+    assert len(seen) == 1 and len(seen[0]) == 36
+
+
+def test_tls_is_verified_and_a_ca_bundle_is_the_only_way_to_trust_more(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox()
+    untrusting = Http(cloud.login_url, None, retry=FAST)
+    with pytest.raises(ProbeError, match="TLS certificate is not trusted; .* tls.ca_bundle"):
+        graph(cloud, untrusting).get("servicePrincipals")
