@@ -107,15 +107,11 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def permission_table() -> str:
-    """Least privilege per tenant, generated from what the checks declare (the README embeds it)."""
-    catalog, probes = registry.load()
+    """Least privilege per tenant, generated from what the checks and their probes declare (README embeds it)."""
+    catalog, _ = registry.load()
     needed: dict[tuple[str, str, str], set[str]] = {}
     for spec in catalog.values():
-        declared = list(spec.permissions)
-        for param in spec.params:
-            if param in probes:
-                declared.extend(probes[param].permissions)
-        for permission in declared:
+        for permission in registry.permissions_of(spec):
             needed.setdefault((permission.where, permission.service, permission.name), set()).add(spec.id)
     rows = ["| where | service | permission | needed by |", "|---|---|---|---|"]
     for (where, service, name), ids in sorted(needed.items()):

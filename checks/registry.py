@@ -59,6 +59,21 @@ def probe(*, permissions: tuple[Permission, ...] = ()) -> Callable[[F], F]:
     return register
 
 
+def permissions_of(spec: CheckSpec) -> list[Permission]:
+    """What a check needs: its own declarations and those of every probe it reads, directly or not."""
+    found = list(spec.permissions)
+    seen: set[str] = set()
+    pending = list(spec.params)
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in PROBES:
+            continue
+        seen.add(name)
+        found.extend(PROBES[name].permissions)
+        pending.extend(PROBES[name].params)
+    return list(dict.fromkeys(found))
+
+
 def load() -> tuple[dict[str, CheckSpec], dict[str, ProbeSpec]]:
     """Import the rule and probe modules (once) and return the registries."""
     for module in (*RULE_MODULES, *PROBE_MODULES):

@@ -91,3 +91,18 @@ def test_the_readme_lists_every_built_in_scenario() -> None:
     block = readme.split("<!-- scenarios:start -->\n")[1].split("<!-- scenarios:end -->")[0]
     expected = run("sandbox", "list", "--markdown").stdout
     assert block == expected, "README's scenario table is stale: paste `xtcheck sandbox list --markdown` into it"
+
+
+def test_the_readme_permission_table_is_generated_from_the_checks() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- permissions:start -->\n")[1].split("<!-- permissions:end -->")[0]
+    assert block == run("checks", "--permissions").stdout, (
+        "README's permission table is stale: paste `xtcheck checks --permissions` into it")
+
+
+def test_the_readme_lists_every_check_of_the_catalog() -> None:
+    from checks import registry
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    catalog, _ = registry.load()
+    assert all(f"| {check_id} |" in readme for check_id in catalog)

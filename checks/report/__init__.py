@@ -1,0 +1,74 @@
+"""Reporters by format name, and writing the file formats atomically into the output folder.
+
+`REPORTERS[name](findings, run, stream)` renders one file format; the console report has its own
+signature (colour, quiet, verbose) and lives in `checks.report.console.render_console`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import ConfigError, XtcheckError
+from ..model import Finding, Run
+from .console import render_console
+from .files import ensure_directory, write_atomic
+from .jsonreport import render_json
+from .junit import render_junit
+
+Reporter = Callable[[Sequence[Finding], Run, TextIO], None]
+
+REPORTERS: dict[str, Reporter] = {"json": render_json, "junit": render_junit}
+EXTENSIONS: dict[str, str] = {"json": "xtcheck-report.json", "junit": "xtcheck-junit.xml"}
+CONSOLE = "console"
+
+__all__ = ["CONSOLE", "EXTENSIONS", "REPORTERS", "Reporter", "render_console", "write_reports"]
+
+
+def write_reports(findings: Sequence[Finding], run: Run, formats: Iterable[str], output_dir: Path | str) -> list[Path]:
+    """Write each file format in `formats` (console is skipped: it goes to the terminal) into `output_dir`.
+
+    Returns the paths written, in the order asked. An unknown format is a ConfigError (exit 2) raised
+    before anything is written; a folder that cannot be written is an XtcheckError with one line.
+    """
+    wanted = _file_formats(formats)
+    directory = Path(output_dir)
+    if not wanted:
+        return []
+    try:
+        ensure_directory(directory)
+        paths = []
+        for name in wanted:
+            path = directory / EXTENSIONS[name]
+            write_atomic(path, _bound(REPORTERS[name], findings, run))
+            paths.append(path)
+    except OSError as exc:
+        raise XtcheckError(f"cannot write reports to {directory}: {_reason(exc)}; choose another --output-dir") from exc
+    return paths
+
+
+def _file_formats(formats: Iterable[str]) -> list[str]:
+    wanted: list[str] = []
+    for raw in formats:
+        name = raw.strip().lower()
+        if not name or name == CONSOLE or name in wanted:
+            continue
+        if name not in REPORTERS:
+            known = ", ".join([CONSOLE, *sorted(REPORTERS)])
+            raise ConfigError("--format", f"unknown report format {raw.strip()!r}; choose from {known}")
+        wanted.append(name)
+    return wanted
+
+
+def _bound(reporter: Reporter, findings: Sequence[Finding], run: Run) -> Callable[[TextIO], None]:
+    def render(stream: TextIO) -> None:
+        reporter(findings, run, stream)
+
+    return render
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or type(exc).__name__).lower()

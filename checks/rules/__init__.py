@@ -1,0 +1,70 @@
+"""The checks, one module per area (app, consent, profile, mailbox), and the few helpers they share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+FULL_ACCESS_AS_APP = "full_access_as_app"
+FULL_ACCESS_ROLE_ID = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"  # well known; resolved by name where possible
+
+
+def clean_id(value: object) -> str:
+    """A GUID as compared: lower case, without surrounding whitespace or braces."""
+    return str(value or "").strip().strip("{}").strip().lower()
+
+
+def same_id(left: object, right: object) -> bool:
+    """GUIDs compare case-insensitively; an empty id matches nothing."""
+    return bool(clean_id(left)) and clean_id(left) == clean_id(right)
+
+
+def app_subject(client_id: str) -> str:
+    return f"app {client_id}"
+
+
+def application_roles(resource_sp: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The enabled app roles of a resource's service principal that an application may hold."""
+    roles: Iterable[Mapping[str, Any]] = (resource_sp or {}).get("appRoles") or []
+    return [r for r in roles
+            if "Application" in (r.get("allowedMemberTypes") or []) and r.get("isEnabled", True) is not False]
+
+
+def role_id(resource_sp: Mapping[str, Any] | None, value: str) -> str | None:
+    """The id of the application role called `value` (its name, e.g. full_access_as_app), or None."""
+    return next((clean_id(r.get("id")) for r in application_roles(resource_sp) if r.get("value") == value), None)
+
+
+def role_names(resource_sp: Mapping[str, Any] | None) -> dict[str, str]:
+    """Role id (lower case) -> role name, for every role the resource's service principal defines."""
+    roles: Iterable[Mapping[str, Any]] = (resource_sp or {}).get("appRoles") or []
+    return {clean_id(r.get("id")): str(r.get("value") or r.get("displayName") or r.get("id")) for r in roles}
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 timestamp from Graph or Dataverse as an aware UTC datetime (naive values are taken as UTC)."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+def names(items: Iterable[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    listed = list(items)
+    return "".join(listed) if len(listed) < 2 else f"{', '.join(listed[:-1])} and {listed[-1]}"
+
+
+def full_access_role(exchange_resource_sp: Mapping[str, Any] | None) -> tuple[str, str]:
+    """full_access_as_app's role id, resolved by name on tenant B's Exchange principal, and a note when assumed."""
+    resolved = role_id(exchange_resource_sp, FULL_ACCESS_AS_APP)
+    if resolved:
+        return resolved, ""
+    why = ("tenant B has no Office 365 Exchange Online service principal" if exchange_resource_sp is None
+           else "tenant B's Office 365 Exchange Online service principal does not list it")
+    return FULL_ACCESS_ROLE_ID, f" (assumed the well-known role id {FULL_ACCESS_ROLE_ID}: {why})"

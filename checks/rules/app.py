@@ -1,0 +1,214 @@
+"""Checks on the app registration in its home tenant: it exists, is multitenant, asks for full_access_as_app, has a
+valid secret."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from ..model import CheckResult, Outcome, Severity, failed, passed, skipped, warned
+from ..probes.entra import EXCHANGE_APP_ID, READ_APPS_B, READ_APPS_HOME
+from ..registry import check
+from ..settings import Thresholds
+from . import (
+    FULL_ACCESS_ROLE_ID,
+    app_subject,
+    clean_id,
+    day,
+    full_access_role,
+    names,
+    parse_time,
+    remedies,
+    role_names,
+    same_id,
+)
+
+MULTITENANT = "AzureADMultipleOrgs"
+MULTITENANT_AND_PERSONAL = "AzureADandPersonalMicrosoftAccount"
+_NARROW = {"AzureADMyOrg": "single tenant", "PersonalMicrosoftAccount": "for personal Microsoft accounts only"}
+_DELEGATED_NAMES = {"3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5": "EWS.AccessAsUser.All"}
+_NO_APP = "no app registration to inspect (see APP-001)"
+
+
+@check("APP-001", "The app registration exists in its home tenant", Severity.CRITICAL,
+       remedy=remedies.register_app, references=(remedies.LEARN_CROSS_TENANT, remedies.GRAPH_APPLICATION),
+       permissions=(READ_APPS_HOME, READ_APPS_B))
+def app_registration_exists(application: Mapping[str, Any], client_id: str) -> CheckResult:
+    """Server-side sync signs in as this app. If no tenant holds its registration, no token is ever issued and
+    nothing syncs; the usual cause is a wrong id (the Object ID instead of the client id) or a deleted app."""
+    app = application.get("object")
+    searched = [str(t) for t in application.get("searched") or []]
+    if app is None:
+        yield failed(app_subject(client_id), f"no app registration with client id {client_id} exists in the tenants "
+                     f"searched ({', '.join(searched) or 'none'})", client_id=client_id, searched=searched)
+        return
+    yield passed(app_subject(client_id), f"app registration '{app.get('displayName')}' (client id {client_id}) "
+                 f"exists in its home tenant {application.get('home_tenant')}",
+                 object_id=app.get("id"), display_name=app.get("displayName"),
+                 home_tenant=application.get("home_tenant"), publisher_domain=app.get("publisherDomain"),
+                 created=app.get("createdDateTime"), searched=searched)
+
+
+@check("APP-002", "The app accepts accounts in any organizational directory (multitenant)", Severity.HIGH,
+       remedy=remedies.make_multitenant, references=(remedies.ACCOUNT_TYPES, remedies.LEARN_CROSS_TENANT),
+       permissions=(READ_APPS_HOME,), depends_on=("APP-001",))
+def app_is_multitenant(application: Mapping[str, Any], client_id: str) -> CheckResult:
+    """The cross-tenant setup calls for a multitenant app: a single-tenant app gets tokens only from its home
+    tenant, and every other tenant refuses it (AADSTS700016)."""
+    app = application.get("object")
+    subject = app_subject(client_id)
+    if app is None:
+        yield skipped(subject, _NO_APP)
+        return
+    audience = app.get("signInAudience")
+    if audience == MULTITENANT:
+        yield passed(subject, f"app {client_id} accepts accounts in any organizational directory (signInAudience "
+                     f"{audience})", signInAudience=audience)
+    elif audience == MULTITENANT_AND_PERSONAL:
+        yield passed(subject, f"app {client_id} has signInAudience {audience}, which works, but broader than "
+                     "required: it also admits personal Microsoft accounts", signInAudience=audience)
+    else:
+        kind = _NARROW.get(str(audience), "not multitenant")
+        yield failed(subject, f"app {client_id} is {kind} (signInAudience {audience}): only its home tenant "
+                     f"{application.get('home_tenant')} accepts it, and the cross-tenant setup needs any "
+                     "organizational directory", signInAudience=audience)
+
+
+@check("APP-003", "The app requests full_access_as_app on Office 365 Exchange Online as an application permission",
+       Severity.HIGH, remedy=remedies.request_full_access,
+       references=(remedies.LEARN_CROSS_TENANT, "https://learn.microsoft.com/graph/api/resources/requiredresourceaccess"),
+       permissions=(READ_APPS_HOME, READ_APPS_B), depends_on=("APP-001",))
+def full_access_as_app_is_requested(application: Mapping[str, Any], exchange_resource_sp: Mapping[str, Any] | None,
+                                    client_id: str) -> CheckResult:
+    """Server-side sync signs in as the app itself (client credentials), so Exchange needs the application
+    permission full_access_as_app; a delegated permission only acts for a signed-in user. The request is what an
+    administrator's consent grants, so it has to name the right role."""
+    app = application.get("object")
+    subject = app_subject(client_id)
+    if app is None:
+        yield skipped(subject, _NO_APP)
+        return
+    rid, note = full_access_role(exchange_resource_sp)
+    asked = list(_exchange_access(app))
+    evidence: dict[str, Any] = {"requested": [{"id": i, "type": t} for i, t in asked], "role_id": rid}
+    if (rid, "Role") in asked and rid == FULL_ACCESS_ROLE_ID:
+        yield passed(subject, f"app {client_id} requests full_access_as_app as an application permission on Office "
+                     f"365 Exchange Online{note}", **evidence)
+    elif (rid, "Role") in asked or (FULL_ACCESS_ROLE_ID, "Role") in asked:
+        yield warned(subject, f"app {client_id} requests full_access_as_app, but tenant B's Exchange Online gives "
+                     f"that role the id {rid}, not the well-known {FULL_ACCESS_ROLE_ID}; verify which one the app "
+                     "asks for", **evidence)
+    else:
+        what = _describe(asked, role_names(exchange_resource_sp))
+        yield failed(subject, f"app {client_id} does not request full_access_as_app as an application permission on "
+                     f"Office 365 Exchange Online; it requests {what}{note}", **evidence)
+
+
+def _exchange_access(app: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(permission id, "Role" | "Scope") for each permission the app requests on Office 365 Exchange Online."""
+    for entry in app.get("requiredResourceAccess") or []:
+        if same_id(entry.get("resourceAppId"), EXCHANGE_APP_ID):
+            for access in entry.get("resourceAccess") or []:
+                yield clean_id(access.get("id")), str(access.get("type"))
+
+
+def _describe(asked: list[tuple[str, str]], roles: Mapping[str, str]) -> str:
+    if not asked:
+        return "no Office 365 Exchange Online permission at all"
+    parts = [f"the application permission {roles.get(i, i)}" for i, t in asked if t == "Role"]
+    scopes = [_DELEGATED_NAMES.get(i, roles.get(i, i)) for i, t in asked if t != "Role"]
+    if scopes:
+        parts.append(f"the delegated permission {names(scopes)}")
+    delegated = ", and a delegated permission only acts for a signed-in user" if scopes else ""
+    return f"{names(parts)} instead{delegated}"
+
+
+class _Secret(NamedTuple):
+    key_id: str
+    name: str
+    hint: str
+    start: datetime | None
+    end: datetime | None
+    raw: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        named = f"'{self.name}'" if self.name else f"key {self.key_id}"
+        return f"{named} (hint {self.hint})" if self.hint else named
+
+    def valid_at(self, now: datetime) -> bool:
+        return (self.start is None or self.start <= now) and (self.end is None or now < self.end)
+
+    def evidence(self) -> dict[str, Any]:
+        return {"keyId": self.key_id, "displayName": self.name or None, "hint": self.hint or None,
+                "start": self.raw.get("startDateTime"), "end": self.raw.get("endDateTime")}
+
+
+def _secret(raw: Mapping[str, Any]) -> _Secret:
+    return _Secret(str(raw.get("keyId") or ""), str(raw.get("displayName") or ""), str(raw.get("hint") or ""),
+                   parse_time(raw.get("startDateTime")), parse_time(raw.get("endDateTime")), raw)
+
+
+def _days(later: datetime, earlier: datetime) -> int:
+    return round((later - earlier).total_seconds() / 86400)
+
+
+@check("APP-004", "A client secret of the app is valid now and not about to expire", Severity.HIGH,
+       remedy=remedies.rotate_secret_for_run,
+       references=(remedies.GRAPH_CREDENTIAL_DOC, remedies.LEARN_CROSS_TENANT, remedies.PROFILE_FORM_ISSUE),
+       permissions=(READ_APPS_HOME,), depends_on=("APP-001",))
+def client_secret_is_valid(application: Mapping[str, Any], client_id: str, thresholds: Thresholds,
+                           now: datetime) -> CheckResult:
+    """The profile authenticates with a client secret; when the last valid one expires, every mailbox on the profile
+    stops syncing at once (AADSTS7000222). Rotating takes a new secret and an edit of the profile, so it needs
+    warning ahead of time."""
+    app = application.get("object")
+    if app is None:
+        yield skipped(app_subject(client_id), _NO_APP)
+        return
+    secrets = [_secret(raw) for raw in app.get("passwordCredentials") or []]
+    evidence: dict[str, Any] = {"credentials": [s.evidence() for s in secrets],
+                "warning_days": thresholds.secret_expiry_warning_days}
+    yield _secret_outcome(client_id, secrets, thresholds.secret_expiry_warning_days, now,
+                          str(application.get("home_tenant") or ""), evidence)
+
+
+def _secret_outcome(client_id: str, secrets: list[_Secret], window: int, now: datetime, home: str,
+                    evidence: dict[str, Any]) -> Outcome:
+    subject = app_subject(client_id)
+    fix = remedies.rotate_secret(client_id, home, f"sss-{now.year}")
+    valid = [s for s in secrets if s.valid_at(now)]
+    if not valid:
+        return failed(subject, _none_valid(client_id, secrets, now), fix=fix, **evidence)
+    latest = max(valid, key=lambda s: s.end or datetime.max.replace(tzinfo=UTC))
+    if latest.end is None:
+        return passed(subject, f"app {client_id} has {_count(valid)}; {latest.label} never expires", **evidence)
+    when = f"{day(latest.end)} (in {_days(latest.end, now)} days)"
+    if latest.end - now > timedelta(days=window):
+        return passed(subject, f"app {client_id} has {_count(valid)}; the latest, {latest.label}, expires on {when}",
+                      **evidence)
+    if len(valid) == 1:
+        message = f"the only valid secret of app {client_id}, {latest.label}, expires on {when}: sync stops then"
+    else:
+        message = (f"all {len(valid)} valid secrets of app {client_id} expire within {window} days; the last, "
+                   f"{latest.label}, expires on {when}: sync stops then")
+    return warned(subject, message, fix=fix, **evidence)
+
+
+def _count(valid: list[_Secret]) -> str:
+    return "1 valid client secret" if len(valid) == 1 else f"{len(valid)} valid client secrets"
+
+
+def _none_valid(client_id: str, secrets: list[_Secret], now: datetime) -> str:
+    if not secrets:
+        return f"app {client_id} has no client secret at all, so the profile cannot authenticate"
+    expired = [s for s in secrets if s.end is not None and s.end <= now]
+    if expired:
+        last = max(expired, key=lambda s: s.end or now)
+        end = last.end or now
+        return (f"app {client_id} has no valid client secret: the last one, {last.label}, expired on {day(end)} "
+                f"({_days(now, end)} days ago)")
+    first = min(secrets, key=lambda s: s.start or now)
+    return (f"app {client_id} has no client secret valid now: {first.label} only becomes valid on "
+            f"{day(first.start or now)}")

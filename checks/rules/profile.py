@@ -1,0 +1,190 @@
+"""Checks on the Dataverse email server profile: it exists and is active, uses cross-tenant OAuth to Exchange Online,
+and names the app and tenant B."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..model import CheckResult, Outcome, Severity, errored, failed, passed, skipped, warned
+from ..probes.dataverse import EXCHANGE_SERVER_TYPES, READ_PROFILES
+from ..registry import check
+from ..settings import Settings
+from . import clean_id, remedies
+
+SERVER_TYPES: dict[object, str] = {0: "Exchange Server", 1: "Other (POP3/SMTP)", 2: "Exchange Server (Hybrid)",
+                                   3: "Exchange Online (Hybrid)", 4: "IMAP/SMTP"}
+CREDENTIAL_RETRIEVAL: dict[object, str] = {
+    0: "credentials specified by a user or queue", 1: "credentials specified in the profile",
+    2: "server-to-server authentication", 3: "Windows integrated authentication", 4: "without credentials",
+    5: "Gmail OAuth", 6: "Exchange hybrid modern authentication", 7: "OAuth with Microsoft Entra ID",
+}
+OAUTH = 7
+_PROFILE_SETTINGS = ("servertype", "emailservertypename", "incomingcredentialretrieval", "outgoingcredentialretrieval",
+                     "isoauthclientsecretset")
+_NO_PROFILE = "no email server profile selected (see PRF-001)"
+_REFERENCES = (remedies.LEARN_CROSS_TENANT, remedies.LEARN_EXCHANGE_ONLINE, remedies.PROFILE_TABLE)
+
+
+def profile_subject(selection: Mapping[str, Any]) -> str:
+    """The profile by name: the match's, else the configured name, else a generic label (as the engine's skips)."""
+    name = (selection.get("match") or {}).get("name") or selection.get("wanted")
+    return f"profile {name}" if name else "email server profile"
+
+
+@check("PRF-001", "The email server profile exists and is active", Severity.CRITICAL, remedy=remedies.fix_profile,
+       references=_REFERENCES, permissions=(READ_PROFILES,))
+def email_server_profile_is_active(email_server_profile: Mapping[str, Any]) -> CheckResult:
+    """Every mailbox syncs through its email server profile; a missing or inactive profile stops them all, and an
+    ambiguous choice means xtcheck cannot tell which one to audit."""
+    selection, subject = email_server_profile, profile_subject(email_server_profile)
+    match, wanted = selection.get("match"), selection.get("wanted")
+    candidates = list(selection.get("candidates") or [])
+    configured = selection.get("mode") == "configured"
+    if match is None:
+        yield _unmatched(subject, configured, wanted, candidates)
+        return
+    evidence: dict[str, Any] = {"id": match.get("emailserverprofileid"), "name": match.get("name"),
+                                "statecode": match.get("statecode"), "mode": selection.get("mode"),
+                                "modifiedon": match.get("modifiedon")}
+    how = f"selected as configured ({wanted})" if configured else "found by auto-detection"
+    if match.get("statecode") == 0:
+        yield passed(subject, f"profile {match.get('name')} is active ({how})", **evidence)
+    elif match.get("statecode") == 1:
+        yield failed(subject, f"profile {match.get('name')} is inactive (statecode 1), so its mailboxes stop "
+                     "processing", **evidence)
+    else:
+        yield errored(subject, f"profile {match.get('name')} was read without a known state "
+                      f"(statecode {match.get('statecode')})", **evidence)
+
+
+def _unmatched(subject: str, configured: bool, wanted: str | None, candidates: list[Mapping[str, Any]]) -> Outcome:
+    listed = "; ".join(f"{c.get('name')} ({c.get('id')})" for c in candidates)
+    evidence: dict[str, Any] = {"mode": "configured" if configured else "auto", "wanted": wanted,
+                                "candidates": candidates}
+    if configured and candidates:
+        return errored(subject, f"{len(candidates)} email server profiles match {wanted!r}: {listed}; set "
+                       "dynamics.profile to the id of the one to audit", **evidence)
+    if configured:
+        return failed(subject, f"no email server profile named {wanted!r} (or with that id) exists in the "
+                      "environment", **evidence)
+    if candidates:
+        return errored(subject, f"{len(candidates)} active cross-tenant OAuth profiles found: {listed}; set "
+                       "dynamics.profile to the name or id of the one to audit", **evidence)
+    return failed(subject, "no active cross-tenant OAuth email server profile found; set dynamics.profile to name "
+                  "the profile to audit", **evidence)
+
+
+@check("PRF-002", "The profile is an Exchange Online profile using OAuth with a client secret set", Severity.HIGH,
+       remedy=remedies.fix_profile_settings, references=(*_REFERENCES, remedies.PROFILE_FORM_ISSUE),
+       permissions=(READ_PROFILES,), depends_on=("PRF-001",))
+def profile_uses_exchange_online_oauth(email_server_profile: Mapping[str, Any]) -> CheckResult:
+    """The cross-tenant profile must be an Exchange Online profile that authenticates with the app's client secret
+    ("Oauth (Cross Tenant)"). Without a stored secret Dynamics cannot prove the app's identity (AADSTS7000218). How
+    the authentication type is stored is not documented, so an unexpected value is a warning, not a failure."""
+    match = email_server_profile.get("match")
+    subject = profile_subject(email_server_profile)
+    if match is None:
+        yield skipped(subject, _NO_PROFILE)
+        return
+    evidence: dict[str, Any] = {k: match.get(k) for k in _PROFILE_SETTINGS}
+    problems = _setting_problems(match)
+    doubts = _authentication_doubts(match)
+    name = match.get("name")
+    if problems:
+        yield failed(subject, f"profile {name}: {'; '.join(problems + doubts)}", **evidence)
+    elif doubts:
+        yield warned(subject, f"profile {name}: {'; '.join(doubts)}", **evidence)
+    else:
+        yield passed(subject, f"profile {name} is an Exchange Online profile (servertype {match.get('servertype')}, "
+                     f"'{match.get('emailservertypename')}') using OAuth (credential retrieval 7) with a client "
+                     "secret stored", **evidence)
+
+
+def _setting_problems(match: Mapping[str, Any]) -> list[str]:
+    problems = []
+    kind = match.get("servertype")
+    if kind not in EXCHANGE_SERVER_TYPES:
+        problems.append(f"its server type is {SERVER_TYPES.get(kind, 'unknown')} (servertype {kind}), "
+                        "not Exchange Online")
+    if match.get("isoauthclientsecretset") is not True:
+        problems.append("no client secret is stored in the profile")
+    return problems
+
+
+def _authentication_doubts(match: Mapping[str, Any]) -> list[str]:
+    values = sorted({match.get("incomingcredentialretrieval"), match.get("outgoingcredentialretrieval")}, key=str)
+    odd = [v for v in values if v != OAUTH]
+    if not odd:
+        return []
+    seen = " and ".join(f"{CREDENTIAL_RETRIEVAL.get(v, 'unknown')} ({v})" for v in values)
+    same_tenant = "; 2 is how the same-tenant server-to-server profile is stored" if 2 in odd else ""
+    return [f"its authentication type reads {seen} where 'Oauth (Cross Tenant)' is expected to store "
+            f"{OAUTH} (OAuth with Microsoft Entra ID, not confirmed by Microsoft's documentation){same_tenant}"]
+
+
+def _stray(raw: str) -> str:
+    """A note when a stored id carries whitespace or braces that Dynamics may send as they are."""
+    return f"; the stored value {raw!r} has stray whitespace or braces" if raw.strip().strip("{}").strip() != raw \
+        else ""
+
+
+@check("PRF-003", "The profile's client id is the app's client id", Severity.HIGH,
+       remedy=remedies.fix_profile_client_id, references=_REFERENCES, permissions=(READ_PROFILES,),
+       depends_on=("PRF-001",))
+def profile_client_id_matches_app(email_server_profile: Mapping[str, Any], settings: Settings) -> CheckResult:
+    """Dynamics asks tenant B for tokens with the client id stored in the profile. A different id (often the app's
+    Object ID, copied from beside it) names no app there and every token request fails (AADSTS700016)."""
+    match = email_server_profile.get("match")
+    subject = profile_subject(email_server_profile)
+    if match is None:
+        yield skipped(subject, _NO_PROFILE)
+        return
+    raw = str(match.get("oauthclientid") or "")
+    value, note, name = clean_id(raw), _stray(raw), match.get("name")
+    evidence: dict[str, Any] = {"oauthclientid": raw, "configured_client_id": settings.client_id}
+    verdict = warned if note else passed
+    if not value:
+        yield failed(subject, f"profile {name} holds no client id (Application ID)", **evidence)
+    elif settings.client_id is None:
+        yield verdict(subject, f"profile {name} holds client id {value}, which is the id audited here because "
+                      "app.client_id is not configured (APP-001 checks that it names a real app)" + note, **evidence)
+    elif value == clean_id(settings.client_id):
+        yield verdict(subject, f"profile {name} holds the app's client id {value}{note}", **evidence)
+    else:
+        yield failed(subject, f"profile {name} holds client id {value}, but the app's client id is "
+                     f"{settings.client_id}{note}", **evidence)
+
+
+@check("PRF-004", "The profile's Exchange tenant id is the Exchange tenant", Severity.HIGH,
+       remedy=remedies.fix_profile_tenant, references=_REFERENCES, permissions=(READ_PROFILES,),
+       depends_on=("PRF-001",))
+def profile_tenant_is_exchange_tenant(email_server_profile: Mapping[str, Any], exchange_tenant_id: str,
+                                      settings: Settings) -> CheckResult:
+    """Dynamics requests its tokens from the tenant id stored in the profile; any other tenant either does not exist
+    (AADSTS90002) or holds neither the consent nor the mailboxes."""
+    match = email_server_profile.get("match")
+    subject = profile_subject(email_server_profile)
+    if match is None:
+        yield skipped(subject, _NO_PROFILE)
+        return
+    raw = str(match.get("exchangeonlinetenantid") or "")
+    value, note, name = clean_id(raw), _stray(raw), match.get("name")
+    evidence: dict[str, Any] = {"exchangeonlinetenantid": raw, "exchange_tenant": exchange_tenant_id}
+    if not value:
+        yield failed(subject, f"profile {name} holds no Exchange tenant id (TenantId)", **evidence)
+    elif value == clean_id(exchange_tenant_id):
+        yield (warned if note else passed)(subject, f"profile {name} points at the Exchange tenant {value}{note}",
+                                           **evidence)
+    else:
+        yield failed(subject, f"profile {name} points at tenant {value}, but the Exchange tenant is "
+                     f"{exchange_tenant_id}{_likely_cause(value, exchange_tenant_id, settings)}{note}", **evidence)
+
+
+def _likely_cause(value: str, tenant: str, settings: Settings) -> str:
+    if value == clean_id(settings.dynamics_tenant):
+        return " (that is the Dynamics tenant itself)"
+    differ = sum(a != b for a, b in zip(value, clean_id(tenant), strict=False))
+    if len(value) == len(clean_id(tenant)) and differ <= 4:
+        return f" (they differ in {differ} characters, which looks like a typing slip)"
+    return ""
