@@ -160,3 +160,24 @@ def test_guids_are_lower_cased_and_a_domain_is_accepted_for_tenant_b(tmp_path: P
     settings = load(write(tmp_path, config), RunOptions(), {})
     assert settings.dynamics_tenant == A
     assert settings.exchange_tenant == "contoso.com"
+
+
+def test_an_encrypted_certificate_key_needs_its_password(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from checks.sandbox.pki import key_pem
+
+    now = dt.datetime.now(dt.UTC)
+    cert = make_app_cert("reader", now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+    (tmp_path / "reader.pem").write_bytes(key_pem(cert.key, "pem-pass-123") + cert.cert_pem)
+    (tmp_path / "pem.pass").write_text("pem-pass-123", encoding="utf-8")
+    config = good()
+    config["credentials"][0] = {"tenant_id": B, "client_id": READER, "certificate": {"path": "reader.pem"}}
+    with pytest.raises(ConfigError, match="is encrypted; add certificate.password"):
+        load(write(tmp_path, config), RunOptions(), {})
+    config["credentials"][0]["certificate"]["password"] = "file:pem.pass"
+    pem = load(write(tmp_path, config), RunOptions(), {}).credentials[0].certificate
+    assert pem is not None and pem.msal_credential()["passphrase"] == "pem-pass-123"
+    (tmp_path / "pem.pass").write_text("wrong-pass", encoding="utf-8")
+    with pytest.raises(ConfigError, match="does not open"):
+        load(write(tmp_path, config), RunOptions(), {})

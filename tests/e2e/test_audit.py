@@ -7,9 +7,12 @@ import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
+import jsonschema
 import pytest
 
+import schemas
 from checks import registry
 from checks.audit import AuditResult, audit
 from checks.cli import main
@@ -56,6 +59,10 @@ def test_each_scenario_reaches_its_expected_verdicts(audited: dict[str, tuple[Au
     seen = {check_id: worst(result, check_id) for check_id in expected}
     assert seen == expected, [f"{f.status} {f.check_id} {f.subject}: {f.message}" for f in result.findings
                               if f.check_id in expected and f.status != expected[f.check_id]]
+    unexpected = [f for f in result.findings if f.check_id not in expected and f.status != Status.PASS
+                  and f.blocked_by is None]
+    assert unexpected == [], "a scenario breaks only what it says it breaks"
+    assert exit_code(result.findings) == (1 if Status.FAIL in expected.values() else 0)
 
 
 @pytest.mark.parametrize("scenario", builtin_names())
@@ -159,6 +166,19 @@ def test_a_reader_without_graph_permission_is_an_error_never_a_pass(start_sandbo
     assert exo[0].remediation is not None and "Application.Read.All" in " ".join(exo[0].remediation.steps)
 
 
+def test_a_reader_signing_in_with_a_certificate_audits_the_same(start_sandbox: StartSandbox,
+                                                               tmp_path: Path) -> None:
+    path = tmp_path / "cert-reader.json"
+    path.write_text(json.dumps({"name": "cert-reader", "summary": "reader uses a certificate", "extends": "healthy",
+                                "patch": [{"op": "remove", "path": "/readers/0/secret"},
+                                          {"op": "add", "path": "/readers/0/certificate", "value": "reader-cert"}]}))
+    cloud = start_sandbox(str(path))
+    settings = settings_for(cloud)
+    assert all(c.certificate is not None and c.secret is None for c in settings.credentials)
+    result = audit(settings)
+    assert {f.status for f in result.findings} == {Status.PASS}
+
+
 def secrets_of(cloud: Sandbox) -> list[str]:
     values = [p["secret"] for a in cloud.scenario.get("applications", []) for p in a.get("passwordCredentials", [])]
     return values + [r["secret"] for r in cloud.scenario.get("readers", []) if "secret" in r]
@@ -175,6 +195,11 @@ def test_no_secret_appears_in_any_output(start_sandbox: StartSandbox, tmp_path: 
     captured = capsys.readouterr()
     texts = [captured.out, captured.err, *(p.read_text(encoding="utf-8") for p in out_dir.iterdir())]
     assert code in (0, 1)
+    report = json.loads((out_dir / "xtcheck-report.json").read_text(encoding="utf-8"))
+    jsonschema.validate(report, schemas.load("report"))
+    suites = ElementTree.parse(out_dir / "xtcheck-junit.xml").getroot()
+    assert len(suites.findall(".//testcase")) == len(report["findings"])
+    assert len(suites.findall(".//failure")) == report["summary"]["counts"]["fail"]
     for secret in secrets_of(cloud):
         assert all(secret not in text for text in texts), "a secret leaked into an output"
         assert all(secret[:12] not in text for text in texts)
