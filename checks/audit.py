@@ -46,7 +46,9 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None,
     started = _now()
     catalog, probes = registry.load()
     checks = select(catalog, settings.run.only, settings.run.skip)
-    http = Http(settings.cloud.login, settings.ca_bundle, transport=transport, retry=retry)
+    admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
+    http = Http(settings.cloud.login, settings.ca_bundle, transport=transport, retry=retry,
+                exchange_admin_origin=admin_api)
     tokens = Tokens(settings, http)
     seeds = {"settings": settings, "thresholds": settings.thresholds, "now": started,
              "apis": Apis(settings, http, tokens)}

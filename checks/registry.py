@@ -15,7 +15,8 @@ PROBES: dict[str, ProbeSpec] = {}
 
 # The modules that hold checks and probes, imported by name: no package walking.
 RULE_MODULES = ("checks.rules.app", "checks.rules.consent", "checks.rules.profile", "checks.rules.mailbox")
-PROBE_MODULES = ("checks.probes.entra", "checks.probes.dataverse")
+PROBE_MODULES = ("checks.probes.entra", "checks.probes.dataverse", "checks.probes.discovery", "checks.probes.token",
+                 "checks.probes.exchange")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

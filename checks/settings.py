@@ -103,6 +103,8 @@ class Settings:
     app_secret: Secret | None = None
     mailboxes: str | tuple[str, ...] = "all"
     ca_bundle: Path | None = None
+    org_config_export: Path | None = None  # Get-OrganizationConfig as JSON, for EWS-001
+    exchange_admin_api: bool = False  # opt-in: read it through the Exchange Online admin API instead
     thresholds: Thresholds = field(default_factory=Thresholds)
     run: RunOptions = field(default_factory=RunOptions)
 
@@ -206,6 +208,8 @@ def _build(raw: dict[str, Any], base: Path, run: RunOptions, environ: Mapping[st
         app_secret=secrets.resolve("app.secret", app["secret"]) if "secret" in app else None,
         mailboxes=mailboxes if mailboxes == "all" else tuple(m.strip() for m in mailboxes),
         ca_bundle=_ca_bundle(raw, base),
+        org_config_export=_existing_file("exchange.org_config_export", exchange.get("org_config_export"), base),
+        exchange_admin_api=bool(exchange.get("admin_api", False)),
         thresholds=Thresholds(**raw.get("thresholds", {})),
         run=run,
     )
@@ -257,12 +261,15 @@ def _cloud(raw: dict[str, Any]) -> Cloud:
 
 
 def _ca_bundle(raw: dict[str, Any], base: Path) -> Path | None:
-    value: str | None = raw.get("tls", {}).get("ca_bundle")
+    return _existing_file("tls.ca_bundle", raw.get("tls", {}).get("ca_bundle"), base)
+
+
+def _existing_file(key: str, value: str | None, base: Path) -> Path | None:
     if value is None:
         return None
     path = (base / value).resolve()
     if not path.is_file():
-        raise ConfigError("tls.ca_bundle", f"no file at {path}")
+        raise ConfigError(key, f"no file at {path}")
     return path
 
 

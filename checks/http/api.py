@@ -39,6 +39,16 @@ class Api:
         """One object (or one page) as JSON; NotFound, PermissionDenied, Throttled or ProbeError otherwise."""
         return self._get(f"{self.root}/{path.lstrip('/')}", params)
 
+    def invoke(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A command POST (the Exchange admin API); the read-only guard decides whether it may leave."""
+        url = f"{self.root}/{path.lstrip('/')}"
+        try:
+            response = self._client.post(url, json=body, headers={"Authorization": f"Bearer {self._token()}"})
+        except httpx.TransportError as exc:
+            raise ProbeError(f"cannot reach {self.service} at {urlsplit(url).netloc}: {describe_transport(exc)}") \
+                from None
+        return _json(response, self.service)
+
     def get_anonymous(self, path: str) -> dict[str, Any]:
         """A GET without a token (OIDC discovery). An error body in Entra's shape is named by its AADSTS text."""
         url = f"{self.root}/{path.lstrip('/')}"

@@ -43,6 +43,15 @@ class Apis:
                 lambda: self.tokens.for_tenant(self.settings.dynamics_tenant, url), service="Dataverse")
         return self._dataverse
 
+    def org_config(self, tenant_id: str) -> dict[str, Any]:
+        """Get-OrganizationConfig through the Exchange Online admin API (opt-in; the guard lets only Get- through)."""
+        resource = self.settings.cloud.exchange_resource
+        body = {"CmdletInput": {"CmdletName": "Get-OrganizationConfig",
+                                "Parameters": {"RetrieveEwsOperationAccessPolicy": True}}}
+        api = Api(self.http.client({"Accept": "application/json"}), f"{resource}/adminapi/beta",
+                  lambda: self.tokens.for_tenant(tenant_id, resource), service="Exchange Online admin API")
+        return api.invoke(f"{tenant_id}/InvokeCommand", body)
+
     def discovery(self, tenant: str) -> dict[str, Any]:
         """OIDC discovery for a tenant id or domain (no credentials); ProbeError on failure."""
         return Api(self.http.client({"Accept": "application/json"}), self.settings.cloud.login, lambda: "",

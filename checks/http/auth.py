@@ -10,7 +10,7 @@ import jwt
 import msal
 
 from ..errors import AuthError
-from ..settings import Credential, Settings
+from ..settings import Credential, Secret, Settings
 from .client import Http
 
 _AADSTS = re.compile(r"AADSTS(\d+)")
@@ -48,6 +48,22 @@ class Tokens:
             return token
         raise auth_error(result, credential.tenant_id, credential.client_id)
 
+    def live_probe(self, client_id: str, tenant_id: str, secret: str, resource: str) -> dict[str, Any]:
+        """Sign in as the sync app itself (its own secret), as Dynamics would: the claims, or the AADSTS answer.
+
+        A refusal is data here (it is what EXO-003 judges); only an unreachable login host raises."""
+        probe = Credential("app.secret", tenant_id.lower(), client_id.lower(), Secret(secret))
+        try:
+            token = self.token(probe, resource)
+        except AuthError as exc:
+            if exc.code is None and "cannot reach" in str(exc):
+                raise
+            return {"acquired": False, "code": exc.code, "error": str(exc)}
+        claims = _claims(token)
+        self.carried[f"(live probe) app {client_id} in {tenant_id} for {resource.rstrip('/')}"] = granted(token)
+        keep = ("aud", "tid", "appid", "azp", "oid", "roles", "idtyp", "appidacr", "azpacr", "ver", "exp")
+        return {"acquired": True, "claims": {k: claims[k] for k in keep if k in claims}}
+
     def _app(self, credential: Credential) -> msal.ConfidentialClientApplication:
         key = (credential.client_id, credential.tenant_id)
         if key not in self._apps:
@@ -76,12 +92,18 @@ class Tokens:
                             tenant=credential.tenant_id) from None
 
 
-def granted(token: str) -> tuple[str, ...]:
-    """The roles and scopes a token carries, read without verifying it (best effort: tokens may be opaque)."""
+def _claims(token: str) -> dict[str, Any]:
+    """A token's claims, read without verifying it (best effort: Microsoft may make tokens opaque)."""
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        return ()
+        return {}
+    return claims
+
+
+def granted(token: str) -> tuple[str, ...]:
+    """The roles and scopes a token carries."""
+    claims = _claims(token)
     roles = [str(r) for r in claims.get("roles", [])]
     return tuple(sorted(roles + str(claims.get("scp", "")).split()))
 

@@ -26,10 +26,13 @@ class Http:
     """Builds every client xtcheck uses. Pass `transport` to put something else under the guard (tests do)."""
 
     def __init__(self, login_origin: str, ca_bundle: Path | None = None, *,
-                 transport: httpx.BaseTransport | None = None, retry: RetryPolicy | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, retry: RetryPolicy | None = None,
+                 exchange_admin_origin: str | None = None) -> None:
+        """`exchange_admin_origin` is set only when the operator opted in to the Exchange admin API (Get- only)."""
         self.log = RequestLog()
         base = transport or httpx.HTTPTransport(verify=tls_context(ca_bundle))
-        self._transport = RetryTransport(ReadOnlyGuard(base, login_origin, self.log), retry or RetryPolicy())
+        guard = ReadOnlyGuard(base, login_origin, self.log, exchange_admin_origin)
+        self._transport = RetryTransport(guard, retry or RetryPolicy())
         self._clients: list[httpx.Client] = []
 
     def client(self, headers: dict[str, str] | None = None) -> httpx.Client:

@@ -14,10 +14,12 @@ import httpx
 from ..errors import WriteRefused
 
 _TOKEN_PATH = re.compile(r"^/[^/]+/oauth2/v2\.0/token$")
+_ADMIN_API_PATH = re.compile(r"^/adminapi/(?:beta|v2\.0)/[^/]+/InvokeCommand$")
 
 
-def is_read(method: str, url: str, body: bytes, login_origin: str) -> bool:
-    """GET/HEAD; the token POST to the login host; a Graph `$batch` made only of GETs. Nothing else."""
+def is_read(method: str, url: str, body: bytes, login_origin: str, exchange_admin_origin: str | None = None) -> bool:
+    """GET/HEAD; the token POST to the login host; a Graph `$batch` made only of GETs; and, only when the operator
+    opted in, the Exchange Online admin API's command POST for a `Get-` cmdlet. Nothing else."""
     method = method.upper()
     if method in ("GET", "HEAD"):
         return True
@@ -29,7 +31,18 @@ def is_read(method: str, url: str, body: bytes, login_origin: str) -> bool:
         return True
     if parts.path.endswith("/$batch"):
         return _batch_of_gets(body)
+    if exchange_admin_origin and origin == exchange_admin_origin.rstrip("/").lower() \
+            and _ADMIN_API_PATH.match(parts.path):
+        return _get_cmdlet(body)
     return False
+
+
+def _get_cmdlet(body: bytes) -> bool:
+    try:
+        name = json.loads(body)["CmdletInput"]["CmdletName"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return isinstance(name, str) and re.fullmatch(r"Get-[A-Za-z]+", name) is not None
 
 
 def _batch_of_gets(body: bytes) -> bool:
@@ -75,14 +88,16 @@ class RequestLog:
 class ReadOnlyGuard(httpx.BaseTransport):
     """Wraps the real transport; a request that could write raises WriteRefused and is never sent."""
 
-    def __init__(self, inner: httpx.BaseTransport, login_origin: str, log: RequestLog) -> None:
+    def __init__(self, inner: httpx.BaseTransport, login_origin: str, log: RequestLog,
+                 exchange_admin_origin: str | None = None) -> None:
         self._inner = inner
         self._login = login_origin
         self._log = log
+        self._exchange_admin = exchange_admin_origin
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.netloc.decode()
-        if not is_read(request.method, str(request.url), request.read(), self._login):
+        if not is_read(request.method, str(request.url), request.read(), self._login, self._exchange_admin):
             self._log.add(Record(request.method, host, None, refused=True))
             raise WriteRefused(f"refused {request.method} {host}{request.url.path}: xtcheck never writes to a tenant")
         try:

@@ -17,6 +17,19 @@ Microsoft Graph (probes/entra.py):
   displayName, signInAudience, passwordCredentials, keyCredentials, requiredResourceAccess, createdDateTime,
   publisherDomain) or None when no searched tenant has it}.
 
+- `tenant_domains`: {"source": "domains" | "organization", "verified": [tenant B's verified domain names, lower case]}.
+
+Discovery, token, Exchange (probes/discovery.py, token.py, exchange.py):
+- `exchange_tenant_discovery`: OIDC discovery of the configured tenant B, no credentials: {"query", "found": bool,
+  "tenant_id", "issuer", "region" (tenant_region_scope), "sub_scope", "cloud_instance" (e.g. microsoftonline.us),
+  "expected_instance" (what the configured cloud's own tenants report; None for custom), "cloud", "login",
+  "error" (the AADSTS text when not found)}.
+- `live_token` (opt-in): {"configured": False} without app.secret; else {"configured": True, "resource",
+  "acquired": True, "claims": {aud, tid, appid, azp, oid, roles, idtyp, ...}} or {"configured": True,
+  "acquired": False, "code": AADSTS number or None, "error": message}.
+- `org_config`: {"source": "export" | "admin-api" | None, "config": {EwsEnabled, EwsAllowedAppIDs (lower-case ids
+  or None), EwsApplicationAccessPolicy, EwsAllowList, EwsBlockList} or None, "reason": why nothing was read}.
+
 Dataverse (probes/dataverse.py):
 - `email_server_profiles`: list of every email server profile (the columns checks need).
 - `email_server_profile`: {"mode": "configured" | "auto", "wanted": str | None, "match": the profile row or None,
@@ -24,4 +37,8 @@ Dataverse (probes/dataverse.py):
 - `mailboxes`: {"scope": "all" | [addresses], "profile": {"id", "name"} | None, "rows": [mailbox rows],
   "pages": int, "missing": [addresses in the configured list that match no mailbox]}.
 - `organization_settings`: the organization row (requireapprovalforuseremail, requireapprovalforqueueemail, ...).
+- `alerts`: {"since": ISO time, "rows": [tracelog rows: text, level (2 warning, 3 error), tracecode, errordetails,
+  errortypedisplay, createdon, modifiedon, _regardingobjectid_value (a mailbox id or a profile id)], "pages"}:
+  every warning/error alert of the environment within alert_lookback_days, one paged query.
+- `profile_modified`: {"name", "modifiedon"} of the selected profile, or {"error": why it could not be read}.
 """

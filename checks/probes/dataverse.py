@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from ..errors import XtcheckError
 from ..http.apis import Apis
 from ..model import Permission
 from ..registry import probe
-from ..settings import Settings
+from ..settings import Settings, Thresholds
 
 READ_PROFILES = Permission("Dataverse", "prvReadEmailServerProfile", "the Dynamics environment")
 READ_MAILBOXES = Permission("Dataverse", "prvReadMailbox", "the Dynamics environment")
 READ_ORGANIZATION = Permission("Dataverse", "prvReadOrganization", "the Dynamics environment")
+READ_TRACELOGS = Permission("Dataverse", "prvReadTraceLog", "the Dynamics environment")
+ALERT_COLUMNS = "text,level,tracecode,errordetails,errortypedisplay,createdon,modifiedon,_regardingobjectid_value"
 
 PROFILE_COLUMNS = (
     "name,servertype,emailservertypename,serverauthority,exchangeonlinetenantid,usedefaulttenantid,oauthclientid,"
@@ -24,7 +28,7 @@ MAILBOX_COLUMNS = (
     "emailrouteraccessapproval,isemailaddressapprovedbyo365admin,incomingemaildeliverymethod,"
     "outgoingemaildeliverymethod,actdeliverymethod,incomingemailstatus,outgoingemailstatus,actstatus,mailboxstatus,"
     "enabledforincomingemail,enabledforoutgoingemail,enabledforact,testemailconfigurationscheduled,"
-    "testmailboxaccesscompletedon,lastsuccessfulsynccompletedon,lastsyncerrorcode,lastsyncerroroccurredon,"
+    "testmailboxaccesscompletedon,lastsuccessfulsynccompletedon,lastsyncerror,lastsyncerrorcode,lastsyncerroroccurredon,"
     "isforwardmailbox,statecode"
 )
 EXCHANGE_SERVER_TYPES = (0, 3)  # Exchange Server / Exchange Online (Hybrid); see domain notes: 0 is "uncertain"
@@ -94,3 +98,22 @@ def organization_settings(apis: Apis) -> dict[str, Any]:
     rows = apis.dataverse().get_all(
         "organizations", {"$select": "name,requireapprovalforuseremail,requireapprovalforqueueemail"}).items
     return rows[0] if rows else {}
+
+
+@probe(permissions=(READ_TRACELOGS,))
+def alerts(apis: Apis, thresholds: Thresholds, now: datetime) -> dict[str, Any]:
+    """Every warning and error alert of the environment within the lookback: one paged query, never one per mailbox."""
+    since = (now - timedelta(days=thresholds.alert_lookback_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    page = apis.dataverse().get_all("tracelogs", {
+        "$select": ALERT_COLUMNS, "$filter": f"level ge 2 and modifiedon ge {since}", "$orderby": "modifiedon desc"})
+    return {"since": since, "rows": page.items, "pages": page.pages}
+
+
+@probe()
+def profile_modified(evidence: Any) -> dict[str, Any]:
+    """When the selected profile was last saved, for the stale-secret forecast; a failed read is data here."""
+    try:
+        match = evidence.get("email_server_profile").get("match") or {}
+    except XtcheckError as exc:
+        return {"error": str(exc)}
+    return {"name": match.get("name"), "modifiedon": match.get("modifiedon")}

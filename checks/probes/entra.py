@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import ProbeError
+from ..errors import PermissionDenied, ProbeError
 from ..http.apis import Apis
 from ..model import Permission
 from ..registry import probe
@@ -17,6 +17,7 @@ _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 READ_APPS_B = Permission("Microsoft Graph", "Application.Read.All", "tenant B")
 READ_APPS_HOME = Permission("Microsoft Graph", "Application.Read.All", "the app's home tenant")
+READ_DOMAINS_B = Permission("Microsoft Graph", "Domain.Read.All (or Organization.Read.All)", "tenant B")
 
 _SP_SELECT = "id,appId,displayName,accountEnabled,appOwnerOrganizationId,servicePrincipalType,signInAudience"
 _RESOURCE_SELECT = "id,appId,displayName,appRoles"
@@ -91,3 +92,21 @@ def application(settings: Settings, apis: Apis, exchange_tenant_id: str, client_
         if found is not None:
             return {"home_tenant": tenant, "searched": tenants, "object": found}
     return {"home_tenant": tenants[0] if len(tenants) == 1 else None, "searched": tenants, "object": None}
+
+
+@probe(permissions=(READ_DOMAINS_B,))
+def tenant_domains(apis: Apis, exchange_tenant_id: str) -> dict[str, Any]:
+    """Tenant B's verified domains: /domains (Domain.Read.All), else /organization (Organization.Read.All)."""
+    graph = apis.graph(exchange_tenant_id)
+    try:
+        domains = graph.get_all("domains", {"$select": "id,isVerified"}).items
+        return {"source": "domains", "verified": sorted(str(d["id"]).lower() for d in domains if d.get("isVerified"))}
+    except PermissionDenied:
+        pass  # the reader may hold Organization.Read.All instead; try that before calling it an error
+    try:
+        org = graph.get_all("organization", {"$select": "id,verifiedDomains"}).items
+    except PermissionDenied as exc:
+        raise PermissionDenied(f"cannot read tenant B's domains: grant the reader Domain.Read.All or "
+                               f"Organization.Read.All ({exc})", status=403) from None
+    names = {str(d.get("name", "")).lower() for o in org for d in o.get("verifiedDomains") or []}
+    return {"source": "organization", "verified": sorted(n for n in names if n)}

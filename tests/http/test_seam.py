@@ -153,3 +153,21 @@ def test_tls_is_verified_and_a_ca_bundle_is_the_only_way_to_trust_more(start_san
     untrusting = Http(cloud.login_url, None, retry=FAST)
     with pytest.raises(ProbeError, match="TLS certificate is not trusted; .* tls.ca_bundle"):
         graph(cloud, untrusting).get("servicePrincipals")
+
+
+EXO = "https://outlook.example"
+INVOKE = f"{EXO}/adminapi/beta/{B}/InvokeCommand"
+
+
+@pytest.mark.parametrize(("cmdlet", "opted_in", "allowed"), [
+    ("Get-OrganizationConfig", True, True),
+    ("Get-OrganizationConfig", False, False),
+    ("Set-OrganizationConfig", True, False),
+    ("Get-Foo; Set-OrganizationConfig", True, False),
+    ("New-ApplicationAccessPolicy", True, False),
+])
+def test_the_exchange_admin_api_passes_only_get_cmdlets_and_only_when_opted_in(cmdlet: str, opted_in: bool,
+                                                                               allowed: bool) -> None:
+    body = json.dumps({"CmdletInput": {"CmdletName": cmdlet, "Parameters": {}}}).encode()
+    assert is_read("POST", INVOKE, body, LOGIN, EXO if opted_in else None) is allowed
+    assert is_read("POST", f"{EXO}/adminapi/beta/{B}/Other", body, LOGIN, EXO) is False
