@@ -37,8 +37,30 @@ def _parser() -> argparse.ArgumentParser:
     _add_audit(commands)
     _add_demo(commands)
     _add_checks(commands)
+    _add_explain(commands)
+    _add_doctor(commands)
     _add_sandbox(commands)
     return parser
+
+
+def _add_explain(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    explain = commands.add_parser(
+        "explain", help="what an AADSTS code, a sync error code or an alert text means, and the fix",
+        description="Look up an Entra AADSTS code, a Dynamics sync error code or an alert text.",
+        epilog='examples:\n  xtcheck explain AADSTS7000222\n  xtcheck explain 8005E272\n'
+               '  xtcheck explain "Http server returned 401"', formatter_class=argparse.RawDescriptionHelpFormatter)
+    explain.add_argument("query", nargs="+", metavar="CODE_OR_TEXT", help="a code or a piece of an alert text")
+
+
+def _add_doctor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="preflight: can each reader sign in, and does it hold what the checks need (and no more)",
+        description="Sign in as each configured reader identity, list the roles its tokens carry, and compare them "
+                    "with the permissions the selected checks declare: what is missing (with the grant command) and "
+                    "what is excessive (any write permission). Exit 0 all good, 1 missing or excessive, 3 a sign-in "
+                    "failed, 2 config error.", formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("--config", required=True, metavar="FILE", help="the YAML or JSON config")
+    _report_options(doctor)
 
 
 def _report_options(parser: argparse.ArgumentParser) -> None:
@@ -146,6 +168,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.cmd_demo(args, commands.environment())
     if args.command == "checks":
         return commands.cmd_checks(args)
+    if args.command == "explain":
+        return commands.cmd_explain(args)
+    if args.command == "doctor":
+        return commands.cmd_doctor(args, commands.environment())
     from .sandbox import cli as sandbox_cli
 
     return sandbox_cli.run(args)

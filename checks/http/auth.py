@@ -21,7 +21,7 @@ class Tokens:
 
     def __init__(self, settings: Settings, http: Http) -> None:
         self._settings = settings
-        self._http = http
+        self.http = http
         self._apps: dict[tuple[str, str], msal.ConfidentialClientApplication] = {}
         self.carried: dict[str, tuple[str, ...]] = {}  # what each token granted, for the attestation
 
@@ -78,7 +78,7 @@ class Tokens:
         try:
             return msal.ConfidentialClientApplication(
                 credential.client_id, client_credential=secret, authority=f"{cloud.login}/{credential.tenant_id}",
-                http_client=self._http.msal(), azure_region=False, instance_discovery=cloud.name != "custom",
+                http_client=self.http.msal(), azure_region=False, instance_discovery=cloud.name != "custom",
                 token_cache=msal.TokenCache(),
             )
         except ValueError as exc:
