@@ -14,7 +14,8 @@ CHECKS: dict[str, CheckSpec] = {}
 PROBES: dict[str, ProbeSpec] = {}
 
 # The modules that hold checks and probes, imported by name: no package walking.
-RULE_MODULES = ("checks.rules.app", "checks.rules.consent", "checks.rules.profile", "checks.rules.mailbox")
+RULE_MODULES = ("checks.rules.app", "checks.rules.consent", "checks.rules.profile", "checks.rules.mailbox",
+                "checks.rules.telemetry", "checks.rules.exchange")
 PROBE_MODULES = ("checks.probes.entra", "checks.probes.dataverse", "checks.probes.discovery", "checks.probes.token",
                  "checks.probes.exchange")
 

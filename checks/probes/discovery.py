@@ -11,9 +11,10 @@ from ..registry import probe
 from ..settings import Settings
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# cloud_instance_name each configured cloud's login host reports for its own tenants
+# cloud_instance_name each configured cloud's login host reports for its own tenants; custom endpoints (a proxy,
+# the sandbox) stand in for the public cloud.
 CLOUD_INSTANCES = {"public": "microsoftonline.com", "usgov": "microsoftonline.us", "usgov-dod": "microsoftonline.us",
-                   "china": "partner.microsoftonline.cn"}
+                   "china": "partner.microsoftonline.cn", "custom": "microsoftonline.com"}
 
 
 @probe()

@@ -40,7 +40,10 @@ def _read_export(settings: Settings) -> Any:
     path = settings.org_config_export
     assert path is not None
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))  # PowerShell writes a BOM
+        raw = path.read_bytes()
+        # Windows PowerShell 5.1 writes UTF-16 with a BOM; PowerShell 7 writes UTF-8, sometimes with a BOM.
+        encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+        return json.loads(raw.decode(encoding))
     except (OSError, ValueError) as exc:
         raise ProbeError(f"cannot read the organization config export {path}: {exc}") from None
 

@@ -1,4 +1,5 @@
-"""The checks, one module per area (app, consent, profile, mailbox), and the few helpers they share."""
+"""The checks, one module per area (app, consent, exchange, profile, mailbox, telemetry), and the few helpers they
+share."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ..knowledge import Entry, lookup, match
+
 FULL_ACCESS_AS_APP = "full_access_as_app"
 FULL_ACCESS_ROLE_ID = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"  # well known; resolved by name where possible
+# What Microsoft's Grant-SssGraphApplicationPermissions.ps1 grants (the documentation lists all but User.Read.All).
+GRAPH_ROLES = ("Mail.ReadWrite", "Mail.Send", "MailboxSettings.ReadWrite", "Calendars.ReadWrite", "Contacts.ReadWrite",
+               "Tasks.ReadWrite.All", "MailboxConfigItem.ReadWrite", "Chat.Read.All", "OnlineMeetings.ReadWrite.All",
+               "CallRecords.Read.All", "User.Read.All")
 
 
 def clean_id(value: object) -> str:
@@ -68,3 +75,51 @@ def full_access_role(exchange_resource_sp: Mapping[str, Any] | None) -> tuple[st
     why = ("tenant B has no Office 365 Exchange Online service principal" if exchange_resource_sp is None
            else "tenant B's Office 365 Exchange Online service principal does not list it")
     return FULL_ACCESS_ROLE_ID, f" (assumed the well-known role id {FULL_ACCESS_ROLE_ID}: {why})"
+
+
+def held_roles(assignments: Iterable[Mapping[str, Any]], principal: Mapping[str, Any],
+               resource: Mapping[str, Any]) -> dict[str, str]:
+    """Role id -> role name, for each role the principal holds on the resource."""
+    known = role_names(resource)
+    return {clean_id(a.get("appRoleId")): known.get(clean_id(a.get("appRoleId")), str(a.get("appRoleId")))
+            for a in assignments
+            if same_id(a.get("principalId"), principal.get("id")) and same_id(a.get("resourceId"), resource.get("id"))}
+
+
+def missing_graph_roles(client_sp: Mapping[str, Any], graph_sp: Mapping[str, Any] | None,
+                        assignments: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """The GRAPH_ROLES the app does not hold in tenant B (sorted), and those tenant B's Graph does not even offer."""
+    held = set(held_roles(assignments, client_sp, graph_sp or {}))
+    unknown = [n for n in GRAPH_ROLES if role_id(graph_sp, n) is None]
+    missing = sorted(n for n in GRAPH_ROLES if n in unknown or role_id(graph_sp, n) not in held)
+    return missing, unknown
+
+
+def known_cause(codes: Iterable[object] = (), texts: Iterable[object] = ()) -> Entry | None:
+    """The knowledge-base entry for the first code it knows (a non-zero code), else the first text it recognises."""
+    for code in codes:
+        if code not in (None, "", 0, "0"):
+            entry = lookup(str(code))
+            if entry is not None:
+                return entry
+    for text in texts:
+        hits = match(str(text)) if text else []
+        if hits:
+            return hits[0]
+    return None
+
+
+def trim(text: object, limit: int = 300) -> str:
+    """A text for evidence or a message: one line, at most `limit` characters."""
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """'12 minutes ago', '5 hours ago', '3 days ago'."""
+    minutes = max(0, round((now - moment).total_seconds() / 60))
+    if minutes < 120:
+        return f"{minutes} minute{'' if minutes == 1 else 's'} ago"
+    if minutes < 48 * 60:
+        return f"{round(minutes / 60)} hours ago"
+    return f"{round(minutes / 1440)} days ago"

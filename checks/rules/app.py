@@ -33,7 +33,7 @@ _NO_APP = "no app registration to inspect (see APP-001)"
 
 @check("APP-001", "The app registration exists in its home tenant", Severity.CRITICAL,
        remedy=remedies.register_app, references=(remedies.LEARN_CROSS_TENANT, remedies.GRAPH_APPLICATION),
-       permissions=(READ_APPS_HOME, READ_APPS_B))
+       permissions=(READ_APPS_HOME, READ_APPS_B), depends_on=("EXO-004",))
 def app_registration_exists(application: Mapping[str, Any], client_id: str) -> CheckResult:
     """Server-side sync signs in as this app. If no tenant holds its registration, no token is ever issued and
     nothing syncs; the usual cause is a wrong id (the Object ID instead of the client id) or a deleted app."""
@@ -159,10 +159,11 @@ def _days(later: datetime, earlier: datetime) -> int:
        references=(remedies.GRAPH_CREDENTIAL_DOC, remedies.LEARN_CROSS_TENANT, remedies.PROFILE_FORM_ISSUE),
        permissions=(READ_APPS_HOME,), depends_on=("APP-001",))
 def client_secret_is_valid(application: Mapping[str, Any], client_id: str, thresholds: Thresholds,
-                           now: datetime) -> CheckResult:
+                           now: datetime, profile_modified: Mapping[str, Any]) -> CheckResult:
     """The profile authenticates with a client secret; when the last valid one expires, every mailbox on the profile
     stops syncing at once (AADSTS7000222). Rotating takes a new secret and an edit of the profile, so it needs
-    warning ahead of time."""
+    warning ahead of time. A new secret helps only once it is in the profile: if every secret that existed when the
+    profile was last saved has expired, the profile very likely still holds an expired one."""
     app = application.get("object")
     if app is None:
         yield skipped(app_subject(client_id), _NO_APP)
@@ -172,6 +173,9 @@ def client_secret_is_valid(application: Mapping[str, Any], client_id: str, thres
                 "warning_days": thresholds.secret_expiry_warning_days}
     yield _secret_outcome(client_id, secrets, thresholds.secret_expiry_warning_days, now,
                           str(application.get("home_tenant") or ""), evidence)
+    stale = _stale_profile_secret(profile_modified, secrets, now, client_id, str(application.get("home_tenant") or ""))
+    if stale is not None:
+        yield stale
 
 
 def _secret_outcome(client_id: str, secrets: list[_Secret], window: int, now: datetime, home: str,
@@ -186,8 +190,12 @@ def _secret_outcome(client_id: str, secrets: list[_Secret], window: int, now: da
         return passed(subject, f"app {client_id} has {_count(valid)}; {latest.label} never expires", **evidence)
     when = f"{day(latest.end)} (in {_days(latest.end, now)} days)"
     if latest.end - now > timedelta(days=window):
-        return passed(subject, f"app {client_id} has {_count(valid)}; the latest, {latest.label}, expires on {when}",
-                      **evidence)
+        if len(valid) == 1:
+            return passed(subject, f"app {client_id} has 1 valid client secret; the only valid secret, {latest.label}, "
+                          f"expires on {when}: sync stops then unless a newer one is added and entered in the "
+                          "profile", **evidence)
+        return passed(subject, f"app {client_id} has {_count(valid)}; the latest, {latest.label}, expires on {when}: "
+                      "sync stops then at the latest (earlier if the profile holds an older one)", **evidence)
     if len(valid) == 1:
         message = f"the only valid secret of app {client_id}, {latest.label}, expires on {when}: sync stops then"
     else:
@@ -212,3 +220,22 @@ def _none_valid(client_id: str, secrets: list[_Secret], now: datetime) -> str:
     first = min(secrets, key=lambda s: s.start or now)
     return (f"app {client_id} has no client secret valid now: {first.label} only becomes valid on "
             f"{day(first.start or now)}")
+
+
+def _stale_profile_secret(profile_modified: Mapping[str, Any], secrets: list[_Secret], now: datetime,
+                          client_id: str, home: str) -> Outcome | None:
+    """A warning when every secret that existed at the profile's last save has expired since (the profile cannot
+    hold a secret created later)."""
+    saved = None if profile_modified.get("error") else parse_time(profile_modified.get("modifiedon"))
+    if saved is None:
+        return None
+    existing = [s for s in secrets if s.start is None or s.start <= saved]
+    if not existing or not all(s.end is not None and s.end <= now for s in existing):
+        return None
+    name = profile_modified.get("name") or "the email server profile"
+    evidence: dict[str, Any] = {"profile_modifiedon": profile_modified.get("modifiedon"),
+                                "secrets_at_last_save": [s.evidence() for s in existing]}
+    return warned(f"profile {name}", f"the profile was last saved on {day(saved)}; every secret that existed then has "
+                  f"expired ({names([s.label for s in existing])}), so it very likely still holds an expired secret "
+                  "(the form hides it after saving; known issue MicrosoftDocs/power-platform#2608)",
+                  fix=remedies.rotate_secret(client_id, home, f"sss-{now.year}"), **evidence)

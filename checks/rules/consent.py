@@ -8,18 +8,15 @@ from typing import Any
 from ..model import CheckResult, Severity, errored, failed, passed, skipped
 from ..probes.entra import READ_APPS_B
 from ..registry import check
-from . import app_subject, clean_id, full_access_role, names, remedies, role_id, role_names, same_id
+from . import GRAPH_ROLES, app_subject, full_access_role, held_roles, missing_graph_roles, names, remedies
 
-# What Microsoft's Grant-SssGraphApplicationPermissions.ps1 grants (the documentation lists all but User.Read.All).
-GRAPH_ROLES = ("Mail.ReadWrite", "Mail.Send", "MailboxSettings.ReadWrite", "Calendars.ReadWrite", "Contacts.ReadWrite",
-               "Tasks.ReadWrite.All", "MailboxConfigItem.ReadWrite", "Chat.Read.All", "OnlineMeetings.ReadWrite.All",
-               "CallRecords.Read.All", "User.Read.All")
 _NO_SP = "the app has no service principal in tenant B (see EXO-001)"
 
 
 @check("EXO-001", "The app has an enabled service principal in the Exchange tenant", Severity.CRITICAL,
        remedy=remedies.create_service_principal,
-       references=(remedies.LEARN_CROSS_TENANT, remedies.GRAPH_SERVICE_PRINCIPAL), permissions=(READ_APPS_B,))
+       references=(remedies.LEARN_CROSS_TENANT, remedies.GRAPH_SERVICE_PRINCIPAL), permissions=(READ_APPS_B,),
+       depends_on=("EXO-004",))
 def service_principal_is_enabled(client_service_principal: Mapping[str, Any] | None, client_id: str,
                                  exchange_tenant_id: str) -> CheckResult:
     """Consent and sign-in in tenant B both hang on the app's service principal there: without one nothing was ever
@@ -47,7 +44,7 @@ def service_principal_is_enabled(client_service_principal: Mapping[str, Any] | N
 @check("EXO-002", "The app holds admin consent for full_access_as_app in the Exchange tenant", Severity.CRITICAL,
        remedy=remedies.grant_full_access,
        references=(remedies.LEARN_CROSS_TENANT, remedies.GRAPH_APP_ROLE_ASSIGNMENTS), permissions=(READ_APPS_B,),
-       depends_on=("EXO-001",))
+       depends_on=("EXO-004", "EXO-001"))
 def full_access_as_app_is_consented(client_service_principal: Mapping[str, Any] | None,
                                     exchange_resource_sp: Mapping[str, Any] | None,
                                     app_role_assignments: list[Mapping[str, Any]], client_id: str) -> CheckResult:
@@ -62,7 +59,7 @@ def full_access_as_app_is_consented(client_service_principal: Mapping[str, Any] 
                      f"provisioned there, so app {client_id} cannot be granted full_access_as_app")
         return
     rid, note = full_access_role(exchange_resource_sp)
-    held = _held(app_role_assignments, client_service_principal, exchange_resource_sp)
+    held = held_roles(app_role_assignments, client_service_principal, exchange_resource_sp)
     evidence: dict[str, Any] = {"role_id": rid, "service_principal_id": client_service_principal.get("id"),
                 "exchange_service_principal_id": exchange_resource_sp.get("id"),
                 "exchange_roles_held": sorted(held.values())}
@@ -74,15 +71,6 @@ def full_access_as_app_is_consented(client_service_principal: Mapping[str, Any] 
     instead = f"holds {names(sorted(held.values()))} instead" if held else "holds no Exchange Online role at all"
     yield failed(subject, f"app {client_id} has no admin consent for full_access_as_app in tenant B: it {instead}"
                  f"{note}", **evidence)
-
-
-def _held(assignments: list[Mapping[str, Any]], principal: Mapping[str, Any],
-          resource: Mapping[str, Any]) -> dict[str, str]:
-    """Role id -> role name, for each role the principal holds on the resource."""
-    known = role_names(resource)
-    return {clean_id(a.get("appRoleId")): known.get(clean_id(a.get("appRoleId")), str(a.get("appRoleId")))
-            for a in assignments
-            if same_id(a.get("principalId"), principal.get("id")) and same_id(a.get("resourceId"), resource.get("id"))}
 
 
 @check("GRA-001", "The Microsoft Graph application permissions server-side sync needs are admin-consented in the "
@@ -99,9 +87,7 @@ def graph_permissions_are_consented(client_service_principal: Mapping[str, Any] 
     if client_service_principal is None:
         yield skipped(subject, _NO_SP)
         return
-    held = set(_held(app_role_assignments, client_service_principal, graph_resource_sp or {}))
-    unknown = [n for n in GRAPH_ROLES if role_id(graph_resource_sp, n) is None]
-    missing = sorted(n for n in GRAPH_ROLES if n in unknown or role_id(graph_resource_sp, n) not in held)
+    missing, unknown = missing_graph_roles(client_service_principal, graph_resource_sp, app_role_assignments)
     evidence: dict[str, Any] = {"required": list(GRAPH_ROLES), "missing": missing, "not_offered": unknown,
                 "graph_service_principal_id": (graph_resource_sp or {}).get("id")}
     if not missing:

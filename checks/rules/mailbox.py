@@ -1,4 +1,5 @@
-"""Checks on the mailboxes in scope: on the profile with server-side sync, approved, and through Test & Enable."""
+"""Checks on the mailboxes in scope: on the profile with server-side sync, approved, through Test & Enable, and
+addressed in a domain of the Exchange tenant."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 from ..model import CheckResult, Outcome, Severity, failed, passed, skipped, warned
 from ..probes.dataverse import READ_MAILBOXES, READ_ORGANIZATION, READ_PROFILES
+from ..probes.entra import READ_DOMAINS_B
 from ..registry import check
-from . import day, names, parse_time, remedies, same_id
+from . import day, known_cause, names, parse_time, remedies, same_id
 
 APPROVAL: dict[object, str] = {0: "Empty", 1: "Approved", 2: "Pending Approval", 3: "Rejected"}
 _SSS = "Server-Side Synchronization or Email Router"
@@ -32,7 +34,7 @@ _MISSING = "no mailbox with this address exists in Dynamics"
 Judge = Callable[[str, Mapping[str, Any]], Outcome]
 
 
-def _each(mailboxes: Mapping[str, Any], judge: Judge, missing: Callable[[str], Outcome]) -> CheckResult:
+def each_mailbox(mailboxes: Mapping[str, Any], judge: Judge, missing: Callable[[str], Outcome]) -> CheckResult:
     """One outcome per mailbox in scope (and per listed address that matched none), or one warning for none."""
     profile, rows = mailboxes.get("profile"), list(mailboxes.get("rows") or [])
     if profile is None:
@@ -58,7 +60,7 @@ def _not_found(address: str) -> Outcome:
     return failed(address, f"{_MISSING}: {address}", address=address)
 
 
-def _not_checked(address: str) -> Outcome:
+def not_checked(address: str) -> Outcome:
     return skipped(address, f"{_MISSING} (see MBX-001)", address=address)
 
 
@@ -69,7 +71,7 @@ def mailbox_uses_profile_and_server_side_sync(mailboxes: Mapping[str, Any]) -> C
     """A mailbox syncs with tenant B only through the cross-tenant profile, and only for what its delivery methods
     hand to server-side synchronization. Apply Default Email Settings quietly moves mailboxes to the default
     (same-tenant) profile."""
-    yield from _each(mailboxes, partial(_delivery, profile=mailboxes.get("profile") or {}), _not_found)
+    yield from each_mailbox(mailboxes, partial(_delivery, profile=mailboxes.get("profile") or {}), _not_found)
 
 
 def _delivery(subject: str, row: Mapping[str, Any], profile: Mapping[str, Any]) -> Outcome:
@@ -98,7 +100,7 @@ def _delivery(subject: str, row: Mapping[str, Any], profile: Mapping[str, Any]) 
 def mailbox_address_is_approved(mailboxes: Mapping[str, Any], organization_settings: Mapping[str, Any]) -> CheckResult:
     """With "Process emails only for approved users/queues" on (the default), server-side sync leaves a mailbox
     alone until an administrator approves its address; editing the address resets the approval."""
-    yield from _each(mailboxes, partial(_approval, organization=organization_settings), _not_checked)
+    yield from each_mailbox(mailboxes, partial(_approval, organization=organization_settings), not_checked)
 
 
 def _approval(subject: str, row: Mapping[str, Any], organization: Mapping[str, Any]) -> Outcome:
@@ -126,7 +128,7 @@ def _approval(subject: str, row: Mapping[str, Any], organization: Mapping[str, A
 def mailbox_passed_test_and_enable(mailboxes: Mapping[str, Any]) -> CheckResult:
     """Test & Enable proves Dynamics can reach the mailbox in tenant B for incoming and outgoing email and for
     appointments, contacts and tasks; a mailbox never tested does not sync, and one that failed is disabled."""
-    yield from _each(mailboxes, _tested, _not_checked)
+    yield from each_mailbox(mailboxes, _tested, not_checked)
 
 
 def _tested(subject: str, row: Mapping[str, Any]) -> Outcome:
@@ -151,3 +153,39 @@ def _tested(subject: str, row: Mapping[str, Any]) -> Outcome:
     when = parse_time(row.get("testmailboxaccesscompletedon"))
     return passed(subject, f"mailbox {subject} passed Test & Enable for email and for appointments, contacts and "
                   f"tasks{f' (last tested on {day(when)})' if when else ''}{queued}", **evidence)
+
+
+@check("MBX-005", "Each mailbox's address is in a verified domain of the Exchange tenant", Severity.HIGH,
+       remedy=remedies.fix_mailbox_domain, references=(*_REFERENCES, remedies.CUSTOM_DOMAINS),
+       permissions=(READ_MAILBOXES, READ_PROFILES, READ_DOMAINS_B), depends_on=("PRF-001", "EXO-004"))
+def mailbox_domain_is_verified_in_exchange_tenant(mailboxes: Mapping[str, Any],
+                                                  tenant_domains: Mapping[str, Any]) -> CheckResult:
+    """Exchange in tenant B finds a mailbox only by an address in one of tenant B's verified domains. An address in
+    another tenant's domain (a mailbox that belongs to tenant A, a typo, a domain never verified) cannot sync through
+    the cross-tenant profile; Test & Enable reports that no user was found with the address."""
+    verified = [str(d).lower() for d in tenant_domains.get("verified") or []]
+    yield from each_mailbox(mailboxes, partial(_in_domain, verified=verified), not_checked)
+
+
+def _in_domain(subject: str, row: Mapping[str, Any], verified: list[str]) -> Outcome:
+    address = str(row.get("emailaddress") or "").strip()
+    domain = address.rpartition("@")[2].lower() if "@" in address else ""
+    evidence: dict[str, Any] = {"emailaddress": address, "domain": domain or None, "verified": verified[:10],
+                                "verified_count": len(verified)}
+    if domain and domain in verified:
+        return passed(subject, f"mailbox {subject}'s domain {domain} is a verified domain of tenant B", **evidence)
+    listed = ", ".join(verified[:10]) + (f" and {len(verified) - 10} more" if len(verified) > 10 else "")
+    parent = next((v for v in verified if domain.endswith(f".{v}")), None)
+    note = (f" ({domain} is a subdomain of {parent}, and Entra treats a subdomain as a domain of its own that needs "
+            "verifying)") if parent else ""
+    entry = known_cause(texts=["no user was found with the email address"])
+    evidence["known_cause"] = entry.key if entry else None
+    what = f"domain {domain} is not" if domain else "address has no domain, so it is not in"
+    return failed(subject, f"mailbox {subject}'s {what} a verified domain of tenant B{note}; tenant B verifies "
+                  f"{listed or 'no domain at all'}", fix=remedies.known_fix(entry, _DOMAIN_STEPS) if entry else None,
+                  **evidence)
+
+
+_DOMAIN_STEPS = ("Use the mailbox's address in the Exchange tenant (a verified domain there), or verify the domain in "
+                 "tenant B if it belongs there; a subdomain must be verified on its own.",
+                 "Then Approve Email (an address change resets the approval) and run Test & Enable.")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ..knowledge import Entry
 from ..model import Remediation, RunIds
 from ..probes.entra import EXCHANGE_APP_ID, GRAPH_APP_ID
 from . import FULL_ACCESS_ROLE_ID
@@ -17,6 +20,18 @@ PROFILE_TABLE = "https://learn.microsoft.com/power-apps/developer/data-platform/
 MAILBOX_TABLE = "https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/mailbox"
 PROFILE_FORM_ISSUE = "https://github.com/MicrosoftDocs/power-platform/issues/2608"
 GRAPH_SCRIPT = "https://github.com/microsoft/PowerApps-Samples/tree/master/powershell/ServerSideSync"
+ENTRA_CODES = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
+NATIONAL_CLOUDS = "https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud"
+FIND_TENANT_ID = "https://learn.microsoft.com/entra/fundamentals/how-to-find-tenant"
+CUSTOM_DOMAINS = "https://learn.microsoft.com/entra/fundamentals/add-custom-domain"
+SIGN_IN_LOGS = "https://learn.microsoft.com/entra/identity/monitoring-health/concept-service-principal-sign-ins"
+EWS_ACCESS = ("https://learn.microsoft.com/exchange/client-developer/exchange-web-services/"
+              "how-to-control-access-to-ews-in-exchange")
+EWS_RETIREMENT = "https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/deprecation-of-ews-exchange-online"
+SET_ORG_CONFIG = "https://learn.microsoft.com/powershell/module/exchangepowershell/set-organizationconfig"
+SSS_MONITORING = ("https://learn.microsoft.com/troubleshoot/power-platform/dataverse/email-exchange-synchronization/"
+                  "troubleshooting-monitoring-server-side-synchronization")
+TRACELOG_TABLE = "https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/tracelog"
 
 # The Microsoft Graph application roles server-side sync needs, with their ids in the public cloud.
 GRAPH_ROLE_IDS = {
@@ -265,4 +280,114 @@ def run_test_and_enable(ids: RunIds) -> Remediation:
                "A mailbox that fails with 401 while others pass is often left out by an Exchange application access "
                "policy or RBAC scope in the Exchange tenant."),
         links=(LEARN_EXCHANGE_ONLINE, MAILBOX_TABLE),
+    )
+
+
+def known_fix(entry: Entry, steps: Sequence[str] = (), links: Sequence[str] = ()) -> Remediation:
+    """The knowledge base's cause and fix for an error xtcheck recognised, ahead of the check's own steps."""
+    return Remediation(entry.fix, steps=(f"Known cause ({entry.key}, {entry.title}): {entry.cause}", *steps),
+                       links=tuple(dict.fromkeys((entry.link, *links))))
+
+
+def find_exchange_tenant(ids: RunIds) -> Remediation:
+    return Remediation(
+        "Configure the Exchange tenant by its Directory (tenant) ID, in the cloud that holds it.",
+        steps=("Sign in to the Microsoft Entra admin center of the tenant that holds the Exchange Online mailboxes and "
+               "copy Overview > Tenant ID (not a subscription id, not the Dynamics tenant's id).",
+               "Put it in xtcheck's config (exchange.tenant_id) and in the email server profile's TenantId.",
+               f"If the tenant lives in a national cloud (US Government, China), set xtcheck's cloud to match; the "
+               f"login host used now is {ids.login_host}."),
+        commands=(f"curl -s {ids.login_host}/{ids.exchange_tenant}/v2.0/.well-known/openid-configuration",),
+        links=(FIND_TENANT_ID, NATIONAL_CLOUDS, ENTRA_CODES),
+    )
+
+
+def fix_app_sign_in(ids: RunIds) -> Remediation:
+    return Remediation(
+        f"Make the app {ids.client_id} able to get an Exchange token from tenant {ids.exchange_tenant} with the "
+        "secret the profile holds.",
+        steps=("Read the AADSTS code in the finding: an invalid secret (7000215) means the profile or app.secret "
+               "holds the Secret ID or an old value; an expired one (7000222) needs a new secret.",
+               f"If the token carries no full_access_as_app, grant admin consent in tenant {ids.exchange_tenant}: "
+               f"{consent_url(ids)}; new roles show only in tokens issued after the grant.",
+               "Enter the same secret in the email server profile, then run Test & Enable on one mailbox."),
+        links=(ENTRA_CODES, LEARN_CROSS_TENANT, SIGN_IN_LOGS),
+    )
+
+
+def allow_app_for_ews(client_id: str, listed: Sequence[str] | None = None) -> Remediation:
+    """EwsEnabled true with the app added to EwsAllowedAppIDs, keeping every id already listed."""
+    ids = ",".join(dict.fromkeys([*(listed if listed is not None else ["<ids already listed>"]), client_id]))
+    return Remediation(
+        f"Keep EWS open to the app {client_id} in the Exchange tenant until sync runs on Microsoft Graph: "
+        "EwsEnabled true and the app in EwsAllowedAppIDs.",
+        steps=("In Exchange Online PowerShell, as an Exchange administrator of the Exchange tenant, read the list "
+               "first: -EwsAllowedAppIDs replaces the whole list, so read it, merge the app's id in, and write "
+               "every id back.",
+               "Changes take up to 24 hours to apply (server-side caching); then run Test & Enable on one mailbox.",
+               "If EwsApplicationAccessPolicy is EnforceAllowList, EwsAllowList must also admit Dynamics' user agent "
+               "(CRM/*); with EnforceBlockList, EwsBlockList must not list it."),
+        commands=("Connect-ExchangeOnline",
+                  "Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled,EwsAllowedAppIDs,"
+                  "EwsApplicationAccessPolicy,EwsAllowList,EwsBlockList",
+                  f'Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs "{ids}"'),
+        links=(EWS_ACCESS, SET_ORG_CONFIG, EWS_RETIREMENT),
+    )
+
+
+def allow_app_for_ews_for_run(ids: RunIds) -> Remediation:
+    return allow_app_for_ews(ids.client_id)
+
+
+def admit_dynamics_user_agent(blocked: Sequence[str] = ()) -> Remediation:
+    remove = ",".join(f'"{entry}"' for entry in blocked)
+    command = (f"Set-OrganizationConfig -EwsBlockList @{{Remove={remove}}}" if blocked
+               else 'Set-OrganizationConfig -EwsAllowList @{Add="CRM/*"}')
+    return Remediation(
+        "Let Dynamics' EWS user agent (CRM/*) through the organization's EWS user-agent policy.",
+        steps=("Both the app id list and the user-agent list must admit a request; the user-agent lists also "
+               "apply to REST and Graph traffic.",
+               "Changes can take up to 24 hours; then run Test & Enable on one mailbox."),
+        commands=("Connect-ExchangeOnline", command),
+        links=(EWS_ACCESS, SET_ORG_CONFIG),
+    )
+
+
+def retest_profile(ids: RunIds) -> Remediation:
+    name = ids.profile or "the cross-tenant profile"
+    return Remediation(
+        f"Fix what the last test of {name} reported, then test it again.",
+        steps=(_profiles(ids, f"open {name} > read Last Test Result and its message"),
+               "An authorization failure points at the app: its client id, tenant id or secret in the profile, or "
+               f"consent in tenant {ids.exchange_tenant} (run xtcheck's APP, EXO and PRF checks).",
+               "Then run Test & Enable on one mailbox of the profile."),
+        links=(LEARN_CROSS_TENANT, PROFILE_TABLE, SSS_MONITORING),
+    )
+
+
+SYNC_STEPS = ("Read the mailbox's or profile's Alerts (Common > Alerts) for the full error and its times.",
+              "After fixing the cause, run Test & Enable Mailbox and check that Last Successful Sync Completed On "
+              "moves forward.")
+
+
+def restore_mailbox_sync(ids: RunIds) -> Remediation:
+    return Remediation(
+        "Read the mailbox's alerts, fix their cause, then run Test & Enable on it.",
+        steps=(_mailboxes(ids, "Alerts (under Common) for the errors and their times"),
+               "Fix the cause the alert names (the finding names a known cause when xtcheck recognises it); a whole "
+               "profile failing at once points at the app's secret or consent.",
+               "Run Test & Enable Mailbox and check that Last Successful Sync Completed On moves forward."),
+        links=(SSS_MONITORING, MAILBOX_TABLE, TRACELOG_TABLE),
+    )
+
+
+def fix_mailbox_domain(ids: RunIds) -> Remediation:
+    return Remediation(
+        f"Give the mailbox an address in a verified domain of tenant {ids.exchange_tenant}, or verify its domain "
+        "there.",
+        steps=(_mailboxes(ids, "check Email Address against the user's mail addresses in the Exchange tenant"),
+               f"If the domain belongs to tenant {ids.exchange_tenant}, add and verify it there (a subdomain is a "
+               "separate domain and needs verifying on its own).",
+               "Then Approve Email (an address change resets the approval) and run Test & Enable."),
+        links=(CUSTOM_DOMAINS, LEARN_CROSS_TENANT, MAILBOX_TABLE),
     )

@@ -13,6 +13,11 @@ from . import firstparty
 from .pki import Certificate, make_app_cert
 
 _NS = uuid.UUID("6f1d3c4e-8a58-4d0a-9a57-3f0f5c1b2d70")  # namespace for ids the sandbox derives
+# A tenant nobody touched: EWS follows the default ($null, allowed until Microsoft switches it off), no lists.
+EXCHANGE_ORGANIZATION_DEFAULTS: dict[str, Any] = {
+    "EwsEnabled": None, "EwsAllowedAppIDs": None, "EwsApplicationAccessPolicy": None,
+    "EwsAllowList": None, "EwsBlockList": None,
+}
 
 
 def derived_id(*parts: str) -> str:
@@ -33,6 +38,8 @@ class Tenant:
     cloud: str
     domains: tuple[dict[str, Any], ...]
     services: frozenset[str]
+    # Exchange Online's organization config (Get-OrganizationConfig): the EWS switches, every key present.
+    exchange_organization: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def verified_domains(self) -> list[str]:
         return [d["id"] for d in self.domains if d.get("isVerified", True)]
@@ -140,8 +147,9 @@ class _Builder:
         tenant_id = raw["id"].lower()
         self.refs[raw["ref"]] = tenant_id
         services = frozenset(raw.get("services", ["exchange", "graph", "dataverse"]))
+        organization = {**EXCHANGE_ORGANIZATION_DEFAULTS, **raw.get("exchangeOrganization", {})}
         tenant = Tenant(tenant_id, raw["ref"], raw["displayName"], raw.get("region", "WW"),
-                        raw.get("cloud", "public"), tuple(raw["domains"]), services)
+                        raw.get("cloud", "public"), tuple(raw["domains"]), services, organization)
         self.directory.tenants[tenant_id] = tenant
         self.directory.service_principals[tenant_id] = []
         self.directory.assignments[tenant_id] = []
@@ -196,9 +204,10 @@ class _Builder:
             self.sp_refs[(tenant_id, raw["ref"])] = sp
 
     def _grant_reader(self, raw: dict[str, Any]) -> None:
-        for tenant_ref, roles in raw.get("grants", {}).items():
-            for role in roles:
-                self._add_assignment({"tenant": tenant_ref, "principal": raw["ref"], "resource": "graph",
+        for tenant_ref, grants in raw.get("grants", {}).items():
+            for grant in grants:
+                resource, role = reader_grant(grant)
+                self._add_assignment({"tenant": tenant_ref, "principal": raw["ref"], "resource": resource,
                                       "appRole": role, "createdDateTime": "2025-01-01T00:00:00Z"})
 
     def _add_service_principal(self, raw: dict[str, Any]) -> None:
@@ -255,6 +264,17 @@ class _Builder:
         if sp is None:
             raise ValueError(f"appRoleAssignment {role} {ref!r}: no such service principal in that tenant")
         return sp
+
+
+def reader_grant(grant: str) -> tuple[str, str]:
+    """A reader's grant as (resource key, role): "exchange:Exchange.ManageAsApp", or a bare Graph role."""
+    prefix, colon, role = grant.partition(":")
+    if not colon:
+        return "graph", grant
+    if prefix not in firstparty.RESOURCES:
+        raise ValueError(f"reader grant {grant!r}: unknown resource {prefix!r}; use "
+                         f"{', '.join(sorted(firstparty.RESOURCES))} (or no prefix for Microsoft Graph)")
+    return prefix, role
 
 
 def _time(value: str) -> dt.datetime:

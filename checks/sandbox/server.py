@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,27 +16,12 @@ from . import firstparty
 from .dataverse import Dataverse, build_environment
 from .directory import Directory, Tenant, build_directory
 from .entra import Login
+from .exchange import Exchange, organization_config
 from .graph import Graph
-from .httpd import Fault, FaultBook, Request, RequestLog, Response, ServiceServer, tls_context
+from .httpd import Fault, FaultBook, RequestLog, ServiceServer, tls_context
 from .pki import Certificate, make_ca, make_server_cert
 from .scenario import load
 from .tokens import TokenIssuer
-
-
-class Exchange:
-    """Exchange Online's origin. Its URI is the resource Exchange tokens are issued for; nothing is served yet."""
-
-    name = "exchange"
-
-    def is_read(self, request: Request) -> bool:
-        return request.method in ("GET", "HEAD")
-
-    def error_response(self, request: Request, status: int) -> Response:
-        return Response.json(status, {"error": {"code": "ErrorInternalServerError" if status >= 500 else
-                                                "ErrorInvalidRequest", "message": f"HTTP {status}"}})
-
-    def handle(self, request: Request) -> Response:
-        return self.error_response(request, 404)
 
 
 class Sandbox:
@@ -69,7 +55,8 @@ class Sandbox:
         tls = tls_context(str(self.workdir / "server.pem"), str(self.workdir / "server.key"))
         login = Login(self.directory, self.issuer)
         graph = Graph(self.directory, self.issuer, page_size=self._graph_page_size)
-        services: list[Any] = [login, graph, Exchange()]
+        exchange = Exchange(self.directory, self.issuer)
+        services: list[Any] = [login, graph, exchange]
         readers = {r["ref"]: r["appId"] for r in self.scenario.get("readers", [])}
         for raw in self.scenario.get("environments", []):
             environment = build_environment(raw, self.directory, self.now, readers=readers)
@@ -83,6 +70,8 @@ class Sandbox:
             raise
         login.origin = self.login_url
         graph.origin = self.graph_url
+        exchange.origin = self.exchange_resource
+        exchange.login_origin = self.login_url
         for service in services[3:]:
             service.origin = self._servers[service.name].origin
             service.login_origin = self.login_url
@@ -180,14 +169,22 @@ class Sandbox:
             "dynamics": {"environment_url": self.environment_url(), "tenant_id": dynamics_tenant},
             "exchange": {"tenant_id": exchange_id},
         }
+        org_config = audit.get("orgConfig", "none")
+        exported = self._org_config_tenant(exchange) if org_config == "export" else None
+        if exported is not None:
+            config["exchange"]["org_config_export"] = str(self._write_org_config(exported))
+        elif org_config == "admin-api":
+            config["exchange"]["admin_api"] = True
         if audit.get("profile"):
             config["dynamics"]["profile"] = audit["profile"]
         app = self.directory.application(audit["clientId"]) if audit.get("clientId") else None
         if audit.get("clientId"):
             config["app"] = {"client_id": audit["clientId"]}
-        if app is not None and self.directory.secrets.get(app["appId"]):
-            secret_file = self._secret_file("app", self.directory.secrets[app["appId"]][-1].value)
-            config["app"]["secret"] = f"file:{secret_file}"
+        secret = audit.get("appSecret")
+        if secret is None and app is not None and self.directory.secrets.get(app["appId"]):
+            secret = self.directory.secrets[app["appId"]][-1].value
+        if secret is not None:
+            config.setdefault("app", {})["secret"] = f"file:{self._secret_file('app', secret)}"
         config["mailboxes"] = audit.get("mailboxes", "all")
         config["cloud"] = "custom"
         config["endpoints"] = {"login": self.login_url, "graph": self.graph_url,
@@ -195,6 +192,18 @@ class Sandbox:
         config["tls"] = {"ca_bundle": str(self.ca_path)}
         config["credentials"] = self._credentials()
         return config
+
+    def _org_config_tenant(self, exchange: str) -> Tenant | None:
+        """Whose organization config the operator exported: the Exchange tenant's; when the audit names a tenant
+        that does not exist (a typo), still tenant B's, the organization they actually ran PowerShell in."""
+        by_ref = {t.ref: t for t in self.directory.tenants.values()}
+        return by_ref.get(exchange) or self.directory.tenant(exchange) or by_ref.get("B")
+
+    def _write_org_config(self, tenant: Tenant) -> Path:
+        """`Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | ConvertTo-Json > org-config.json`."""
+        path = (self.workdir / "org-config.json").resolve()
+        path.write_text(json.dumps(organization_config(tenant), indent=2) + "\n", encoding="utf-8")
+        return path
 
     def _credentials(self) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []

@@ -25,6 +25,8 @@ FULL_ACCESS = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"
 MANAGE_AS_APP = "dc50a0fb-09a3-484d-be87-e023b12c6440"
 EWS_DELEGATED = "3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+PROFILE_NAME = "Exchange Online cross-tenant (Contoso)"
+NOT_READ = {"error": "the profile could not be read"}  # profile_modified when the profile is unknown
 EXCHANGE_SP = {
     "id": "6f5e4d3c-2b1a-4f0e-9d8c-7b6a5f4e3d2c", "appId": EXCHANGE, "displayName": "Office 365 Exchange Online",
     "appRoles": [
@@ -163,14 +165,14 @@ def test_app_003_warns_when_tenant_b_gives_the_role_another_id() -> None:
 # APP-004
 
 def test_app_004_passes_with_a_secret_valid_for_a_year() -> None:
-    [outcome] = client_secret_is_valid(application(), CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(application(), CLIENT, Thresholds(), NOW, NOT_READ)
     assert (outcome.status, outcome.subject) == (Status.PASS, APP)
     assert "'sss-2026' (hint Zr5), expires on 2027-09-22" in outcome.message
 
 
 def test_app_004_passes_when_a_secret_never_expires() -> None:
     app = application(passwordCredentials=[secret("forever", "Qq1", "2026-01-01T00:00:00Z", None)])
-    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW, NOT_READ)
     assert outcome.status == Status.PASS
     assert "never expires" in outcome.message
 
@@ -179,7 +181,7 @@ def test_app_004_passes_when_a_newer_secret_outlives_the_window() -> None:
     app = application(passwordCredentials=[
         secret("sss-2025", "Ab3", "2025-12-01T00:00:00Z", "2026-12-01T00:00:00Z", key="1d2c3b4a"),
         secret("sss-2026", "Zr5", "2026-11-20T00:00:00Z", "2027-11-20T00:00:00Z")])
-    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW, NOT_READ)
     assert outcome.status == Status.PASS
     assert "2 valid client secrets" in outcome.message and "'sss-2026'" in outcome.message
 
@@ -188,7 +190,7 @@ def test_app_004_warns_when_the_only_valid_secret_expires_within_the_window() ->
     app = application(passwordCredentials=[
         secret("sss-2025", "Ab3", "2024-10-02T12:00:00Z", "2025-10-02T12:00:00Z", key="1d2c3b4a"),
         secret("sss-2026", "Zr5", "2025-12-08T12:00:00Z", "2026-12-08T12:00:00.1234567Z")])
-    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW, NOT_READ)
     assert (outcome.status, outcome.subject) == (Status.WARN, APP)
     assert outcome.message == (f"the only valid secret of app {CLIENT}, 'sss-2026' (hint Zr5), expires on 2026-12-08 "
                                "(in 12 days): sync stops then")
@@ -201,14 +203,14 @@ def test_app_004_warns_when_every_valid_secret_expires_within_the_window() -> No
     app = application(passwordCredentials=[
         secret("a", "Ab3", "2026-01-01T00:00:00Z", "2026-12-01T00:00:00Z", key="1d2c3b4a"),
         secret("b", "Cd4", "2026-01-01T00:00:00Z", "2026-12-20T00:00:00Z")])
-    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW, NOT_READ)
     assert outcome.status == Status.WARN
     assert "all 2 valid secrets" in outcome.message and "'b' (hint Cd4), expires on 2026-12-20" in outcome.message
 
 
 def test_app_004_window_follows_the_threshold() -> None:
     app = application(passwordCredentials=[secret("s", "Zr5", "2026-01-01T00:00:00Z", "2026-12-08T12:00:00Z")])
-    assert verdicts(client_secret_is_valid(app, CLIENT, Thresholds(secret_expiry_warning_days=7), NOW)) == [
+    assert verdicts(client_secret_is_valid(app, CLIENT, Thresholds(secret_expiry_warning_days=7), NOW, NOT_READ)) == [
         (Status.PASS, APP)]
 
 
@@ -216,7 +218,7 @@ def test_app_004_fails_when_every_secret_has_expired() -> None:
     app = application(passwordCredentials=[
         secret("sss-2025", "Ab3", "2024-10-02T12:00:00Z", "2025-10-02T12:00:00Z", key="1d2c3b4a"),
         secret("sss-2026", "Zr5", "2025-11-24T12:00:00Z", "2026-11-24T12:00:00Z")])
-    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW, NOT_READ)
     assert (outcome.status, outcome.subject) == (Status.FAIL, APP)
     assert "the last one, 'sss-2026' (hint Zr5), expired on 2026-11-24 (2 days ago)" in outcome.message
     assert [c["keyId"][:8] for c in outcome.evidence["credentials"]] == ["1d2c3b4a", "2e3d4c5b"]
@@ -224,25 +226,72 @@ def test_app_004_fails_when_every_secret_has_expired() -> None:
 
 def test_app_004_fails_when_the_secret_ends_right_now() -> None:
     app = application(passwordCredentials=[secret("s", "Zr5", "2025-11-26T12:00:00Z", "2026-11-26T12:00:00Z")])
-    assert verdicts(client_secret_is_valid(app, CLIENT, Thresholds(), NOW)) == [(Status.FAIL, APP)]
+    assert verdicts(client_secret_is_valid(app, CLIENT, Thresholds(), NOW, NOT_READ)) == [(Status.FAIL, APP)]
 
 
 def test_app_004_fails_without_any_secret() -> None:
-    [outcome] = client_secret_is_valid(application(passwordCredentials=[]), CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(application(passwordCredentials=[]), CLIENT, Thresholds(), NOW, NOT_READ)
     assert outcome.status == Status.FAIL
     assert "no client secret at all" in outcome.message
 
 
 def test_app_004_fails_when_the_only_secret_is_not_valid_yet() -> None:
     app = application(passwordCredentials=[secret("next", "Nx7", "2026-12-01T00:00:00Z", "2027-12-01T00:00:00Z")])
-    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW, NOT_READ)
     assert outcome.status == Status.FAIL
     assert "only becomes valid on 2026-12-01" in outcome.message
 
 
 def test_app_004_evidence_lists_each_credential_without_its_value() -> None:
-    [outcome] = client_secret_is_valid(application(), CLIENT, Thresholds(), NOW)
+    [outcome] = client_secret_is_valid(application(), CLIENT, Thresholds(), NOW, NOT_READ)
     assert outcome.evidence["credentials"] == [{
         "keyId": "2e3d4c5b-6a7f-4e8d-9cab-1a2b3c4d5e6f", "displayName": "sss-2026", "hint": "Zr5",
         "start": "2026-09-27T12:00:00Z", "end": "2027-09-22T12:00:00Z"}]
     assert outcome.evidence["warning_days"] == 30
+
+
+def test_app_004_passes_naming_when_sync_stops_with_one_valid_secret() -> None:
+    [outcome] = client_secret_is_valid(application(), CLIENT, Thresholds(), NOW, NOT_READ)
+    assert "the only valid secret, 'sss-2026' (hint Zr5), expires on 2027-09-22 (in 300 days): sync stops then" in \
+        outcome.message
+
+
+def saved(when: str | None) -> dict[str, Any]:
+    return {"name": PROFILE_NAME, "modifiedon": when}
+
+
+def test_app_004_passes_without_a_forecast_when_the_profile_was_saved_after_the_current_secret() -> None:
+    app = application(passwordCredentials=[
+        secret("sss-2025", "Ab3", "2024-10-02T12:00:00Z", "2025-10-02T12:00:00Z", key="1d2c3b4a"),
+        secret("sss-2026", "Zr5", "2026-09-27T12:00:00Z", "2027-09-22T12:00:00Z")])
+    outcomes = client_secret_is_valid(app, CLIENT, Thresholds(), NOW, saved("2026-09-28T09:00:00Z"))
+    assert verdicts(outcomes) == [(Status.PASS, APP)]
+
+
+def test_app_004_warns_when_every_secret_at_the_profile_s_last_save_has_expired() -> None:
+    app = application(passwordCredentials=[
+        secret("sss-2025", "Ab3", "2024-10-02T12:00:00Z", "2025-10-02T12:00:00Z", key="1d2c3b4a"),
+        secret("sss-2026", "Zr5", "2025-09-27T12:00:00Z", "2027-09-22T12:00:00Z")])
+    outcomes = list(client_secret_is_valid(app, CLIENT, Thresholds(), NOW, saved("2025-06-01T09:00:00Z")))
+    assert verdicts(outcomes) == [(Status.PASS, APP), (Status.WARN, f"profile {PROFILE_NAME}")]
+    forecast = outcomes[1]
+    assert forecast.message.startswith("the profile was last saved on 2025-06-01; every secret that existed then has "
+                                       "expired ('sss-2025' (hint Ab3)), so it very likely still holds an expired "
+                                       "secret")
+    assert "MicrosoftDocs/power-platform#2608" in forecast.message
+    assert [c["keyId"][:8] for c in forecast.evidence["secrets_at_last_save"]] == ["1d2c3b4a"]
+    assert forecast.fix is not None and any("credential reset" in c for c in forecast.fix.commands)
+
+
+def test_app_004_adds_no_forecast_when_a_secret_of_the_last_save_is_still_valid() -> None:
+    app = application(passwordCredentials=[
+        secret("sss-2025", "Ab3", "2024-10-02T12:00:00Z", "2025-10-02T12:00:00Z", key="1d2c3b4a"),
+        secret("sss-2026", "Zr5", "2025-09-27T12:00:00Z", "2027-09-22T12:00:00Z")])
+    assert verdicts(client_secret_is_valid(app, CLIENT, Thresholds(), NOW, saved("2025-10-01T09:00:00Z"))) == [
+        (Status.PASS, APP)]
+
+
+def test_app_004_adds_no_forecast_when_the_profile_predates_every_secret_or_was_not_read() -> None:
+    app = application()
+    for evidence in (saved("2020-01-01T00:00:00Z"), saved(None), NOT_READ):
+        assert verdicts(client_secret_is_valid(app, CLIENT, Thresholds(), NOW, evidence)) == [(Status.PASS, APP)]

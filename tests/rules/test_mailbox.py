@@ -1,12 +1,14 @@
-"""MBX-001..003 called directly with Dataverse-shaped mailbox rows."""
+"""MBX-001..003 and MBX-005 called directly with Dataverse-shaped mailbox rows (and tenant B's verified domains)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from checks.knowledge import lookup
 from checks.model import Status
 from checks.rules.mailbox import (
     mailbox_address_is_approved,
+    mailbox_domain_is_verified_in_exchange_tenant,
     mailbox_passed_test_and_enable,
     mailbox_uses_profile_and_server_side_sync,
 )
@@ -16,6 +18,7 @@ NAME = "Exchange Online cross-tenant (Contoso)"
 DEFAULT_PROFILE_ID = "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d"
 ORGANIZATION = {"name": "fabrikam-prod", "requireapprovalforuseremail": True, "requireapprovalforqueueemail": True}
 ALICE, BRUNO, SALES = "alice.moreau@contoso.com", "bruno.keller@contoso.com", "sales@contoso.com"
+DOMAINS = {"source": "domains", "verified": ["contoso.com", "contoso.onmicrosoft.com"]}
 
 
 def mailbox(address: str, **changes: Any) -> dict[str, Any]:
@@ -205,3 +208,51 @@ def test_mbx_003_skips_listed_addresses_that_match_no_mailbox() -> None:
 
 def test_mbx_003_warns_once_when_no_mailbox_uses_the_profile() -> None:
     assert verdicts(mailbox_passed_test_and_enable(scope())) == [(Status.WARN, "mailboxes")]
+
+
+# MBX-005
+
+def test_mbx_005_passes_for_addresses_in_a_verified_domain() -> None:
+    mailboxes = scope(mailbox(ALICE), mailbox("Sales@Contoso.onmicrosoft.com"))
+    outcomes = list(mailbox_domain_is_verified_in_exchange_tenant(mailboxes, DOMAINS))
+    assert verdicts(outcomes) == [(Status.PASS, ALICE), (Status.PASS, "Sales@Contoso.onmicrosoft.com")]
+    assert "domain contoso.com is a verified domain of tenant B" in outcomes[0].message
+
+
+def test_mbx_005_fails_for_a_domain_of_another_tenant_with_the_known_cause() -> None:
+    foreign = mailbox("ingrid.larsen@fabrikam.com")
+    outcomes = list(mailbox_domain_is_verified_in_exchange_tenant(scope(mailbox(ALICE), foreign), DOMAINS))
+    assert verdicts(outcomes) == [(Status.PASS, ALICE), (Status.FAIL, "ingrid.larsen@fabrikam.com")]
+    failure = outcomes[1]
+    assert "domain fabrikam.com is not a verified domain of tenant B" in failure.message
+    assert "contoso.com, contoso.onmicrosoft.com" in failure.message
+    entry = lookup("test-enable-no-user-found")
+    assert entry is not None and failure.evidence["known_cause"] == entry.key
+    assert failure.fix is not None and failure.fix.summary == entry.fix
+
+
+def test_mbx_005_fails_for_an_unverified_subdomain() -> None:
+    [outcome] = mailbox_domain_is_verified_in_exchange_tenant(scope(mailbox("ops@eu.contoso.com")), DOMAINS)
+    assert outcome.status == Status.FAIL
+    assert "eu.contoso.com is a subdomain of contoso.com" in outcome.message
+
+
+def test_mbx_005_fails_for_a_domain_that_is_not_verified_and_lists_at_most_ten() -> None:
+    many = {"source": "organization", "verified": [f"d{n:02}.example" for n in range(12)]}
+    [outcome] = mailbox_domain_is_verified_in_exchange_tenant(scope(mailbox("x@contoso-legacy.com")), many)
+    assert outcome.status == Status.FAIL
+    assert "d09.example and 2 more" in outcome.message and "d10.example" not in outcome.message
+    assert outcome.evidence["verified"] == many["verified"][:10]
+
+
+def test_mbx_005_fails_for_an_address_without_a_domain() -> None:
+    [outcome] = mailbox_domain_is_verified_in_exchange_tenant(scope(mailbox("sales")), DOMAINS)
+    assert outcome.status == Status.FAIL
+    assert "has no domain" in outcome.message
+
+
+def test_mbx_005_skips_listed_addresses_that_match_no_mailbox_and_warns_for_none() -> None:
+    mailboxes = scope(listed=["ghost@contoso.com"], missing=("ghost@contoso.com",))
+    assert verdicts(mailbox_domain_is_verified_in_exchange_tenant(mailboxes, DOMAINS)) == [
+        (Status.SKIP, "ghost@contoso.com")]
+    assert verdicts(mailbox_domain_is_verified_in_exchange_tenant(scope(), DOMAINS)) == [(Status.WARN, "mailboxes")]

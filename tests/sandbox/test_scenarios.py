@@ -38,7 +38,8 @@ MISCONFIGURATIONS = {
     "graph-permissions-partial", "profile-client-id-mismatch", "profile-tenant-id-mismatch",
     "profile-missing", "profile-inactive", "profile-secret-not-set", "mailbox-pending-approval",
     "mailbox-test-failed", "mailbox-never-tested", "mailbox-other-profile", "alerts-stale-sync",
-    "unknown-exchange-tenant", "demo",
+    "unknown-exchange-tenant", "demo", "profile-test-failed", "mailbox-foreign-domain", "app-secret-wrong",
+    "ews-app-not-allowed", "ews-disabled", "tenant-other-cloud",
 }
 
 BROKEN = [name for name in builtin_names() if name != "healthy"]
@@ -62,6 +63,7 @@ GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 READER = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"
 READER_SECRET = "sandbox-reader-secret-8f3k2q"
+EWS_SETTINGS = ("EwsEnabled", "EwsAllowedAppIDs", "EwsApplicationAccessPolicy", "EwsAllowList", "EwsBlockList")
 AAD_ERROR_FIELDS = {"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id",
                     "error_uri"}
 
@@ -198,6 +200,11 @@ def test_healthy_is_whole() -> None:
     assert built.granted_roles(B, APP, EXO) == [FULL_ACCESS]
     assert set(built.granted_roles(B, APP, GRAPH)) == GRAPH_SYNC_ROLES
     assert any(s.valid_at(NOW) for s in built.secrets[APP])
+    contoso = built.tenants[B].exchange_organization
+    assert contoso["EwsEnabled"] is True and contoso["EwsAllowedAppIDs"] == [APP]
+    assert scenario("healthy")["audit"]["orgConfig"] == "export"
+    assert built.tenants[A].exchange_organization == dict.fromkeys(EWS_SETTINGS)  # nobody touched Fabrikam's
+    assert built.granted_roles(B, READER, EXO) == []
 
 
 def test_single_tenant_app() -> None:
@@ -370,6 +377,69 @@ def test_unknown_exchange_tenant() -> None:
     assert directory("unknown-exchange-tenant").tenant(found["exchangeonlinetenantid"]) is None
 
 
+def test_profile_test_failed() -> None:
+    found, healthy = profile("profile-test-failed"), profile("healthy")
+    assert found is not None and healthy is not None
+    row = normalize_row(TABLES["emailserverprofiles"], found)
+    statuses = ("lasttestexecutionstatus", "lasttestvalidationstatus", "lastauthorizationstatus")
+    assert [row[column] for column in statuses] == [0, 0, 0]  # Failure, Failure, Failure
+    assert NOW - at(row["lastteststarttime"]) == dt.timedelta(hours=2)
+    assert "AADSTS7000222" in row["lastcrmmessage"] and APP in row["lastcrmmessage"]
+    tested = {"lasttestexecutionstatus", "lasttestvalidationstatus", "lastauthorizationstatus", "lastteststarttime",
+              "lastcrmmessage", "modifiedon"}
+    assert {k: v for k, v in found.items() if k not in tested} == {k: v for k, v in healthy.items() if k not in tested}
+    assert normalized_mailboxes("profile-test-failed") == normalized_mailboxes("healthy")
+
+
+def test_mailbox_foreign_domain() -> None:
+    built = directory("mailbox-foreign-domain")
+    contoso = {d["id"] for d in built.tenants[B].domains}
+    on_profile = [m for m in normalized_mailboxes("mailbox-foreign-domain")
+                  if m["_emailserverprofile_value"] == XT_PROFILE]
+    (foreign,) = [m for m in on_profile if m["emailaddress"].split("@")[1] not in contoso]
+    domain = foreign["emailaddress"].split("@")[1]
+    assert domain in built.tenants[A].verified_domains()  # Fabrikam's, not Contoso's
+    assert foreign["emailrouteraccessapproval"] == 1 and foreign["mailboxstatus"] == 1
+    assert foreign["statecode"] == 0 and foreign["isforwardmailbox"] is False  # in scope of "all"
+    assert len(on_profile) == 7
+
+
+def test_app_secret_wrong() -> None:
+    given = scenario("app-secret-wrong")["audit"]["appSecret"]
+    secrets = directory("app-secret-wrong").secrets[APP]
+    assert given not in {s.value for s in secrets}
+    assert given in {s.key_id for s in secrets}  # the secret's ID, pasted where its value belongs
+
+
+def test_ews_app_not_allowed() -> None:
+    contoso = directory("ews-app-not-allowed").tenants[B].exchange_organization
+    assert contoso["EwsEnabled"] is True
+    assert contoso["EwsAllowedAppIDs"] and APP not in contoso["EwsAllowedAppIDs"]
+
+
+def test_ews_disabled() -> None:
+    contoso = directory("ews-disabled").tenants[B].exchange_organization
+    assert contoso["EwsEnabled"] is False
+    assert contoso["EwsAllowedAppIDs"] == [APP]  # the list is still there; False overrides it
+
+
+def test_ews_admin_api() -> None:
+    built = directory("ews-admin-api")
+    assert scenario("ews-admin-api")["audit"]["orgConfig"] == "admin-api"
+    assert built.granted_roles(B, READER, EXO) == ["Exchange.ManageAsApp"]
+    assert built.granted_roles(A, READER, EXO) == []
+    assert built.granted_roles(B, READER, GRAPH) == directory("healthy").granted_roles(B, READER, GRAPH)
+    assert built.tenants[B].exchange_organization == directory("healthy").tenants[B].exchange_organization
+
+
+def test_tenant_other_cloud() -> None:
+    built = directory("tenant-other-cloud")
+    assert built.tenants[B].cloud == "usgov"
+    assert built.tenants[A].cloud == "public"
+    found = profile("tenant-other-cloud")
+    assert found is not None and found["exchangeonlinetenantid"] == B
+
+
 def test_demo_has_its_four_findings_and_nothing_else_broken() -> None:
     built = directory("demo")
     valid = [s for s in built.secrets[APP] if s.valid_at(NOW)]
@@ -495,6 +565,22 @@ def test_msal_cannot_even_start_for_an_unknown_exchange_tenant(start_sandbox: St
     with pytest.raises(ValueError, match="Unable to get authority configuration") as caught:
         msal_app(cloud, unknown, APP, app_secret(cloud))
     assert "AADSTS90002" in str(caught.value.__context__)
+
+
+def test_a_secret_id_given_as_the_secret_is_7000215(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox("app-secret-wrong")
+    result = exchange_token(cloud, B, cloud.scenario["audit"]["appSecret"])
+    assert result["error_codes"] == [7000215] and "not the client secret ID" in result["error_description"]
+
+
+def test_a_tenant_in_another_cloud_is_found_by_discovery_but_gets_no_tokens(start_sandbox: StartSandbox) -> None:
+    cloud = start_sandbox("tenant-other-cloud")
+    with trusting(cloud, timeout=10) as http:
+        document = http.get(f"{cloud.login_url}/{B}/v2.0/.well-known/openid-configuration").json()
+    assert document["cloud_instance_name"] == "microsoftonline.us"
+    assert document["tenant_region_scope"] == "USGov"
+    result = exchange_token(cloud, B, app_secret(cloud))
+    assert result["error_codes"] == [90002] and result["error"] == "invalid_tenant"
 
 
 def test_a_resource_missing_from_the_tenant_is_500011(start_sandbox: StartSandbox, tmp_path: Path) -> None:
