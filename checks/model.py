@@ -118,6 +118,17 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class WaiverNote:
+    """A waiver that matched a finding. Only an `applied` one takes the finding out of the gate; the finding
+    keeps its real status either way."""
+
+    reason: str
+    owner: str
+    expires: str  # YYYY-MM-DD
+    state: str  # "applied" | "expired" | "lapsed" (the waived object changed since the waiver was written)
+
+
+@dataclass(frozen=True)
 class Finding:
     check_id: str
     title: str
@@ -128,10 +139,15 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     remediation: Remediation | None = None
     blocked_by: str | None = None
+    waiver: WaiverNote | None = None
 
     @property
     def area(self) -> str:
         return self.check_id.split("-")[0]
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None and self.waiver.state == "applied"
 
     def sort_key(self) -> tuple[str, str]:
         return (self.check_id, self.subject.lower())
@@ -160,6 +176,8 @@ class Run:
     profile: str
     cloud: str
     checks: tuple[str, ...]  # ids of the checks that ran
+    names: Mapping[str, str] = field(default_factory=dict)  # display names: "dynamics_tenant", "exchange_tenant",
+    # "environment", "app" (best effort; absent when they could not be read)
     completeness: tuple[str, ...] = ()  # "checked 812 of 812 active mailboxes on profile X, all pages read"
     attestation: Attestation = field(default_factory=lambda: Attestation({}, 0, {}))
 

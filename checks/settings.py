@@ -20,7 +20,7 @@ from .errors import ConfigError
 from .pemfile import Pem, read_pem
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-FORMATS = ("console", "json", "junit")
+FORMATS = ("console", "json", "junit", "html", "markdown", "sarif")
 
 
 class Secret:

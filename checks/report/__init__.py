@@ -14,13 +14,19 @@ from ..errors import ConfigError, XtcheckError
 from ..model import Finding, Run
 from .console import render_console
 from .files import ensure_directory, write_atomic
+from .html import render_html
 from .jsonreport import render_json
 from .junit import render_junit
+from .markdown import render_markdown
+from .sarif import render_sarif
 
 Reporter = Callable[[Sequence[Finding], Run, TextIO], None]
 
-REPORTERS: dict[str, Reporter] = {"json": render_json, "junit": render_junit}
-EXTENSIONS: dict[str, str] = {"json": "xtcheck-report.json", "junit": "xtcheck-junit.xml"}
+REPORTERS: dict[str, Reporter] = {"json": render_json, "junit": render_junit, "html": render_html,
+                                  "markdown": render_markdown, "sarif": render_sarif}
+EXTENSIONS: dict[str, str] = {"json": "xtcheck-report.json", "junit": "xtcheck-junit.xml",
+                              "html": "xtcheck-report.html", "markdown": "xtcheck-summary.md",
+                              "sarif": "xtcheck.sarif"}
 CONSOLE = "console"
 
 __all__ = ["CONSOLE", "EXTENSIONS", "REPORTERS", "Reporter", "render_console", "write_reports"]

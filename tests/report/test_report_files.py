@@ -18,7 +18,7 @@ from checks.report.files import write_atomic
 
 
 def test_every_file_format_has_a_file_name() -> None:
-    assert set(EXTENSIONS) == set(REPORTERS) == {"json", "junit"}
+    assert set(EXTENSIONS) == set(REPORTERS) == {"json", "junit", "html", "markdown", "sarif"}
 
 
 def test_writes_each_file_format_into_a_new_folder(tmp_path: Path) -> None:
