@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -19,12 +19,16 @@ from .http.retry import RetryPolicy
 from .model import Attestation, CheckSpec, Finding, Run, RunIds
 from .settings import Settings
 
+# Evidence the run gives rather than reads; a snapshot keeps only what was read.
+SEEDS = ("settings", "thresholds", "now", "apis")
+
 
 @dataclass(frozen=True)
 class AuditResult:
     findings: list[Finding]
     run: Run
     evidence: dict[str, Any]
+    failures: dict[str, XtcheckError] = field(default_factory=dict)  # reads that failed, by evidence name
 
 
 def select(catalog: dict[str, CheckSpec], only: Iterable[str], skip: Iterable[str]) -> list[CheckSpec]:
@@ -63,10 +67,11 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None,
         environment_url=settings.environment_url, dynamics_tenant=settings.dynamics_tenant,
         exchange_tenant=ids.exchange_tenant, client_id=ids.client_id, profile=ids.profile,
         cloud=settings.cloud.name, checks=tuple(sorted(c.id for c in checks)),
+        names=display_names(evidence.collected()), source=settings.source,
         completeness=completeness(evidence.collected()),
         attestation=Attestation(http.log.by_method_and_host(), http.log.writes_attempted(), dict(tokens.carried)),
     )
-    return AuditResult(findings, meta, evidence.collected())
+    return AuditResult(findings, meta, evidence.collected(), evidence.failures())
 
 
 def run_ids(settings: Settings, evidence: Evidence) -> RunIds:
@@ -88,6 +93,18 @@ def run_ids(settings: Settings, evidence: Evidence) -> RunIds:
         portal_host=settings.cloud.portal,
         profile=str((selection.get("match") or {}).get("name") or settings.profile or ""),
     )
+
+
+def display_names(collected: dict[str, Any]) -> dict[str, str]:
+    """Names people recognise, from what was read anyway (no extra request, no extra permission)."""
+    names = {}
+    app = (collected.get("application") or {}).get("object") or {}
+    if app.get("displayName"):
+        names["app"] = str(app["displayName"])
+    organization = collected.get("organization_settings") or {}
+    if organization.get("name"):
+        names["environment"] = str(organization["name"])
+    return names
 
 
 def completeness(collected: dict[str, Any]) -> tuple[str, ...]:

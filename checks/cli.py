@@ -8,11 +8,12 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
 from . import __version__
+from .model import Severity
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
 
@@ -22,6 +23,8 @@ exit codes:
   1  a check failed
   2  usage or configuration error
   3  a check could not decide (error) and none failed
+Findings below --min-severity and findings under an applied waiver are reported but never
+change the exit code.
 
 Run `xtcheck COMMAND --help` for a command's options."""
 
@@ -39,8 +42,51 @@ def _parser() -> argparse.ArgumentParser:
     _add_checks(commands)
     _add_explain(commands)
     _add_doctor(commands)
+    _add_evaluate(commands)
+    _add_diff(commands)
     _add_sandbox(commands)
     return parser
+
+
+def _gate_options(parser: argparse.ArgumentParser, *, save: bool) -> None:
+    """The CI-gate flags of audit, demo and evaluate."""
+    parser.add_argument("--min-severity", choices=[s.value for s in Severity], default="info",
+                        help="findings below this severity are reported but do not change the exit code "
+                             "(default: info, everything counts)")
+    parser.add_argument("--waivers", metavar="FILE",
+                        help="accepted findings with reason, owner and expiry (YAML or JSON, see README)")
+    if save:
+        parser.add_argument("--save-evidence", metavar="FILE",
+                            help="also write what was read as an evidence snapshot (JSON, no secrets) for "
+                                 "`xtcheck evaluate`")
+
+
+def _add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    evaluate = commands.add_parser(
+        "evaluate", help="run the checks offline on a saved evidence snapshot",
+        description="Verify a snapshot written by `xtcheck audit --save-evidence`, run the checks on it with the "
+                    "run's own clock (no probe, no network) and report exactly as the audit did. A snapshot that "
+                    "was changed after it was written is exit 2.",
+        epilog="example:\n  xtcheck evaluate customer-evidence.json --format json --waivers waivers.yaml\n\n"
+               + _EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    evaluate.add_argument("snapshot", metavar="SNAPSHOT", help="the evidence snapshot (JSON)")
+    _report_options(evaluate)
+    _gate_options(evaluate, save=False)
+
+
+def _add_diff(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    diff = commands.add_parser(
+        "diff", help="what changed between two JSON reports (exit 1 on a regression)",
+        description="Compare two JSON reports by check id and subject: findings that appeared, were resolved or "
+                    "changed status. Exit 1 when something regressed (a new finding that is not a pass, or a "
+                    "status that got worse: pass < skip < warn < error < fail) at or above --min-severity and "
+                    "not under an applied waiver; 0 otherwise; 2 when a report cannot be read or is invalid.",
+        epilog="example:\n  xtcheck diff baseline/xtcheck-report.json reports/xtcheck-report.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    diff.add_argument("old", metavar="OLD.json", help="the earlier report (the baseline)")
+    diff.add_argument("new", metavar="NEW.json", help="the later report")
+    diff.add_argument("--min-severity", choices=[s.value for s in Severity], default="info",
+                      help="changes below this severity are listed but are not regressions (default: info)")
 
 
 def _add_explain(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -89,6 +135,7 @@ def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     audit.add_argument("--config", required=True, metavar="FILE", help="the YAML or JSON config (see README)")
     _report_options(audit)
+    _gate_options(audit, save=True)
 
 
 def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -102,6 +149,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                       help="a built-in scenario (default: demo, a setup with a few realistic problems)")
     demo.add_argument("--list", action="store_true", help="list the scenarios and exit")
     _report_options(demo)
+    _gate_options(demo, save=True)
 
 
 def _add_checks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -162,16 +210,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     from . import commands
 
-    if args.command == "audit":
-        return commands.cmd_audit(args, commands.environment())
-    if args.command == "demo":
-        return commands.cmd_demo(args, commands.environment())
-    if args.command == "checks":
-        return commands.cmd_checks(args)
-    if args.command == "explain":
-        return commands.cmd_explain(args)
-    if args.command == "doctor":
-        return commands.cmd_doctor(args, commands.environment())
+    environ = commands.environment
+    handlers: dict[str, Callable[[], int]] = {
+        "audit": lambda: commands.cmd_audit(args, environ()),
+        "demo": lambda: commands.cmd_demo(args, environ()),
+        "checks": lambda: commands.cmd_checks(args),
+        "explain": lambda: commands.cmd_explain(args),
+        "doctor": lambda: commands.cmd_doctor(args, environ()),
+        "evaluate": lambda: commands.cmd_evaluate(args, environ()),
+        "diff": lambda: commands.cmd_diff(args),
+    }
+    handler = handlers.get(args.command)
+    if handler is not None:
+        return handler()
     from .sandbox import cli as sandbox_cli
 
     return sandbox_cli.run(args)

@@ -1,11 +1,13 @@
-"""The audit-side commands: `audit`, `demo` and `checks` (argparse in cli.py hands over here)."""
+"""The audit-side commands: `audit`, `demo`, `evaluate`, `diff` and `checks` (argparse in cli.py hands over here)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import registry
@@ -15,6 +17,9 @@ from .model import exit_code
 from .report import write_reports
 from .report.console import render_console
 from .settings import FORMATS, RunOptions, Settings, load
+from .waivers import Waiver
+from .waivers import apply as apply_waivers
+from .waivers import load as read_waivers
 
 EXIT_USAGE = 2
 
@@ -24,9 +29,12 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ConfigError("--format", f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    waivers, save_evidence = getattr(args, "waivers", None), getattr(args, "save_evidence", None)
     return RunOptions(
         formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
         only=frozenset(_ids(args.only)), skip=frozenset(_ids(args.skip)), verbosity=args.verbose - args.quiet,
+        min_severity=getattr(args, "min_severity", "info"), waivers=Path(waivers) if waivers else None,
+        save_evidence=Path(save_evidence) if save_evidence else None,
     )
 
 
@@ -44,16 +52,55 @@ def cmd_audit(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def report(settings: Settings, environ: Mapping[str, str]) -> int:
-    """Run the audit, print the console report, write the file reports; the exit code follows the findings."""
+    """Run the audit, print the console report, write the file reports and the evidence snapshot; the exit code
+    follows the findings."""
     try:
+        waivers = load_waivers(settings.run)
         result = audit(settings)
     except ConfigError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    code = present(result, settings, waivers, environ)
+    if settings.run.save_evidence is not None:
+        from . import snapshot
+
+        try:
+            snapshot.save(result, settings, settings.run.save_evidence)
+        except XtcheckError as exc:
+            print(f"xtcheck: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if settings.run.verbosity >= 0:
+            print(f"wrote {settings.run.save_evidence}")
+    return code
+
+
+def load_waivers(options: RunOptions) -> list[Waiver]:
+    """The --waivers file, validated; a problem is a ConfigError naming the waiver and key (exit 2)."""
+    if options.waivers is None:
+        return []
+    try:
+        return read_waivers(options.waivers)
+    except ConfigError as exc:
+        raise ConfigError("", f"waiver file {options.waivers}: {exc}") from None
+
+
+def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], environ: Mapping[str, str]) -> int:
+    """Apply the waivers, print the console report, write the file reports, and return the exit code."""
+    findings, unused = apply_waivers(result.findings, waivers, dt.datetime.now(dt.UTC).date())
+    result = dataclasses.replace(result, findings=findings,
+                                 run=dataclasses.replace(result.run, unused_waivers=unused))
     color = sys.stdout.isatty() and "NO_COLOR" not in environ
     options = settings.run
     render_console(result.findings, result.run, sys.stdout, color=color, quiet=options.verbosity < 0,
                    verbose=options.verbosity > 0)
+    summary = environ.get("GITHUB_STEP_SUMMARY")
+    if summary:  # a GitHub Actions job: the Markdown summary goes on the run's page
+        from .report.markdown import write_step_summary
+
+        try:
+            write_step_summary(result.findings, result.run, Path(summary))
+        except OSError as exc:
+            print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}", file=sys.stderr)
     return _write_files(result, settings)
 
 
@@ -68,7 +115,41 @@ def _write_files(result: AuditResult, settings: Settings) -> int:
         if settings.run.verbosity >= 0:
             for path in paths:
                 print(f"wrote {path}")
-    return exit_code(result.findings, settings.run.fail_on)
+    return exit_code(result.findings, settings.run.fail_on, settings.run.min_severity)
+
+
+def cmd_evaluate(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Offline: the checks on a saved snapshot, reported exactly as an audit is; no probe, no network."""
+    from . import snapshot
+
+    try:
+        options = run_options(args)
+        waivers = load_waivers(options)
+        saved = snapshot.read(Path(args.snapshot))
+        result, settings = snapshot.evaluate(saved, options)
+    except XtcheckError as exc:
+        print(f"xtcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if options.verbosity >= 0:
+        tool = saved["tool"]
+        print(f"xtcheck evaluate: evidence read by {tool['name']} {tool['version']} at {saved['now']}, "
+              f"evaluated offline\n")
+    return present(result, settings, waivers, environ)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """What changed between two JSON reports; exit 1 on a regression at or above the floor."""
+    from . import drift
+
+    try:
+        old, new = drift.read(Path(args.old)), drift.read(Path(args.new))
+    except XtcheckError as exc:
+        print(f"xtcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    changes = drift.compare(old, new, args.min_severity)
+    labels = (f"{args.old} ({old['run']['started']})", f"{args.new} ({new['run']['started']})")
+    print("\n".join(drift.render(changes, *labels)))
+    return 1 if changes.regressions else 0
 
 
 def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -16,10 +16,11 @@ _BLOCKING = (Status.FAIL, Status.ERROR)
 class Evidence:
     """Evidence by name: seeded values (settings, a snapshot) or probes run once each, failures remembered."""
 
-    def __init__(self, probes: Mapping[str, ProbeSpec], seeds: Mapping[str, Any]) -> None:
+    def __init__(self, probes: Mapping[str, ProbeSpec], seeds: Mapping[str, Any],
+                 errors: Mapping[str, XtcheckError] | None = None) -> None:
         self._probes = probes
         self._values: dict[str, Any] = dict(seeds)
-        self._errors: dict[str, XtcheckError] = {}
+        self._errors: dict[str, XtcheckError] = dict(errors or {})  # a snapshot's failed reads fail again
         self._active: list[str] = []
 
     def get(self, name: str) -> Any:
@@ -48,6 +49,10 @@ class Evidence:
     def collected(self) -> dict[str, Any]:
         """Everything read so far (for snapshots)."""
         return dict(self._values)
+
+    def failures(self) -> dict[str, XtcheckError]:
+        """The reads that failed so far, by evidence name (for snapshots)."""
+        return dict(self._errors)
 
 
 def order(checks: Iterable[CheckSpec]) -> list[CheckSpec]:

@@ -129,6 +129,17 @@ class WaiverNote:
 
 
 @dataclass(frozen=True)
+class UnusedWaiver:
+    """A waiver from the waiver file that matched no finding that is not a pass: it can be removed."""
+
+    index: int  # its position in the file: waivers[index]
+    check: str
+    subject: str
+    owner: str
+    expires: str
+
+
+@dataclass(frozen=True)
 class Finding:
     check_id: str
     title: str
@@ -176,10 +187,12 @@ class Run:
     profile: str
     cloud: str
     checks: tuple[str, ...]  # ids of the checks that ran
-    names: Mapping[str, str] = field(default_factory=dict)  # display names: "dynamics_tenant", "exchange_tenant",
-    # "environment", "app" (best effort; absent when they could not be read)
+    names: Mapping[str, str] = field(default_factory=dict)  # display names people recognise: "environment", "app"
+    # (read anyway by the checks; absent when they could not be read)
     completeness: tuple[str, ...] = ()  # "checked 812 of 812 active mailboxes on profile X, all pages read"
     attestation: Attestation = field(default_factory=lambda: Attestation({}, 0, {}))
+    unused_waivers: tuple[UnusedWaiver, ...] = ()  # waivers that matched no finding that is not a pass
+    source: str = ""  # the config file as the user named it (SARIF points results at it)
 
 
 def summarize(findings: Iterable[Finding]) -> dict[Status, int]:
@@ -190,17 +203,26 @@ def summarize(findings: Iterable[Finding]) -> dict[Status, int]:
 
 
 def verdict(findings: Iterable[Finding]) -> Status:
-    """The run's overall status: fail beats error beats warn beats pass."""
-    counts = summarize(findings)
+    """The run's overall status: fail beats error beats warn beats pass; a waived finding does not count."""
+    counts = summarize(f for f in findings if not f.waived)
     for status in (Status.FAIL, Status.ERROR, Status.WARN):
         if counts[status]:
             return status
     return Status.PASS
 
 
-def exit_code(findings: Iterable[Finding], fail_on: str = "fail") -> int:
-    """0 nothing at or above the threshold; 1 a fail (or a warn with fail_on=warn); 3 errors and no fail."""
-    counts = summarize(findings)
+def gating(findings: Iterable[Finding], min_severity: Severity | str = Severity.INFO) -> list[Finding]:
+    """The findings the exit code looks at: at or above the severity floor, and not waived."""
+    floor = Severity(min_severity).rank
+    return [f for f in findings if not f.waived and f.severity.rank <= floor]
+
+
+def exit_code(findings: Iterable[Finding], fail_on: str = "fail", min_severity: Severity | str = Severity.INFO) -> int:
+    """0 nothing at or above the threshold; 1 a fail (or a warn with fail_on=warn); 3 errors and no fail.
+
+    Only `gating` findings count: those below `min_severity` and those under an applied waiver are still
+    reported, but never change the exit code."""
+    counts = summarize(gating(findings, min_severity))
     if counts[Status.FAIL] or (fail_on == "warn" and counts[Status.WARN]):
         return 1
     return 3 if counts[Status.ERROR] else 0

@@ -6,7 +6,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,6 +89,9 @@ class RunOptions:
     only: frozenset[str] = frozenset()
     skip: frozenset[str] = frozenset()
     verbosity: int = 0
+    min_severity: str = "info"  # findings below this severity are reported but do not change the exit code
+    waivers: Path | None = None  # the waiver file (--waivers)
+    save_evidence: Path | None = None  # where to write the evidence snapshot (--save-evidence)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Settings:
     exchange_admin_api: bool = False  # opt-in: read it through the Exchange Online admin API instead
     thresholds: Thresholds = field(default_factory=Thresholds)
     run: RunOptions = field(default_factory=RunOptions)
+    source: str = ""  # the config file as named on the command line
 
     def credential_for(self, tenant_id: str) -> Credential | None:
         return next((c for c in self.credentials if c.tenant_id == tenant_id.lower()), None)
@@ -116,7 +120,7 @@ def load(path: Path, run: RunOptions, environ: Mapping[str, str]) -> Settings:
     """Read, validate and resolve the config at `path`; every problem is a ConfigError naming its key."""
     raw = _parse(path)
     _validate(raw)
-    return _build(raw, path.parent, run, environ)
+    return replace(_build(raw, path.parent, run, environ), source=str(path))
 
 
 def _parse(path: Path) -> dict[str, Any]:
@@ -142,7 +146,12 @@ def _validate(raw: dict[str, Any]) -> None:
     errors = sorted(validator.iter_errors(raw), key=lambda e: (list(e.absolute_path), e.validator != "required"))
     if errors:
         error = jsonschema.exceptions.best_match(errors)
-        raise ConfigError(_key(error.absolute_path), _explain(error))
+        raise ConfigError(*describe(error))
+
+
+def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """A schema error as (key path like `credentials[1].client_secret`, one sentence saying what is wrong)."""
+    return _key(error.absolute_path), _explain(error)
 
 
 def _key(path: Any) -> str:

@@ -22,8 +22,14 @@ from .sarif import render_sarif
 
 Reporter = Callable[[Sequence[Finding], Run, TextIO], None]
 
+def render_code_scanning_sarif(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
+    """SARIF as code-scanning services accept it: results anchored to the config file, and only the findings that
+    need a person (a pass would become an alert there)."""
+    render_sarif(findings, run, stream, artifact_uri=run.source or None, problems_only=True)
+
+
 REPORTERS: dict[str, Reporter] = {"json": render_json, "junit": render_junit, "html": render_html,
-                                  "markdown": render_markdown, "sarif": render_sarif}
+                                  "markdown": render_markdown, "sarif": render_code_scanning_sarif}
 EXTENSIONS: dict[str, str] = {"json": "xtcheck-report.json", "junit": "xtcheck-junit.xml",
                               "html": "xtcheck-report.html", "markdown": "xtcheck-summary.md",
                               "sarif": "xtcheck.sarif"}

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from itertools import groupby
 from typing import TextIO
 
-from ..model import Attestation, Finding, Remediation, Run, Status, summarize, verdict
-from .jsonreport import compact, ordered
+from ..model import Attestation, Finding, Remediation, Run, Status, UnusedWaiver, summarize, verdict
+from .jsonreport import compact, fingerprint, ordered
 
 AREAS: dict[str, str] = {
     "APP": "App registration",
@@ -24,6 +24,7 @@ TAGS: dict[Status, str] = {
 COLLAPSE_ABOVE = 10  # more passing findings than this for one check become one line unless verbose
 
 _COLORS = {Status.FAIL: "31", Status.WARN: "33", Status.ERROR: "35", Status.PASS: "32", Status.SKIP: "2"}
+_WAIVED = ("36", "WAIVED")  # colour and tag of a finding under an applied waiver (its real status is shown below)
 _BOLD = "1"
 _INDENT = " " * 7  # under the finding's text, past "  TAG "
 _CLIS = frozenset({"az", "azcopy", "curl", "gh", "m365", "pwsh", "powershell", "xtcheck"})
@@ -50,10 +51,12 @@ def render_console(findings: Sequence[Finding], run: Run, stream: TextIO, *, col
         for finding in by_area(findings):
             if finding.status is not Status.PASS:
                 lines.extend(_finding_lines(finding, paint, verbose=verbose))
+        lines.extend(unused_waiver_lines(run.unused_waivers))
         lines.extend([""] if lines else [])
     else:
         lines.extend(_header(run, paint))
         lines.extend(_body(findings, paint, verbose=verbose))
+        lines.extend(["", *unused_waiver_lines(run.unused_waivers)] if run.unused_waivers else [])
         lines.extend(_completeness(run))
         lines.extend(["", *_attestation(run.attestation, paint, verbose=verbose)])
         lines.append("")
@@ -62,12 +65,35 @@ def render_console(findings: Sequence[Finding], run: Run, stream: TextIO, *, col
 
 
 def summary_line(findings: Sequence[Finding], paint: _Painter | None = None) -> str:
-    """ "FAIL — 15 pass, 2 fail, 1 warn, 0 error, 3 skip" """
+    """ "FAIL — 15 pass, 2 fail, 1 warn, 0 error, 3 skip" (", 1 waived" when waivers took findings out of the gate;
+    the counts are real statuses)."""
     paint = paint or _Painter(color=False, unicode=True)
     counts = summarize(findings)
     outcome = verdict(findings)
     tally = ", ".join(f"{counts[status]} {status.value}" for status in Status)
+    waived = sum(1 for f in findings if f.waived)
+    tally += f", {waived} waived" if waived else ""
     return f"{paint.status(outcome, outcome.value.upper())} {paint.dash} {tally}"
+
+
+def unused_waiver_lines(waivers: Sequence[UnusedWaiver]) -> list[str]:
+    """One line per waiver that matched no finding that is not a pass."""
+    return [f"unused waiver waivers[{w.index}]: {w.check} {w.subject} ({w.owner}, until {w.expires}) matched no "
+            "finding that is not a pass; remove it" for w in waivers]
+
+
+def waiver_line(finding: Finding, dash: str = "—") -> str | None:
+    """What the waiver on a finding says: applied (with the real status), expired or lapsed; None without one."""
+    note = finding.waiver
+    if note is None:
+        return None
+    who = f"{note.reason} {dash} {note.owner}"
+    if note.state == "applied":
+        return f"waived (real: {finding.status.value.upper()}): {who}, until {note.expires}"
+    if note.state == "expired":
+        return f"waiver expired on {note.expires}, so this counts again: {who}"
+    return (f"waiver lapsed, so this counts again: the evidence changed since its fingerprint was taken ({who}, "
+            f"until {note.expires}); review it and renew the fingerprint")
 
 
 def remediation_lines(remediation: Remediation) -> list[str]:
@@ -160,10 +186,13 @@ def _check_lines(findings: list[Finding], paint: _Painter, *, verbose: bool) -> 
 
 
 def _finding_lines(finding: Finding, paint: _Painter, *, verbose: bool) -> list[str]:
-    tag = paint.status(finding.status, TAGS[finding.status])
+    tag = paint.paint(*_WAIVED) if finding.waived else paint.status(finding.status, TAGS[finding.status])
     lines = [f"  {tag} {finding.check_id}  {finding.subject} {paint.dash} {finding.message}"]
     if finding.status is Status.PASS:
         return lines
+    waiver = waiver_line(finding, paint.dash)
+    if waiver is not None:
+        lines.append(f"{_INDENT}{waiver}")
     if finding.blocked_by:
         lines.append(f"{_INDENT}blocked by {finding.blocked_by}")
     if finding.remediation is not None:
@@ -172,6 +201,8 @@ def _finding_lines(finding: Finding, paint: _Painter, *, verbose: bool) -> list[
         lines.extend(f"{_INDENT}{line}" for line in rest)
     if verbose and finding.evidence:
         lines.append(f"{_INDENT}evidence: {compact(finding.evidence)}")
+    if verbose:
+        lines.append(f"{_INDENT}fingerprint: {fingerprint(finding)}")
     return lines
 
 

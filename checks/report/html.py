@@ -1,12 +1,224 @@
-"""The html report (placeholder until it is written)."""
+"""The HTML report: one self-contained page (inline CSS and SVG) rendered from a Jinja2 template with autoescape."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TextIO
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any, TextIO
 
-from ..model import Finding, Run
+import jinja2
+
+from ..model import Finding, Remediation, Run, Status, summarize, verdict
+from .console import AREAS, COLLAPSE_ABOVE, _grants_writes, by_area, looks_like_shell, unused_waiver_lines, waiver_line
+from .jsonreport import compact, fingerprint, jsonable, ordered
+
+WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
+LABEL_CHARS = 23  # longer names are cut in the chain's boxes; the node's <title> keeps them whole
+_GUID = re.compile(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Link:
+    """One box of the chain and the checks that guard it."""
+
+    key: str
+    lines: tuple[str, ...]  # the label as drawn, one or two lines
+    where: str
+    prefixes: tuple[str, ...]  # check ids ("EXO-001") or whole areas ("APP-")
+
+
+CHAIN = (
+    Link("profile", ("Environment", "& email profile"), "tenant A · Dynamics", ("PRF-",)),
+    Link("app", ("App registration",), "the app's home tenant", ("APP-",)),
+    Link("consent", ("Service principal", "& consents"), "tenant B", ("EXO-001", "EXO-002", "EXO-003", "GRA-001")),
+    Link("exchange", ("Exchange Online",), "tenant B", ("EXO-004", "EWS-001")),
+    Link("mailboxes", ("Mailboxes",), "Dynamics ↔ Exchange", ("MBX-",)),
+)
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("checks.report", "templates"), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
 
 
 def render_html(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
-    raise NotImplementedError("the html report is not written yet")
+    """Write the report as one HTML document that needs nothing else: no scripts, no external assets."""
+    stream.write(_environment().get_template("report.html.j2").render(page(findings, run)))
+
+
+def page(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
+    """Everything the template shows, as plain data: it decides the markup, this decides the content."""
+    counts = summarize(findings)  # real statuses, as the console counts them; the verdict leaves waived ones out
+    return {
+        "run": run,
+        "names": dict(run.names),
+        "verdict": verdict(findings).value,
+        "counts": [(status.value, counts[status]) for status in Status],
+        "waived": sum(1 for f in findings if f.waived),
+        "unused_waivers": unused_waiver_lines(run.unused_waivers),
+        "total": len(findings),
+        "chain": [_node(link, findings, _detail(link, findings, run)) for link in CHAIN],
+        "areas": _areas(findings),
+        "attestation": _attestation(run),
+    }
+
+
+def worst(findings: Sequence[Finding]) -> Status | None:
+    """The status that matters most among `findings` (fail, error, warn, skip, pass); None when there are none."""
+    statuses = {f.status for f in findings}
+    return next((s for s in WORST_FIRST if s in statuses), None)
+
+
+def guards(link: Link, check_id: str) -> bool:
+    return any(check_id == p or (p.endswith("-") and check_id.startswith(p)) for p in link.prefixes)
+
+
+def _node(link: Link, findings: Sequence[Finding], detail: str) -> dict[str, Any]:
+    mine = ordered(f for f in findings if guards(link, f.check_id))
+    gated = [f for f in mine if not f.waived]
+    attention = [f for f in gated if f.status is not Status.PASS]
+    target = f"check-{attention_first(attention).check_id}" if attention else f"area-{mine[0].area}" if mine else ""
+    return {
+        "key": link.key, "label": " ".join(link.lines), "lines": link.lines, "where": link.where,
+        "detail": detail, "short": _cut(detail),
+        "status": _status_class(mine),
+        "findings": len(mine), "attention": len(attention), "waived": len(mine) - len(gated),
+        "href": f"#{target}" if target else None, "checks": sorted({f.check_id for f in mine}),
+    }
+
+
+def _detail(link: Link, findings: Sequence[Finding], run: Run) -> str:
+    """The second line of a box: which profile, app or tenant it is about."""
+    names = run.names
+    if link.key == "profile":
+        return run.profile or "profile auto-detected"
+    if link.key == "app":
+        return names.get("app") or (f"client {run.client_id}" if run.client_id else "app from the profile")
+    if link.key == "consent":
+        return names.get("exchange_tenant") or f"tenant {run.exchange_tenant}"
+    if link.key == "exchange":
+        return "mailbox access and EWS"
+    mailboxes = {f.subject for f in findings if guards(link, f.check_id)}
+    return f"{len(mailboxes)} mailbox{'' if len(mailboxes) == 1 else 'es'}"
+
+
+def _cut(text: str) -> str:
+    """What fits in a box: GUIDs as their first 8 digits (the header and the <title> have them whole)."""
+    text = _GUID.sub(r"\1…", text)
+    return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1].rstrip() + "…"
+
+
+def _status_class(findings: Sequence[Finding]) -> str:
+    """The worst status outside the gate's waivers; "waived" when every finding is waived, "none" when none ran."""
+    if not findings:
+        return "none"
+    status = worst([f for f in findings if not f.waived])
+    return status.value if status else "waived"
+
+
+def attention_first(findings: Sequence[Finding]) -> Finding:
+    """The finding a box or a `blocked by` should lead to: the worst, then the first in report order."""
+    rank = {status: n for n, status in enumerate(WORST_FIRST)}
+    return min(ordered(findings), key=lambda f: rank[f.status])
+
+
+Anchored = tuple[str, Finding]  # a finding and its id in the page
+
+
+def _checks(findings: Sequence[Finding]) -> dict[str, list[Anchored]]:
+    """Each check's findings in report order, with ids `finding-APP-001-<n>` (n counts from 1 within the check)."""
+    groups: dict[str, list[Anchored]] = {}
+    for finding in by_area(findings):
+        group = groups.setdefault(finding.check_id, [])
+        group.append((f"finding-{finding.check_id}-{len(group) + 1}", finding))
+    return groups
+
+
+def _areas(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    groups = _checks(findings)
+    roots = {}  # where `blocked by X` points: X's worst finding, so a skip leads straight to its root cause
+    for check_id, group in groups.items():
+        lead = attention_first([f for _, f in group])
+        roots[check_id] = next(anchor for anchor, f in group if f is lead)
+    areas = []
+    for area, ids in groupby(groups, key=lambda check_id: groups[check_id][0][1].area):
+        checks = [_check(groups[check_id], roots) for check_id in ids]
+        members = [f for f in findings if f.area == area]
+        attention = [f for f in members if f.status is not Status.PASS and not f.waived]
+        areas.append({"area": area, "heading": AREAS.get(area, area), "checks": checks,
+                      "status": _status_class(members), "attention": len(attention)})
+    return areas
+
+
+def _check(group: list[Anchored], roots: Mapping[str, str]) -> dict[str, Any]:
+    first = group[0][1]
+    passes = [(anchor, f) for anchor, f in group if f.status is Status.PASS and f.waiver is None]
+    attention = [(anchor, f) for anchor, f in group if not (f.status is Status.PASS and f.waiver is None)]
+    collapse = len(passes) > COLLAPSE_ABOVE  # what needs reading comes first, then the passes, each in report order
+    return {
+        "id": first.check_id, "title": first.title, "severity": first.severity.value,
+        "status": _status_class([f for _, f in group]),
+        "findings": [_finding(anchor, f, roots) for anchor, f in (attention if collapse else attention + passes)],
+        "collapsed": [_finding(anchor, f, roots) for anchor, f in passes] if collapse else [],
+    }
+
+
+def _finding(anchor: str, finding: Finding, roots: Mapping[str, str]) -> dict[str, Any]:
+    blocked = finding.blocked_by or ""
+    return {
+        "anchor": anchor, "status": finding.status.value, "severity": finding.severity.value,
+        "subject": finding.subject, "message": finding.message, "evidence": _evidence(finding.evidence),
+        "remediation": _remediation(finding.remediation) if finding.status is not Status.PASS else None,
+        "blocked_by": blocked, "blocked_href": f"#{roots[blocked]}" if blocked in roots else "",
+        "waiver": waiver_line(finding) or "", "waiver_state": finding.waiver.state if finding.waiver else "",
+        "waived": finding.waived, "fingerprint": fingerprint(finding) if finding.status is not Status.PASS else "",
+    }
+
+
+def _evidence(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Evidence as rows: a string as it is, a list one compact JSON item per line, anything else compact JSON."""
+    rows = []
+    for key, value in jsonable(evidence).items():
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, list) and value:
+            text = "\n".join(compact(item) for item in value)
+        else:
+            text = compact(value)
+        rows.append({"key": key, "text": text, "block": isinstance(value, list) and bool(value)})
+    return rows
+
+
+def _remediation(remediation: Remediation | None) -> dict[str, Any] | None:
+    if remediation is None:
+        return None
+    commands = [{"text": c, "shell": looks_like_shell(c), "url": _is_url(c)} for c in remediation.commands]
+    links = [{"text": link, "url": _is_url(link)} for link in remediation.links]
+    return {"summary": remediation.summary, "steps": list(remediation.steps), "commands": commands, "links": links}
+
+
+def _is_url(text: str) -> bool:
+    """Only plain web addresses become links (never javascript: or data: from anywhere)."""
+    return text.startswith(("https://", "http://")) and not any(c.isspace() for c in text)
+
+
+def _attestation(run: Run) -> dict[str, Any]:
+    attestation = run.attestation
+    by_method: dict[str, int] = {}
+    for key, count in sorted(attestation.requests.items()):
+        method = key.split(" ", 1)[0]
+        by_method[method] = by_method.get(method, 0) + count
+    roles = sorted({role for carried in attestation.token_roles.values() for role in carried})
+    return {
+        "total": sum(by_method.values()), "by_method": sorted(by_method.items()),
+        "requests": [(*key.partition(" ")[::2], count) for key, count in sorted(attestation.requests.items())],
+        "writes": attestation.writes_attempted,
+        "tokens": [(key, sorted(carried)) for key, carried in sorted(attestation.token_roles.items())],
+        "roles": roles, "write_roles": [role for role in roles if _grants_writes(role)],
+    }

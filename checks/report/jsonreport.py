@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -10,7 +11,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any, TextIO
 
-from ..model import Finding, Remediation, Run, Status, exit_code, summarize, verdict
+from ..model import Finding, Remediation, Run, Status, WaiverNote, exit_code, summarize, verdict
 
 SCHEMA_VERSION = "1"
 
@@ -46,6 +47,12 @@ def _scalar(value: Any) -> Any:
 def compact(value: Any) -> str:
     """One-line JSON of `value` (evidence in JUnit system-out, verbose console)."""
     return json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def fingerprint(finding: Finding) -> str:
+    """SHA-256 (hex) of the finding's canonical evidence JSON: a waiver that names it lapses when the evidence
+    changes."""
+    return hashlib.sha256(compact(finding.evidence).encode("utf-8")).hexdigest()
 
 
 def _sort_token(value: Any) -> str:
@@ -92,6 +99,8 @@ def _run(run: Run) -> dict[str, Any]:
             "writes_attempted": attestation.writes_attempted,
             "token_roles": {k: sorted(v) for k, v in sorted(attestation.token_roles.items())},
         },
+        "unused_waivers": [{"index": w.index, "check": w.check, "subject": w.subject, "owner": w.owner,
+                            "expires": w.expires} for w in run.unused_waivers],
     }
 
 
@@ -115,7 +124,15 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "evidence": jsonable(finding.evidence),
         "remediation": _remediation(finding.remediation),
         "blocked_by": finding.blocked_by,
+        "waiver": _waiver(finding.waiver),
+        "fingerprint": fingerprint(finding),
     }
+
+
+def _waiver(note: WaiverNote | None) -> dict[str, Any] | None:
+    if note is None:
+        return None
+    return {"state": note.state, "reason": note.reason, "owner": note.owner, "expires": note.expires}
 
 
 def _remediation(remediation: Remediation | None) -> dict[str, Any] | None:

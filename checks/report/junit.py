@@ -9,7 +9,9 @@ Mapping (CI systems only know pass, failure, error and skipped):
 - `skip` -> <skipped> with the reason;
 - `warn` -> a passing test case whose system-out starts with "warning:": a warn does not fail a CI
   gate unless asked (`--fail-on warn` acts on the exit code, not on this file);
-- `pass` -> a plain test case.
+- `pass` -> a plain test case;
+- a `fail` or `error` under an applied waiver -> <skipped> whose message says it is waived and its real status;
+  an expired or lapsed waiver leaves the failure as it is, with a note in system-out.
 Evidence goes into each case's system-out as compact JSON.
 """
 
@@ -22,7 +24,7 @@ from typing import Any, TextIO
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from ..model import Finding, Run, Status
-from .console import by_area, remediation_lines
+from .console import by_area, remediation_lines, waiver_line
 from .jsonreport import compact
 
 SUITE_PREFIX = "xtcheck."
@@ -59,7 +61,9 @@ def _properties(run: Run) -> dict[str, str]:
 def _case(finding: Finding) -> Any:
     case = TestCase(finding.subject, classname=finding.check_id, stdout=_stdout(finding) or None)
     # junit-xml drops a failure or an error that has neither message nor text: the fallbacks keep it counted.
-    if finding.status is Status.FAIL:
+    if finding.waived and finding.status in (Status.FAIL, Status.ERROR):
+        case.add_skipped_info(message=waiver_line(finding), output=finding.message)
+    elif finding.status is Status.FAIL:
         case.add_failure_info(message=finding.message or "failed", output=_remediation_text(finding) or None,
                               failure_type=finding.severity.value)
     elif finding.status is Status.ERROR:
@@ -71,6 +75,9 @@ def _case(finding: Finding) -> Any:
 
 def _stdout(finding: Finding) -> str:
     lines: list[str] = []
+    waiver = waiver_line(finding)
+    if waiver is not None:
+        lines.append(waiver)
     if finding.status is Status.WARN:
         lines.append(f"warning: {finding.message}")
         remediation = _remediation_text(finding)

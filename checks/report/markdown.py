@@ -1,12 +1,241 @@
-"""The markdown report (placeholder until it is written)."""
+"""The Markdown summary, for CI step summaries ($GITHUB_STEP_SUMMARY) and pull-request comments.
+
+Layout: a heading with the verdict and the counts, one line of context (environment, tenant A -> tenant B, app,
+profile), a table with one row per check (its worst status as a text badge such as **FAIL**), "What to fix"
+(every finding that is not a pass and not waived, with its remediation), the waived findings with reason, owner
+and expiry, then completeness and the read-only attestation.
+
+Everything that comes from a tenant (subjects, messages, names, remediation text built from them) is escaped:
+Markdown punctuation is backslash-escaped, line breaks become spaces in inline text, and commands go into fences
+longer than any backtick run they contain, so no data can open a link, close a table cell or leave a code block.
+An applied waiver takes a finding out of the verdict and the counts, as in the HTML report; it stays listed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import re
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+from pathlib import Path
 from typing import TextIO
 
-from ..model import Finding, Run
+from ..model import Finding, Remediation, Run, Status, summarize, verdict
+from .console import _attestation, _Painter, by_area
+
+WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
+LISTED_SUBJECTS = 3  # the table names this many subjects that do not pass, then "and N more"
+
+_ESCAPED = frozenset("\\`*_[]<|~#")  # ">" matters only at the start of a block, "&" only before an entity name
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_URL = re.compile(r"https?://[^\s<>\"'`|\\]+")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BACKTICKS = re.compile(r"`+")
+_BLOCK_START = re.compile(r"[-+=>]")  # a bullet, a rule, a setext underline, a quote ("*" and "#" are escaped)
+_NUMBERED = re.compile(r"(\d{1,9})[.)]")  # "1. " or "1) " starts an ordered list
 
 
 def render_markdown(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
-    raise NotImplementedError("the markdown report is not written yet")
+    """Write the summary as GitHub-flavoured Markdown (UTF-8 text, deterministic for the same input)."""
+    blocks = [_heading(findings), _context(run), _table(findings), *_to_fix(findings), *_waived(findings),
+              _footer(run)]
+    stream.write("\n\n".join(block for block in blocks if block) + "\n")
+
+
+def markdown_summary(findings: Sequence[Finding], run: Run) -> str:
+    """The summary as one string."""
+    stream = io.StringIO()
+    render_markdown(findings, run, stream)
+    return stream.getvalue()
+
+
+def write_step_summary(findings: Sequence[Finding], run: Run, path: Path) -> None:
+    """Append the summary to `path` (GitHub's $GITHUB_STEP_SUMMARY: each step appends to the same file).
+
+    What is already in the file stays; a blank line separates this summary from it. OSError propagates.
+    """
+    text = markdown_summary(findings, run)
+    ending = _tail(path, 2)
+    if ending:  # a blank line between what an earlier step wrote and this summary, however that ended
+        text = ("" if ending.endswith(b"\n\n") else "\n" if ending.endswith(b"\n") else "\n\n") + text
+    with path.open("a", encoding="utf-8") as file:
+        file.write(text)
+
+
+def _tail(path: Path, size: int) -> bytes:
+    """The last `size` bytes of `path`; empty when the file is missing or empty."""
+    try:
+        with path.open("rb") as file:
+            file.seek(0, io.SEEK_END)
+            file.seek(max(0, file.tell() - size))
+            return file.read()
+    except FileNotFoundError:
+        return b""
+
+
+# -- escaping ---------------------------------------------------------------------------------------------------
+
+
+def inline(text: str) -> str:
+    """`text` as literal inline Markdown: one line, punctuation escaped, URLs kept whole (still autolinked)."""
+    flat = _LINE_BREAK.sub(" ", text)
+    parts: list[str] = []
+    at = 0
+    for match in _URL.finditer(flat):
+        parts.append(_escape(flat[at:match.start()]))
+        parts.append(match.group().replace("[", "%5B").replace("]", "%5D"))  # no link syntax can form in one
+        at = match.end()
+    parts.append(_escape(flat[at:]))
+    return "".join(parts)
+
+
+def cell(text: str) -> str:
+    """`text` for a table cell: inline (a `|` is always escaped: URLs stop before one), never empty."""
+    return inline(text) or " "
+
+
+def paragraph(text: str) -> str:
+    """`text` as a paragraph of its own: inline, and unable to start a list, a heading, a rule or a code block."""
+    flat = inline(text).lstrip()
+    if _BLOCK_START.match(flat):
+        return f"\\{flat}"
+    numbered = _NUMBERED.match(flat)
+    return f"{numbered.group(1)}\\{flat[numbered.end(1):]}" if numbered else flat
+
+
+def fence(content: str, info: str = "") -> str:
+    """A fenced code block around `content`, longer than any run of backticks in it (at least three)."""
+    body = _LINE_BREAK.sub("\n", content)
+    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{info}\n{body}\n{ticks}"
+
+
+def _escape(text: str) -> str:
+    escaped = "".join(f"\\{char}" if char in _ESCAPED else char for char in text)
+    return _ENTITY.sub(r"\\&", escaped)
+
+
+# -- blocks -----------------------------------------------------------------------------------------------------
+
+
+def _gated(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if not f.waived]
+
+
+def _heading(findings: Sequence[Finding]) -> str:
+    gated = _gated(findings)
+    counts = summarize(gated)
+    tally = ", ".join(f"{counts[status]} {status.value}" for status in Status)
+    waived = len(findings) - len(gated)
+    extra = f", {waived} waived" if waived else ""
+    return f"## xtcheck: {verdict(gated).value.upper()} — {tally}{extra}"
+
+
+def _context(run: Run) -> str:
+    def named(key: str, value: str, fallback: str) -> str:
+        name = run.names.get(key, "")
+        if not value:
+            return fallback
+        return f"{inline(name)} ({inline(value)})" if name and name != value else inline(value)
+
+    environment = named("environment", run.environment_url, "(no environment)")
+    tenant_a = named("dynamics_tenant", run.dynamics_tenant, "(unknown)")
+    tenant_b = named("exchange_tenant", run.exchange_tenant, "(unknown)")
+    app = named("app", run.client_id, "(taken from the profile)")
+    profile = inline(run.profile) if run.profile else "(auto-detected)"
+    cloud = f", cloud {inline(run.cloud)}" if run.cloud else ""
+    return (f"**Environment** {environment} · **tenant A** {tenant_a} → **tenant B** {tenant_b} · "
+            f"**app** {app} · **profile** {profile}{cloud} · xtcheck {inline(run.tool_version)}")
+
+
+def _table(findings: Sequence[Finding]) -> str:
+    if not findings:
+        return "No checks ran."
+    rows = ["| Check | Title | Status | Subjects | Not passing |", "|---|---|---|---:|---|"]
+    for check_id, group in groupby(by_area(findings), key=lambda f: f.check_id):
+        check = list(group)
+        gated = _gated(check)
+        status = f"**{_worst(gated).value.upper()}**" if gated else "**WAIVED**"
+        waived = len(check) - len(gated)
+        if waived and gated:
+            status += f" ({waived} waived)"
+        subjects = len({f.subject for f in check})
+        rows.append(f"| {cell(check_id)} | {cell(check[0].title)} | {status} | {subjects} | "
+                    f"{_not_passing(gated)} |")
+    return "\n".join(rows)
+
+
+def _worst(findings: Sequence[Finding]) -> Status:
+    statuses = {f.status for f in findings}
+    return next(status for status in WORST_FIRST if status in statuses)
+
+
+def _not_passing(findings: Sequence[Finding]) -> str:
+    subjects = list(dict.fromkeys(f.subject for f in findings if f.status is not Status.PASS))
+    if not subjects:
+        return " "
+    named = ", ".join(cell(subject) for subject in subjects[:LISTED_SUBJECTS])
+    more = len(subjects) - LISTED_SUBJECTS
+    return f"{named} and {more} more" if more > 0 else named
+
+
+def _to_fix(findings: Sequence[Finding]) -> list[str]:
+    open_ = [f for f in by_area(findings) if f.status is not Status.PASS and not f.waived]
+    if not open_:
+        return []
+    blocks = ["### What to fix"]
+    for finding in open_:
+        blocks.extend(_finding_blocks(finding))
+    return blocks
+
+
+def _finding_blocks(finding: Finding) -> list[str]:
+    blocks = [f"#### **{finding.status.value.upper()}** {inline(finding.check_id)} · {inline(finding.subject)}",
+              paragraph(finding.message) or "(no message)"]
+    notes = []
+    if finding.blocked_by:
+        notes.append(f"Blocked by {inline(finding.blocked_by)}.")
+    if finding.waiver is not None:  # not applied: it no longer covers this finding
+        waiver = finding.waiver
+        notes.append(f"A waiver matched but is {inline(waiver.state)} (owner {inline(waiver.owner)}, "
+                     f"expiry {inline(waiver.expires)}): {inline(waiver.reason)}")
+    if notes:
+        blocks.append(" ".join(notes))
+    if finding.remediation is not None:
+        blocks.extend(_remediation_blocks(finding.remediation))
+    return blocks
+
+
+def _remediation_blocks(remediation: Remediation) -> list[str]:
+    blocks = [f"**Fix:** {inline(remediation.summary)}"]
+    if remediation.steps:
+        blocks.append("\n".join(f"{n}. {paragraph(step)}" for n, step in enumerate(remediation.steps, start=1)))
+    blocks.extend(fence(command) for command in remediation.commands)
+    if remediation.links:
+        blocks.append("\n".join(f"- {_link(link)}" for link in remediation.links))
+    return blocks
+
+
+def _link(url: str) -> str:
+    """An autolink when `url` is one plain URL, else the text escaped."""
+    return f"<{url}>" if _URL.fullmatch(url) else inline(url)
+
+
+def _waived(findings: Sequence[Finding]) -> list[str]:
+    lines = []
+    for finding in by_area(findings):
+        note = finding.waiver
+        if note is None or not finding.waived:
+            continue
+        lines.append(f"- **{finding.status.value.upper()}** {inline(finding.check_id)} · {inline(finding.subject)}: "
+                     f"{inline(finding.message)} — waived by {inline(note.owner)} until {inline(note.expires)}: "
+                     f"{inline(note.reason)}")
+    return ["### Waived", "\n".join(lines)] if lines else []
+
+
+def _footer(run: Run) -> str:
+    completeness = "; ".join(inline(statement) for statement in run.completeness) or "not reported"
+    lines = _attestation(run.attestation, _Painter(color=False, unicode=True), verbose=False)
+    attestation = "; ".join(inline(line.removeprefix("read-only: ")) for line in lines)
+    return f"**Completeness:** {completeness}\n\n**Read-only:** {attestation}"

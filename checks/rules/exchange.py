@@ -243,7 +243,8 @@ def _ews_forecast(now: datetime, graph_sp: Mapping[str, Any] | None, assignments
                       "Microsoft Graph alone, whose permissions GRA-001 checks")
     left = (EWS_SHUTDOWN.date() - now.date()).days
     when = f"EWS in Exchange Online is switched off for good on {day(EWS_SHUTDOWN)} (in {left} days)"
-    evidence: dict[str, Any] = {"shutdown": day(EWS_SHUTDOWN), "days_left": left}
+    evidence: dict[str, Any] = {"shutdown": day(EWS_SHUTDOWN)}  # days left stay in the message: a waiver's
+    # fingerprint covers evidence, which must not change by itself every day
     if client_sp is None or graph_sp is None:
         missing_what = "the app's service principal" if client_sp is None else "Microsoft Graph's service principal"
         return warned(EWS_RETIREMENT, f"{when}; whether the Microsoft Graph permissions for the move are in place is "

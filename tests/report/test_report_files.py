@@ -42,7 +42,8 @@ def test_formats_are_deduplicated_and_case_blind(tmp_path: Path) -> None:
 
 
 def test_an_unknown_format_is_a_config_error_before_anything_is_written(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown report format 'pdf'; choose from console, html, json, junit, markdown, sarif"):
+    expected = "unknown report format 'pdf'; choose from console, html, json, junit, markdown, sarif"
+    with pytest.raises(ConfigError, match=expected):
         write_reports(sample_findings(), make_run(), ["json", "pdf"], tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

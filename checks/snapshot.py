@@ -1,0 +1,184 @@
+"""Evidence snapshots (schemas/evidence.schema.json): what an audit read, saved without secrets and sealed with a
+digest, and the same checks evaluated offline on it, with no probe and no network."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, NoReturn
+
+import jsonschema
+
+import schemas
+
+from . import __version__, registry
+from .audit import SEEDS, AuditResult, completeness, run_ids, select
+from .engine import Evidence, run
+from .errors import AuthError, NotFound, PermissionDenied, ProbeError, Throttled, XtcheckError
+from .model import Attestation, Run
+from .registry import ProbeSpec
+from .report.files import ensure_directory, write_atomic
+from .report.jsonreport import jsonable
+from .settings import Cloud, Credential, RunOptions, Settings, Thresholds, describe
+
+SCHEMA_VERSION = "1"
+# The exception types a failed read may have; a saved failure is raised again as the same type.
+_PROBE_ERRORS: dict[str, type[ProbeError]] = {cls.__name__: cls for cls in
+                                              (ProbeError, PermissionDenied, NotFound, Throttled)}
+FAILURE_TYPES = (*_PROBE_ERRORS, AuthError.__name__)
+
+
+class SnapshotError(XtcheckError):
+    """A snapshot that cannot be read, was changed after it was written, or breaks its schema (exit 2)."""
+
+
+def document(result: AuditResult, settings: Settings) -> dict[str, Any]:
+    """The snapshot as plain data, sealed with `sha256` over the canonical JSON of everything else."""
+    body = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "xtcheck", "version": __version__},
+        "created": _iso(dt.datetime.now(dt.UTC)),
+        "settings": settings_view(settings),
+        "now": _iso(result.evidence["now"]),
+        "evidence": {name: jsonable(value) for name, value in sorted(result.evidence.items()) if name not in SEEDS},
+        "failures": {name: _failure(exc) for name, exc in sorted(result.failures.items())},
+        "run": _run(result.run),
+    }
+    return {**body, "sha256": digest(body)}
+
+
+def save(result: AuditResult, settings: Settings, path: Path) -> None:
+    """Write the snapshot atomically; an OSError becomes one line for the operator."""
+    text = json.dumps(document(result, settings), indent=2, ensure_ascii=False) + "\n"
+    try:
+        ensure_directory(path.parent)
+        write_atomic(path, lambda stream: stream.write(text))
+    except OSError as exc:
+        raise SnapshotError(f"cannot write the evidence snapshot to {path}: "
+                            f"{(exc.strerror or type(exc).__name__).lower()}") from exc
+
+
+def digest(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The snapshot at `path`, its digest verified first and then its schema."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SnapshotError(f"cannot read the snapshot {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise SnapshotError(f"{path} is not an xtcheck evidence snapshot: not JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("sha256"), str):
+        raise SnapshotError(f"{path} is not an xtcheck evidence snapshot (it has no sha256); write one with "
+                            "`xtcheck audit --save-evidence FILE`")
+    if digest({k: v for k, v in data.items() if k != "sha256"}) != data["sha256"]:
+        raise SnapshotError(f"{path}: the snapshot was changed after it was written (its sha256 does not match)")
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schemas.load("evidence")).iter_errors(data))
+    if error is not None:
+        key, problem = describe(error)
+        raise SnapshotError(f"{path} is not a valid evidence snapshot at {key or '(top level)'}: {problem}")
+    return data
+
+
+def evaluate(snapshot: dict[str, Any], options: RunOptions) -> tuple[AuditResult, Settings]:
+    """Run the checks on the saved evidence: the snapshot's checks (or --only/--skip), its clock, its failures."""
+    settings = rebuild_settings(snapshot["settings"], options)
+    catalog, probes = registry.load()
+    saved, values = snapshot["run"], snapshot["evidence"]
+    only = options.only or frozenset(c for c in saved["checks"] if c in catalog)
+    checks = select(catalog, only, options.skip)
+    errors = {name: _exception(failure) for name, failure in snapshot["failures"].items()}
+    absent = {name: _absent(name) for name in probes if name not in values and name not in errors}
+    seeds = {**values, "settings": settings, "thresholds": settings.thresholds,
+             "now": dt.datetime.fromisoformat(snapshot["now"])}
+    evidence = Evidence(absent, seeds, errors)
+    findings = run(checks, evidence, lambda: run_ids(settings, evidence))
+    meta = Run(
+        tool_version=__version__, started=saved["started"], finished=saved["finished"],
+        environment_url=saved["environment_url"], dynamics_tenant=saved["dynamics_tenant"],
+        exchange_tenant=saved["exchange_tenant"], client_id=saved["client_id"], profile=saved["profile"],
+        cloud=saved["cloud"], checks=tuple(sorted(c.id for c in checks)), names=dict(saved["names"]),
+        completeness=completeness(evidence.collected()),
+        attestation=Attestation(dict(saved["attestation"]["requests"]), saved["attestation"]["writes_attempted"],
+                                {k: tuple(v) for k, v in saved["attestation"]["token_roles"].items()}),
+    )
+    return AuditResult(findings, meta, evidence.collected(), evidence.failures()), settings
+
+
+def settings_view(settings: Settings) -> dict[str, Any]:
+    """What the checks read from Settings, and no secret: only whether one was configured, and of what kind."""
+    return {
+        "environment_url": settings.environment_url,
+        "dynamics_tenant": settings.dynamics_tenant,
+        "exchange_tenant": settings.exchange_tenant,
+        "cloud": dataclasses.asdict(settings.cloud),
+        "profile": settings.profile,
+        "client_id": settings.client_id,
+        "mailboxes": settings.mailboxes if settings.mailboxes == "all" else list(settings.mailboxes),
+        "thresholds": dataclasses.asdict(settings.thresholds),
+        "org_config_export": settings.org_config_export.as_posix() if settings.org_config_export else None,
+        "exchange_admin_api": settings.exchange_admin_api,
+        "app_secret_configured": settings.app_secret is not None,
+        "credentials": [{"tenant_id": c.tenant_id, "client_id": c.client_id,
+                         "kind": "certificate" if c.certificate else "client_secret" if c.secret else "none"}
+                        for c in settings.credentials],
+    }
+
+
+def rebuild_settings(view: dict[str, Any], options: RunOptions) -> Settings:
+    """A real Settings from the saved view: no secrets, no certificates (the checks read ids, thresholds, scope)."""
+    mailboxes = view["mailboxes"]
+    return Settings(
+        environment_url=view["environment_url"], dynamics_tenant=view["dynamics_tenant"],
+        exchange_tenant=view["exchange_tenant"], cloud=Cloud(**view["cloud"]),
+        credentials=tuple(Credential(f"credentials[{i}]", c["tenant_id"], c["client_id"])
+                          for i, c in enumerate(view["credentials"])),
+        profile=view["profile"], client_id=view["client_id"],
+        mailboxes=mailboxes if mailboxes == "all" else tuple(mailboxes),
+        org_config_export=Path(view["org_config_export"]) if view["org_config_export"] else None,
+        exchange_admin_api=view["exchange_admin_api"], thresholds=Thresholds(**view["thresholds"]), run=options,
+    )
+
+
+def _failure(exc: XtcheckError) -> dict[str, Any]:
+    kind = next(cls.__name__ for cls in type(exc).__mro__ if cls.__name__ in FAILURE_TYPES)
+    return {"type": kind, "message": str(exc), "status": getattr(exc, "status", None),
+            "code": getattr(exc, "code", None)}
+
+
+def _exception(failure: dict[str, Any]) -> XtcheckError:
+    if failure["type"] == AuthError.__name__:
+        return AuthError(failure["message"], code=failure["code"])
+    return _PROBE_ERRORS[failure["type"]](failure["message"], status=failure["status"], code=failure["code"] or "")
+
+
+def _absent(name: str) -> ProbeSpec:
+    def read() -> NoReturn:
+        raise ProbeError(f"{name} is not in the snapshot (the run that wrote it did not read it)")
+
+    return ProbeSpec(name, read, ())
+
+
+def _run(meta: Run) -> dict[str, Any]:
+    """The run metadata that rebuilds the report header (the tool version is the snapshot's `tool`)."""
+    attestation = meta.attestation
+    return {
+        "started": meta.started, "finished": meta.finished, "environment_url": meta.environment_url,
+        "dynamics_tenant": meta.dynamics_tenant, "exchange_tenant": meta.exchange_tenant,
+        "client_id": meta.client_id, "profile": meta.profile, "cloud": meta.cloud, "checks": sorted(meta.checks),
+        "names": dict(sorted(meta.names.items())), "completeness": list(meta.completeness),
+        "attestation": {"requests": dict(sorted(attestation.requests.items())),
+                        "writes_attempted": attestation.writes_attempted,
+                        "token_roles": {k: sorted(v) for k, v in sorted(attestation.token_roles.items())}},
+    }
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
