@@ -17,7 +17,8 @@ Microsoft Graph (probes/entra.py):
   displayName, signInAudience, passwordCredentials, keyCredentials, requiredResourceAccess, createdDateTime,
   publisherDomain) or None when no searched tenant has it}.
 
-- `tenant_domains`: {"source": "domains" | "organization", "verified": [tenant B's verified domain names, lower case]}.
+- `tenant_domains`: {"source": "domains" | "organization", "verified": [tenant B's verified domain names, lower case],
+  "default": its default domain or None, "display_name": the tenant's name (only when read from /organization)}.
 
 Discovery, token, Exchange (probes/discovery.py, token.py, exchange.py):
 - `exchange_tenant_discovery`: OIDC discovery of the configured tenant B, no credentials: {"query", "found": bool,

@@ -99,14 +99,19 @@ def tenant_domains(apis: Apis, exchange_tenant_id: str) -> dict[str, Any]:
     """Tenant B's verified domains: /domains (Domain.Read.All), else /organization (Organization.Read.All)."""
     graph = apis.graph(exchange_tenant_id)
     try:
-        domains = graph.get_all("domains", {"$select": "id,isVerified"}).items
-        return {"source": "domains", "verified": sorted(str(d["id"]).lower() for d in domains if d.get("isVerified"))}
+        domains = graph.get_all("domains", {"$select": "id,isVerified,isDefault"}).items
+        default = next((str(d["id"]).lower() for d in domains if d.get("isDefault")), None)
+        return {"source": "domains", "default": default,
+                "verified": sorted(str(d["id"]).lower() for d in domains if d.get("isVerified"))}
     except PermissionDenied:
         pass  # the reader may hold Organization.Read.All instead; try that before calling it an error
     try:
-        org = graph.get_all("organization", {"$select": "id,verifiedDomains"}).items
+        org = graph.get_all("organization", {"$select": "id,displayName,verifiedDomains"}).items
     except PermissionDenied as exc:
         raise PermissionDenied(f"cannot read tenant B's domains: grant the reader Domain.Read.All or "
                                f"Organization.Read.All ({exc})", status=403) from None
     names = {str(d.get("name", "")).lower() for o in org for d in o.get("verifiedDomains") or []}
-    return {"source": "organization", "verified": sorted(n for n in names if n)}
+    default = next((str(d.get("name", "")).lower() for o in org for d in o.get("verifiedDomains") or []
+                    if d.get("isDefault")), None)
+    return {"source": "organization", "default": default, "display_name": org[0].get("displayName") if org else None,
+            "verified": sorted(n for n in names if n)}
