@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, registry
-from .engine import Evidence, run
+from .engine import Deadline, Evidence, Workers, blocker, needed, run
 from .errors import ConfigError, XtcheckError
-from .http.apis import Apis
-from .http.auth import Tokens
-from .http.client import Http
-from .http.retry import RetryPolicy
 from .model import Attestation, CheckSpec, Finding, Run, RunIds
 from .settings import Settings
 
+if TYPE_CHECKING:
+    import httpx
+
+    from .http.retry import RetryPolicy
+    from .progress import Listener
+    from .registry import ProbeSpec
+
 # Evidence the run gives rather than reads; a snapshot keeps only what was read.
 SEEDS = ("settings", "thresholds", "now", "apis")
+READERS = 8  # threads reading at once (each host still gets at most http.client.PER_HOST requests at a time)
+DEFAULT_TIMEOUT = 120.0  # seconds; `--timeout`
+# Reads with a side effect wait until the checks that use them may run, as in a one-by-one run: the live token
+# probe signs in to tenant B as the sync app itself (a sign-in log entry), so never while EXO-004 or EXO-001 fail.
+GATED = frozenset({"live_token"})
 
 
 @dataclass(frozen=True)
@@ -46,22 +52,40 @@ def select(catalog: dict[str, CheckSpec], only: Iterable[str], skip: Iterable[st
 
 
 def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None,
-          retry: RetryPolicy | None = None) -> AuditResult:
+          retry: RetryPolicy | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+          progress: Listener | None = None, readers: int = READERS) -> AuditResult:
+    """Read what the selected checks need, independent reads at once, and run the checks.
+
+    With `timeout` (seconds; None: no limit) every read unfinished by then becomes an `error` finding ("not read
+    within the N s deadline"), no read starts after it, and in-flight requests are cut off: the audit returns.
+    `readers` is how many reads may run at once; 0 reads one after the other in the calling thread, only what the
+    checks ask for, as they ask (no read ahead; the deadline then bounds only the waits, not a read in progress)."""
+    from .http.apis import Apis
+    from .http.auth import Tokens
+    from .http.client import Http
+
     started = _now()
     catalog, probes = registry.load()
     checks = select(catalog, settings.run.only, settings.run.skip)
     admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
     http = Http(settings.cloud.login, settings.ca_bundle, transport=transport, retry=retry,
-                exchange_admin_origin=admin_api)
+                exchange_admin_origin=admin_api, on_response=progress.response if progress else None)
     tokens = Tokens(settings, http)
     seeds = {"settings": settings, "thresholds": settings.thresholds, "now": started,
              "apis": Apis(settings, http, tokens)}
-    evidence = Evidence(probes, seeds)
+    workers = Workers(readers) if readers > 0 else None
+    evidence = Evidence(probes, seeds, workers=workers,
+                        deadline=Deadline.after(timeout) if timeout is not None else None)
     try:
-        findings = run(checks, evidence, lambda: run_ids(settings, evidence))
+        gate = _Gate(checks, probes, evidence)
+        evidence.prefetch(name for name in needed(checks, probes) if name not in gate.held)
+        findings = run(checks, evidence, lambda: run_ids(settings, evidence), decided=gate.decided,
+                       counted=progress.counted if progress else None)
+        ids = run_ids(settings, evidence)
     finally:
-        http.close()
-    ids = run_ids(settings, evidence)
+        if workers is not None:
+            workers.shutdown()
+        http.close()  # past the deadline, this also cuts off the reads still in flight
     meta = Run(
         tool_version=__version__, started=_iso(started), finished=_iso(_now()),
         environment_url=settings.environment_url, dynamics_tenant=settings.dynamics_tenant,
@@ -72,6 +96,39 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None,
         attestation=Attestation(http.log.by_method_and_host(), http.log.writes_attempted(), dict(tokens.carried)),
     )
     return AuditResult(findings, meta, evidence.collected(), evidence.failures())
+
+
+class _Gate:
+    """Holds back the GATED reads (and any read that needs one) until a check that uses them may run: its
+    dependencies decided, none of them blocking."""
+
+    def __init__(self, checks: list[CheckSpec], probes: Mapping[str, ProbeSpec], evidence: Evidence) -> None:
+        self._evidence = evidence
+        self._selected = {c.id for c in checks}
+        wanted = needed(checks, probes)
+        self._users = {name: [c for c in checks if name in needed([c], probes)] for name in GATED}
+        self._behind = {name: [n for n in wanted if n != name and _reaches(n, name, probes)] for name in GATED}
+        self.held = {n for name, users in self._users.items() if users for n in (name, *self._behind[name])}
+        self._release({})
+
+    def decided(self, _spec: CheckSpec, results: Mapping[str, list[Finding]]) -> None:
+        self._release(results)
+
+    def _release(self, results: Mapping[str, list[Finding]]) -> None:
+        for name, users in self._users.items():
+            if name in self.held and any(self._may_run(c, results) for c in users):
+                self.held.difference_update((name, *self._behind[name]))
+                self._evidence.prefetch([name, *self._behind[name]])
+
+    def _may_run(self, spec: CheckSpec, results: Mapping[str, list[Finding]]) -> bool:
+        return (all(dep in results for dep in spec.depends_on if dep in self._selected)
+                and blocker(spec, results) is None)
+
+
+def _reaches(name: str, target: str, probes: Mapping[str, ProbeSpec], seen: frozenset[str] = frozenset()) -> bool:
+    """True when probe `name` needs `target`, directly or through other probes."""
+    params = probes[name].params if name in probes else ()
+    return target in params or any(p not in seen and _reaches(p, target, probes, seen | {name}) for p in params)
 
 
 def run_ids(settings: Settings, evidence: Evidence) -> RunIds:

@@ -61,6 +61,22 @@ def _gate_options(parser: argparse.ArgumentParser, *, save: bool) -> None:
                                  "`xtcheck evaluate`")
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
+def _timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=_seconds, default=120.0, metavar="SECONDS",
+                        help="reads not finished this long after the start become `error` findings, the reports are "
+                             "still written (exit 3, or 1 if a check failed) (default: 120)")
+
+
 def _add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="run the checks offline on a saved evidence snapshot",
@@ -136,6 +152,7 @@ def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     audit.add_argument("--config", required=True, metavar="FILE", help="the YAML or JSON config (see README)")
     _report_options(audit)
     _gate_options(audit, save=True)
+    _timeout_option(audit)
 
 
 def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -150,6 +167,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     demo.add_argument("--list", action="store_true", help="list the scenarios and exit")
     _report_options(demo)
     _gate_options(demo, save=True)
+    _timeout_option(demo)
 
 
 def _add_checks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import registry
-from .audit import AuditResult, audit
+from .audit import DEFAULT_TIMEOUT, AuditResult, audit
 from .errors import ConfigError, XtcheckError
 from .model import exit_code
+from .progress import ProgressLine
 from .report import write_reports
 from .report.console import render_console
 from .settings import FORMATS, RunOptions, Settings, load
@@ -48,18 +49,27 @@ def cmd_audit(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except ConfigError as exc:
         print(f"xtcheck: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return report(settings, environ)
+    return report(settings, environ, timeout=args.timeout)
 
 
-def report(settings: Settings, environ: Mapping[str, str]) -> int:
-    """Run the audit, print the console report, write the file reports and the evidence snapshot; the exit code
-    follows the findings."""
+def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | None = DEFAULT_TIMEOUT) -> int:
+    """Run the audit (reads unfinished after `timeout` seconds become `error` findings), print the console report,
+    write the file reports and the evidence snapshot; the exit code follows the findings. On a terminal, a progress
+    line on stderr says what is being read meanwhile (not with -q)."""
     try:
         waivers = load_waivers(settings.run)
-        result = audit(settings)
     except ConfigError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    progress = ProgressLine.for_stream(sys.stderr, quiet=settings.run.verbosity < 0)
+    try:
+        result = audit(settings, timeout=timeout, progress=progress)
+    except ConfigError as exc:
+        print(f"xtcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if progress is not None:
+            progress.close()
     code = present(result, settings, waivers, environ)
     if settings.run.save_evidence is not None:
         from . import snapshot
@@ -170,7 +180,7 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if options.verbosity >= 0:
             print(f"xtcheck demo: auditing the sandbox scenario '{args.scenario}' — {cloud.scenario['summary']}\n")
         settings = load(cloud.write_config(), options, {})
-        return report(settings, environ)
+        return report(settings, environ, timeout=args.timeout)
 
 
 def cmd_checks(args: argparse.Namespace) -> int:

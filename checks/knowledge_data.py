@@ -33,6 +33,7 @@ FAMILIES = ("aadsts", "sync-code", "alert-text", "ews-policy", "graph-error")
 _ENTRA_CODES = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
 _ENTRA_TROUBLESHOOT = "https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/"
 _ADD_CREDENTIALS = "https://learn.microsoft.com/entra/identity-platform/how-to-add-credentials"
+_WORKLOAD_IDENTITY = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
 _CERT_CREDENTIALS = "https://learn.microsoft.com/entra/identity-platform/certificate-credentials"
 _ADMIN_CONSENT = "https://learn.microsoft.com/entra/identity/enterprise-apps/grant-admin-consent"
 _SP_LESS = "https://learn.microsoft.com/entra/identity-platform/deprecate-service-principal-less-authentication"
@@ -120,6 +121,31 @@ _AADSTS: tuple[Entry, ...] = (
         "Upload the public certificate that matches the private key under App registrations > the app > "
         "Certificates & secrets and compare thumbprints; in a PEM file put the leaf certificate first.",
         _CERT_CREDENTIALS, ("EXO-003",)),
+    Entry(
+        "AADSTS700213", "aadsts", "No federated credential matches the token's subject",
+        "The reader signed in with a workload identity token (federated_token_file) whose subject matches none of "
+        "the app's federated credentials: another branch, a job that declares an environment, or another "
+        "Kubernetes service account than the one registered.",
+        "Add a federated credential for exactly that subject (App registrations > the reader app > Certificates & "
+        "secrets > Federated credentials), or run the job where the registered subject applies.",
+        _WORKLOAD_IDENTITY, ()),
+    Entry(
+        "AADSTS700211", "aadsts", "No federated credential matches the token's issuer",
+        "The workload identity token's issuer is not the issuer of any of the app's federated credentials.",
+        "Register a federated credential with the issuer the token names (GitHub: "
+        "https://token.actions.githubusercontent.com; AKS: the cluster's OIDC issuer URL).",
+        _WORKLOAD_IDENTITY, ()),
+    Entry(
+        "AADSTS700212", "aadsts", "No federated credential matches the token's audience",
+        "The workload identity token was issued for another audience than the app's federated credential expects.",
+        "Request the token for the audience api://AzureADTokenExchange, or register the audience you use.",
+        _WORKLOAD_IDENTITY, ()),
+    Entry(
+        "AADSTS700024", "aadsts", "The workload identity token has expired",
+        "The client assertion read from federated_token_file is outside its validity window; such tokens live "
+        "minutes, not hours.",
+        "Write a fresh token to the file right before xtcheck runs (xtcheck re-reads it at every sign-in).",
+        _WORKLOAD_IDENTITY, ()),
     Entry(
         "AADSTS500011", "aadsts", "Exchange Online not found in the tenant",
         "The tenant has no service principal for the requested resource, here Office 365 Exchange Online: the "

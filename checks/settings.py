@@ -61,15 +61,41 @@ CLOUDS = {
 }
 
 
+CREDENTIAL_KINDS = ("client_secret", "certificate", "device_code", "managed_identity", "federated_token_file")
+
+
+@dataclass(frozen=True)
+class ManagedIdentity:
+    """The Azure managed identity of the machine xtcheck runs on; `client_id` None: the system-assigned one."""
+
+    client_id: str | None = None
+
+
 @dataclass(frozen=True)
 class Credential:
-    """One of the auditor's reader identities, for one tenant."""
+    """One of the auditor's reader identities, for one tenant, with exactly one way to sign in."""
 
     key: str  # where it sits in the config, for messages: credentials[0]
     tenant_id: str
-    client_id: str
+    client_id: str  # "" only for a system-assigned managed identity whose id the config does not name
     secret: Secret | None = None
     certificate: Pem | None = None
+    device_code: bool = False  # interactive, delegated: an admin signs in through a public client
+    managed_identity: ManagedIdentity | None = None
+    federated_token_file: Path | None = None  # a JWT from an external IdP, re-read at every sign-in
+
+    @property
+    def kind(self) -> str:
+        """One of CREDENTIAL_KINDS."""
+        if self.certificate is not None:
+            return "certificate"
+        if self.device_code:
+            return "device_code"
+        if self.managed_identity is not None:
+            return "managed_identity"
+        if self.federated_token_file is not None:
+            return "federated_token_file"
+        return "client_secret"
 
 
 @dataclass(frozen=True)
@@ -167,8 +193,9 @@ def _explain(error: jsonschema.ValidationError) -> str:  # noqa: PLR0911 (one an
     value = error.instance
     if error.validator == "additionalProperties":
         known = sorted(schema.get("properties", {}))
-        extra = sorted(set(value) - set(known)) if isinstance(value, dict) else []
-        hint = difflib.get_close_matches(extra[0], known, n=1) if extra else []
+        # YAML keys need not be strings (1, true, null, a date): compare and sort them as text
+        extra = sorted((k for k in value if k not in known), key=str) if isinstance(value, dict) else []
+        hint = difflib.get_close_matches(str(extra[0]), known, n=1) if extra else []
         suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; known keys here: {', '.join(known)}"
         return f"unknown key {extra[0]!r}{suggestion}" if extra else error.message
     if error.validator == "required":
@@ -196,10 +223,21 @@ def _explain_pattern(pattern: str, value: str) -> str:
         cleaned = value.strip().strip("{}").strip()
         if _GUID.match(cleaned):
             return f"{value!r} has stray whitespace or braces; write it as {cleaned}"
-        return f"{value!r} is not a GUID (like 11111111-2222-3333-4444-555555555555)"
+        return f"{quoted(value)} is not a GUID (like 11111111-2222-3333-4444-555555555555)"
     if "@" in pattern:
-        return f"{value!r} is not an email address"
-    return f"{value!r} is not valid here"
+        return f"{quoted(value)} is not an email address"
+    return f"{quoted(value)} is not valid here"
+
+
+_PLAIN = re.compile(r"[\w.@{}\s-]{0,64}")
+
+
+def quoted(value: str) -> str:
+    """A wrong value as a message repeats it, unless it may be a secret pasted under the wrong key: ids, domains
+    and addresses hold no ~ / + = and the like, and are not long blobs of letters and digits."""
+    if _PLAIN.fullmatch(value) and not (len(value) >= 32 and not re.search(r"[.@-]", value)):
+        return repr(value)
+    return f"the {len(value)}-character value given (not repeated here: it may be a secret)"
 
 
 def _build(raw: dict[str, Any], base: Path, run: RunOptions, environ: Mapping[str, str]) -> Settings:
@@ -229,7 +267,10 @@ def normalize_environment_url(url: str) -> str:
     text = url.strip()
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unbalanced "[" (an IPv6 literal cut short)
+        parts = urlsplit("")
     if parts.scheme != "https" or not parts.hostname:
         raise ConfigError("dynamics.environment_url",
                           f"{url!r} is not an https URL like https://contoso.crm4.dynamics.com")
@@ -247,7 +288,8 @@ def _exchange_tenant(value: str) -> str:
             raise ConfigError("exchange.tenant_id", f"{value!r} has stray whitespace or braces; write it as {cleaned}")
         return cleaned.lower()
     if not re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", value):
-        raise ConfigError("exchange.tenant_id", f"{value!r} is neither a tenant GUID nor a domain like contoso.com")
+        raise ConfigError("exchange.tenant_id", f"{quoted(value)} is neither a tenant GUID nor a domain like "
+                                                "contoso.com")
     return value.lower()
 
 
@@ -262,7 +304,10 @@ def _cloud(raw: dict[str, Any]) -> Cloud:
         raise ConfigError("endpoints", "cloud: custom needs endpoints.login, endpoints.graph and "
                                        "endpoints.exchange_resource")
     for key in ("login", "graph", "exchange_resource"):
-        parts = urlsplit(endpoints[key])
+        try:
+            parts = urlsplit(endpoints[key])
+        except ValueError:  # an unbalanced "[" (an IPv6 literal cut short)
+            parts = urlsplit("")
         if parts.scheme != "https" or not parts.hostname:
             raise ConfigError(f"endpoints.{key}", f"{endpoints[key]!r} is not an https URL")
     login = endpoints["login"].rstrip("/")
@@ -273,12 +318,22 @@ def _ca_bundle(raw: dict[str, Any], base: Path) -> Path | None:
     return _existing_file("tls.ca_bundle", raw.get("tls", {}).get("ca_bundle"), base)
 
 
+def shown(path: Path) -> str:
+    """A path from the config as a message shows it: control characters escaped, so the message stays one line
+    and cannot steer the terminal."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(path))
+
+
 def _existing_file(key: str, value: str | None, base: Path) -> Path | None:
     if value is None:
         return None
-    path = (base / value).resolve()
-    if not path.is_file():
-        raise ConfigError(key, f"no file at {path}")
+    try:
+        path = (base / value).resolve()
+        found = path.is_file()
+    except (OSError, ValueError):  # a NUL character, a name too long
+        raise ConfigError(key, f"{value!r} is not a usable file path") from None
+    if not found:
+        raise ConfigError(key, f"no file at {shown(path)}")
     return path
 
 
@@ -294,22 +349,91 @@ class _Secrets:
             if not value:
                 raise ConfigError(key, f"environment variable {name} is not set (or empty); export it first")
             return Secret(value)
-        path = (self.base / name).expanduser()
+        try:
+            path = (self.base / name).expanduser()
+        except RuntimeError:  # ~someone who has no home directory here
+            raise ConfigError(key, f"cannot read {name}: its home directory is unknown") from None
         try:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+            raise ConfigError(key, f"cannot read {shown(path)}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(key, f"{shown(path)} is not UTF-8 text (PowerShell's `>` writes UTF-16: use "
+                                   "Set-Content -Encoding utf8)") from None
+        except ValueError:  # a NUL character in the path
+            raise ConfigError(key, f"{name!r} is not a usable file path") from None
         if not value:
-            raise ConfigError(key, f"{path} is empty")
+            raise ConfigError(key, f"{shown(path)} is empty")
         return Secret(value)
 
 
 def _credential(index: int, raw: dict[str, Any], secrets: _Secrets, base: Path) -> Credential:
     key = f"credentials[{index}]"
-    secret = secrets.resolve(f"{key}.client_secret", raw["client_secret"]) if "client_secret" in raw else None
-    pem = None
-    if "certificate" in raw:
+    kinds = [k for k in CREDENTIAL_KINDS if k in raw]
+    if len(kinds) != 1:
+        raise ConfigError(key, _kinds_problem(kinds))
+    kind = kinds[0]
+    tenant_id, client_id = raw["tenant_id"].lower(), str(raw.get("client_id", "")).lower()
+    if kind == "client_secret":
+        return Credential(key, tenant_id, client_id, secret=secrets.resolve(f"{key}.client_secret",
+                                                                            raw["client_secret"]))
+    if kind == "certificate":
         cert = raw["certificate"]
         password = secrets.resolve(f"{key}.certificate.password", cert["password"]) if "password" in cert else None
         pem = read_pem(f"{key}.certificate", base / cert["path"], password.reveal() if password else None)
-    return Credential(key, raw["tenant_id"].lower(), raw["client_id"].lower(), secret, pem)
+        return Credential(key, tenant_id, client_id, certificate=pem)
+    if kind == "device_code":
+        if raw["device_code"] is not True:
+            raise ConfigError(f"{key}.device_code", "only true means something here; to sign in another way, "
+                                                    "remove device_code and give that kind instead")
+        return Credential(key, tenant_id, client_id, device_code=True)
+    if kind == "managed_identity":
+        identity = _managed_identity(f"{key}.managed_identity", raw["managed_identity"], client_id)
+        return Credential(key, tenant_id, identity.client_id or client_id, managed_identity=identity)
+    path = _federated_token_file(f"{key}.federated_token_file", raw["federated_token_file"], base, secrets.environ)
+    return Credential(key, tenant_id, client_id, federated_token_file=path)
+
+
+def _kinds_problem(kinds: list[str]) -> str:
+    if not kinds:
+        return ("needs one way to sign in: client_secret (env:NAME or file:PATH), certificate {path: ...}, "
+                "device_code: true, managed_identity: true (or {client_id: ...}) or federated_token_file: PATH")
+    if kinds == ["client_secret", "certificate"]:
+        return "give either client_secret or certificate, not both"
+    return f"give only one way to sign in, not {' and '.join(kinds)}; one identity per tenant signs in one way"
+
+
+def _managed_identity(key: str, value: Any, client_id: str) -> ManagedIdentity:
+    if value is False:
+        raise ConfigError(key, "only true (system-assigned) or {client_id: ...} (user-assigned) means something "
+                               "here; to sign in another way, remove managed_identity and give that kind instead")
+    if value is True:
+        return ManagedIdentity(None)
+    assigned = str(value["client_id"]).lower()
+    if client_id and client_id != assigned:
+        raise ConfigError(key, f"client_id {assigned} differs from the credential's client_id {client_id}; "
+                               "give the user-assigned identity's client id once, under managed_identity")
+    return ManagedIdentity(assigned)
+
+
+def _federated_token_file(key: str, value: str, base: Path, environ: Mapping[str, str]) -> Path:
+    """The token file's path: written as a path (relative to the config), or env:NAME holding the path (AKS sets
+    AZURE_FEDERATED_TOKEN_FILE). It must be readable now; its content is read again at every sign-in."""
+    if value.startswith("env:"):
+        name = value.removeprefix("env:")
+        if not environ.get(name):
+            raise ConfigError(key, f"environment variable {name} is not set (or empty); it should hold the path "
+                                   "of the federated token file")
+        value = environ[name]
+    path = base / Path(value).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {shown(path)}: {exc.strerror}; the CI job or the pod writes this file "
+                               "before xtcheck starts") from None
+    except UnicodeDecodeError:
+        text = ""
+    if text.count(".") != 2:
+        raise ConfigError(key, f"{shown(path)} does not hold a JWT (three dot-separated parts); write the identity "
+                               "provider's token into it as it is")
+    return path

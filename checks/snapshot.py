@@ -127,7 +127,7 @@ def settings_view(settings: Settings) -> dict[str, Any]:
         "exchange_admin_api": settings.exchange_admin_api,
         "app_secret_configured": settings.app_secret is not None,
         "credentials": [{"tenant_id": c.tenant_id, "client_id": c.client_id,
-                         "kind": "certificate" if c.certificate else "client_secret" if c.secret else "none"}
+                         "kind": c.kind}
                         for c in settings.credentials],
     }
 

@@ -41,13 +41,7 @@ class Api:
 
     def invoke(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """A command POST (the Exchange admin API); the read-only guard decides whether it may leave."""
-        url = f"{self.root}/{path.lstrip('/')}"
-        try:
-            response = self._client.post(url, json=body, headers={"Authorization": f"Bearer {self._token()}"})
-        except httpx.TransportError as exc:
-            raise ProbeError(f"cannot reach {self.service} at {urlsplit(url).netloc}: {describe_transport(exc)}") \
-                from None
-        return _json(response, self.service)
+        return _json(self._authorized("POST", f"{self.root}/{path.lstrip('/')}", None, body), self.service)
 
     def get_anonymous(self, path: str) -> dict[str, Any]:
         """A GET without a token (OIDC discovery). An error body in Entra's shape is named by its AADSTS text."""
@@ -60,7 +54,7 @@ class Api:
         if response.status_code >= 400:
             try:
                 text = str(response.json().get("error_description", "")).split(" Trace ID:", maxsplit=1)[0]
-            except ValueError:
+            except (ValueError, AttributeError):  # not JSON, or JSON that is not an object
                 text = response.reason_phrase
             error_class = NotFound if response.status_code in (400, 404) else ProbeError
             raise error_class(f"{self.service} answered {response.status_code}: {text}", status=response.status_code)
@@ -80,21 +74,52 @@ class Api:
         while (link := body.get("@odata.nextLink")) is not None:
             if pages >= MAX_PAGES:
                 raise ProbeError(f"{self.service} kept sending next pages after {MAX_PAGES}; the read is incomplete")
+            if not same_origin(str(link), self.root):  # the token is for this service only: never sent elsewhere
+                raise ProbeError(f"{self.service} named a next page on another host ({_netloc(str(link))}); it was "
+                                 "not followed, so the read is incomplete")
             body = self._get(str(link), None)
             items.extend(_value(body, self.service))
             pages += 1
         return Collection(items, pages)
 
     def _get(self, url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
-        headers = {**self._headers, "Authorization": f"Bearer {self._token()}"}
+        return _json(self._authorized("GET", url, params, None), self.service)
+
+    def _authorized(self, method: str, url: str, params: Mapping[str, str] | None,
+                    body: dict[str, Any] | None) -> httpx.Response:
+        """Send with the identity's token. A 401 means the token expired (or was revoked) during the run: ask for
+        the token again and, when a new one comes back, send once more; the same token is not sent twice."""
+        token = self._token()
+        response = self._send(method, url, params, body, token)
+        if response.status_code == 401:
+            renewed = self._token()
+            if renewed != token:
+                response.close()
+                response = self._send(method, url, params, body, renewed)
+        return response
+
+    def _send(self, method: str, url: str, params: Mapping[str, str] | None, body: dict[str, Any] | None,
+              token: str) -> httpx.Response:
+        headers = {**self._headers, "Authorization": f"Bearer {token}"}
         if self.service == "Microsoft Graph":
             headers["client-request-id"] = str(uuid.uuid4())
         try:
-            response = self._client.get(url, params=params, headers=headers)
+            return self._client.request(method, url, params=params, json=body, headers=headers)
         except httpx.TransportError as exc:
-            raise ProbeError(f"cannot reach {self.service} at {urlsplit(url).netloc}: {describe_transport(exc)}") \
-                from None
-        return _json(response, self.service)
+            raise ProbeError(f"cannot reach {self.service} at {_netloc(url)}: {describe_transport(exc)}") from None
+
+
+def same_origin(url: str, root: str) -> bool:
+    """True when `url` is on the scheme, host and port of `root` (a next page must stay on its service)."""
+    try:
+        a, b = urlsplit(url), urlsplit(root)
+        return (a.scheme.lower(), a.hostname, a.port or 443) == (b.scheme.lower(), b.hostname, b.port or 443)
+    except ValueError:  # an invalid port
+        return False
+
+
+def _netloc(url: str) -> str:
+    return urlsplit(url).netloc
 
 
 def _value(body: dict[str, Any], service: str) -> list[dict[str, Any]]:
@@ -133,7 +158,10 @@ def _error(response: httpx.Response, service: str) -> ProbeError:
 
 def _error_text(response: httpx.Response) -> tuple[str, str]:
     try:
-        error = response.json().get("error", {})
+        payload = response.json()
+        error = payload.get("error", {})
+        if isinstance(error, str):  # OAuth's shape: {"error": "invalid_token", "error_description": "..."}
+            return error, str(payload.get("error_description", "")).strip() or response.reason_phrase
         return str(error.get("code", "")), str(error.get("message", "")).strip() or response.reason_phrase
     except (ValueError, AttributeError):
         kind = "an HTML page" if "html" in response.headers.get("content-type", "") else "a non-JSON body"

@@ -7,19 +7,22 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from ..errors import WriteRefused
 
-_TOKEN_PATH = re.compile(r"^/[^/]+/oauth2/v2\.0/token$")
+_TOKEN_PATH = re.compile(r"^/[^/]+/oauth2/v2\.0/(?:token|devicecode)$")  # a sign-in, not a directory write
 _ADMIN_API_PATH = re.compile(r"^/adminapi/(?:beta|v2\.0)/[^/]+/InvokeCommand$")
+# Headers that make some services (OData among them) treat a GET or POST as PATCH, MERGE or DELETE.
+METHOD_OVERRIDES = ("x-http-method", "x-http-method-override", "x-method-override")
 
 
 def is_read(method: str, url: str, body: bytes, login_origin: str, exchange_admin_origin: str | None = None) -> bool:
-    """GET/HEAD; the token POST to the login host; a Graph `$batch` made only of GETs; and, only when the operator
-    opted in, the Exchange Online admin API's command POST for a `Get-` cmdlet. Nothing else."""
+    """GET/HEAD; the token and device code POSTs to the login host; a Graph `$batch` made only of GETs; and, only
+    when the operator opted in, the Exchange Online admin API's command POST for a `Get-` cmdlet. Nothing else."""
     method = method.upper()
     if method in ("GET", "HEAD"):
         return True
@@ -37,9 +40,22 @@ def is_read(method: str, url: str, body: bytes, login_origin: str, exchange_admi
     return False
 
 
+def _strict_json(body: bytes) -> Any:
+    """JSON that means one thing to every parser: a key given twice (one parser takes the first, another the last)
+    is refused as ValueError."""
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a key appears twice")
+        return dict(pairs)
+
+    return json.loads(body, object_pairs_hook=unique)
+
+
 def _get_cmdlet(body: bytes) -> bool:
     try:
-        name = json.loads(body)["CmdletInput"]["CmdletName"]
+        name = _strict_json(body)["CmdletInput"]["CmdletName"]
     except (ValueError, KeyError, TypeError):
         return False
     return isinstance(name, str) and re.fullmatch(r"Get-[A-Za-z]+", name) is not None
@@ -47,7 +63,7 @@ def _get_cmdlet(body: bytes) -> bool:
 
 def _batch_of_gets(body: bytes) -> bool:
     try:
-        requests = json.loads(body)["requests"]
+        requests = _strict_json(body)["requests"]
     except (ValueError, KeyError, TypeError):
         return False
     return isinstance(requests, list) and bool(requests) and all(
@@ -97,7 +113,9 @@ class ReadOnlyGuard(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.netloc.decode()
-        if not is_read(request.method, str(request.url), request.read(), self._login, self._exchange_admin):
+        overridden = any(name in request.headers for name in METHOD_OVERRIDES)
+        if overridden or not is_read(request.method, str(request.url), request.read(), self._login,
+                                     self._exchange_admin):
             self._log.add(Record(request.method, host, None, refused=True))
             raise WriteRefused(f"refused {request.method} {host}{request.url.path}: xtcheck never writes to a tenant")
         try:

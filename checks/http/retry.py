@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import random
 import time
@@ -25,17 +26,32 @@ class RetryPolicy:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
+    """Seconds the server asks us to wait: delta-seconds or an HTTP date; None when absent or unreadable (a
+    malformed header means "no advice", never a crash)."""
+    text = (response.headers.get("Retry-After") or "").strip()
+    if not text:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    when = email.utils.parsedate_to_datetime(value) if value else None
-    return max(0.0, when.timestamp() - time.time()) if when else None
+    if text.isascii() and text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # HTTP dates are GMT; a date without a zone is read as UTC, not as local time
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _untrusted_certificate(exc: httpx.TransportError) -> bool:
+    """A certificate that fails verification fails the same way on every attempt: not worth a retry."""
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 class RetryTransport(httpx.BaseTransport):
-    """Resends a request answered 429/503/504 or lost in transit, within the policy's attempts and budget."""
+    """Resends a request answered 429/503/504 or lost in transit, within the policy's attempts and budget.
+
+    "Lost in transit" includes an answer whose body stalls past the read timeout or is cut off mid-way: the body
+    is read here, inside the retry loop, so such an answer is retried like a dropped connection."""
 
     def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy) -> None:
         self._inner = inner
@@ -47,16 +63,18 @@ class RetryTransport(httpx.BaseTransport):
             last = attempt == self._policy.attempts
             try:
                 response = self._inner.handle_request(request)
-            except (httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError):
+                if response.status_code not in RETRY_STATUSES or last:
+                    _read_body(response)
+                    return response
+            except (httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 delay = self._policy.backoff(attempt)
-                if last or waited + delay > self._policy.budget:
+                if last or waited + delay > self._policy.budget or _untrusted_certificate(exc):
                     raise
             else:
-                if response.status_code not in RETRY_STATUSES or last:
-                    return response
                 named = retry_after(response)
                 delay = named if named is not None else self._policy.backoff(attempt)
                 if waited + delay > self._policy.budget:  # the server asks for more patience than we have
+                    _read_body(response)
                     return response
                 response.close()
             time.sleep(delay)
@@ -65,3 +83,12 @@ class RetryTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+def _read_body(response: httpx.Response) -> None:
+    """Read the whole body now; on failure close the response (its connection and any slot it holds) and raise."""
+    try:
+        response.read()
+    except BaseException:
+        response.close()
+        raise

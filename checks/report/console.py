@@ -9,6 +9,7 @@ from typing import TextIO
 
 from ..model import Attestation, Finding, Remediation, Run, Status, UnusedWaiver, summarize, verdict
 from .jsonreport import compact, fingerprint, ordered
+from .text import visible
 
 AREAS: dict[str, str] = {
     "APP": "App registration",
@@ -61,7 +62,7 @@ def render_console(findings: Sequence[Finding], run: Run, stream: TextIO, *, col
         lines.extend(["", *_attestation(run.attestation, paint, verbose=verbose)])
         lines.append("")
     lines.append(summary_line(findings, paint))
-    stream.write("\n".join(lines) + "\n")
+    stream.write(_encodable("\n".join(lines) + "\n", stream))
 
 
 def summary_line(findings: Sequence[Finding], paint: _Painter | None = None) -> str:
@@ -78,8 +79,8 @@ def summary_line(findings: Sequence[Finding], paint: _Painter | None = None) -> 
 
 def unused_waiver_lines(waivers: Sequence[UnusedWaiver]) -> list[str]:
     """One line per waiver that matched no finding that is not a pass."""
-    return [f"unused waiver waivers[{w.index}]: {w.check} {w.subject} ({w.owner}, until {w.expires}) matched no "
-            "finding that is not a pass; remove it" for w in waivers]
+    return [visible(f"unused waiver waivers[{w.index}]: {w.check} {w.subject} ({w.owner}, until {w.expires}) "
+                    "matched no finding that is not a pass; remove it") for w in waivers]
 
 
 def waiver_line(finding: Finding, dash: str = "—") -> str | None:
@@ -87,7 +88,7 @@ def waiver_line(finding: Finding, dash: str = "—") -> str | None:
     note = finding.waiver
     if note is None:
         return None
-    who = f"{note.reason} {dash} {note.owner}"
+    who = visible(f"{note.reason} {dash} {note.owner}")
     if note.state == "applied":
         return f"waived (real: {finding.status.value.upper()}): {who}, until {note.expires}"
     if note.state == "expired":
@@ -97,13 +98,14 @@ def waiver_line(finding: Finding, dash: str = "—") -> str | None:
 
 
 def remediation_lines(remediation: Remediation) -> list[str]:
-    """Remediation as plain lines: summary, numbered steps, commands (`$ ` for shell ones), links."""
+    """Remediation as plain lines: summary, numbered steps, commands (`$ ` for shell ones), links (hidden characters
+    from tenant data written visibly)."""
     lines = [remediation.summary]
     lines.extend(f"  {n}. {step}" for n, step in enumerate(remediation.steps, start=1))
     for command in remediation.commands:
         lines.extend(_command_lines(command))
     lines.extend(f"  see {link}" for link in remediation.links)
-    return lines
+    return [visible(line) for line in lines]
 
 
 def looks_like_shell(command: str) -> bool:
@@ -139,6 +141,19 @@ class _Painter:
         return self.paint(_BOLD, text)
 
 
+def _encodable(text: str, stream: TextIO) -> str:
+    """`text` as the stream can encode it: a name in a script the console's code page lacks (an emoji, CJK on
+    cp1252 when the output is redirected on Windows) becomes a backslash escape instead of a crash."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        pass
+    return text
+
+
 def _unicode_ok(stream: TextIO) -> bool:
     encoding = getattr(stream, "encoding", None) or "utf-8"
     try:
@@ -150,13 +165,13 @@ def _unicode_ok(stream: TextIO) -> bool:
 
 def _header(run: Run, paint: _Painter) -> list[str]:
     return [
-        paint.bold(f"xtcheck {run.tool_version}"),
-        f"  environment  {run.environment_url} (cloud: {run.cloud})",
-        f"  tenants      {run.dynamics_tenant} (Dynamics, tenant A) {paint.arrow} "
-        f"{run.exchange_tenant} (Exchange Online, tenant B)",
-        f"  app          {run.client_id or '(taken from the profile)'}",
-        f"  profile      {run.profile or '(auto-detected)'}",
-        f"  run          {run.started} {paint.arrow} {run.finished}",
+        paint.bold(visible(f"xtcheck {run.tool_version}")),
+        visible(f"  environment  {run.environment_url} (cloud: {run.cloud})"),
+        visible(f"  tenants      {run.dynamics_tenant} (Dynamics, tenant A) {paint.arrow} "
+                f"{run.exchange_tenant} (Exchange Online, tenant B)"),
+        visible(f"  app          {run.client_id or '(taken from the profile)'}"),
+        visible(f"  profile      {run.profile or '(auto-detected)'}"),
+        visible(f"  run          {run.started} {paint.arrow} {run.finished}"),
     ]
 
 
@@ -165,7 +180,7 @@ def _body(findings: Sequence[Finding], paint: _Painter, *, verbose: bool) -> lis
         return ["", "No checks ran."]
     lines: list[str] = []
     for area, group in groupby(by_area(findings), key=lambda f: f.area):
-        lines.extend(["", paint.bold(AREAS.get(area, area))])
+        lines.extend(["", paint.bold(visible(AREAS.get(area, area)))])
         for _, check in groupby(group, key=lambda f: f.check_id):
             lines.extend(_check_lines(list(check), paint, verbose=verbose))
     return lines
@@ -177,8 +192,8 @@ def _check_lines(findings: list[Finding], paint: _Painter, *, verbose: bool) -> 
     lines: list[str] = []
     if collapse:
         first = passes[0]
-        lines.append(f"  {paint.status(Status.PASS, TAGS[Status.PASS])} {first.check_id}  "
-                     f"{len(passes)} passing {paint.dash} {first.title} (--verbose lists each)")
+        lines.append(f"  {paint.status(Status.PASS, TAGS[Status.PASS])} {visible(first.check_id)}  "
+                     f"{len(passes)} passing {paint.dash} {visible(first.title)} (--verbose lists each)")
     for finding in findings:
         if not (collapse and finding.status is Status.PASS):
             lines.extend(_finding_lines(finding, paint, verbose=verbose))
@@ -187,20 +202,20 @@ def _check_lines(findings: list[Finding], paint: _Painter, *, verbose: bool) -> 
 
 def _finding_lines(finding: Finding, paint: _Painter, *, verbose: bool) -> list[str]:
     tag = paint.paint(*_WAIVED) if finding.waived else paint.status(finding.status, TAGS[finding.status])
-    lines = [f"  {tag} {finding.check_id}  {finding.subject} {paint.dash} {finding.message}"]
+    lines = [f"  {tag} {visible(f'{finding.check_id}  {finding.subject} {paint.dash} {finding.message}')}"]
     if finding.status is Status.PASS:
         return lines
     waiver = waiver_line(finding, paint.dash)
     if waiver is not None:
         lines.append(f"{_INDENT}{waiver}")
     if finding.blocked_by:
-        lines.append(f"{_INDENT}blocked by {finding.blocked_by}")
+        lines.append(f"{_INDENT}blocked by {visible(finding.blocked_by)}")
     if finding.remediation is not None:
         first, *rest = remediation_lines(finding.remediation)
         lines.append(f"{_INDENT}fix: {first}")
         lines.extend(f"{_INDENT}{line}" for line in rest)
     if verbose and finding.evidence:
-        lines.append(f"{_INDENT}evidence: {compact(finding.evidence)}")
+        lines.append(f"{_INDENT}evidence: {visible(compact(finding.evidence))}")
     if verbose:
         lines.append(f"{_INDENT}fingerprint: {fingerprint(finding)}")
     return lines
@@ -214,7 +229,7 @@ def _grants_writes(role: str) -> bool:
 def _completeness(run: Run) -> list[str]:
     if not run.completeness:
         return []
-    return ["", "Completeness", *(f"  {statement}" for statement in run.completeness)]
+    return ["", "Completeness", *(f"  {visible(statement)}" for statement in run.completeness)]
 
 
 def _attestation(attestation: Attestation, paint: _Painter, *, verbose: bool) -> list[str]:
@@ -227,15 +242,17 @@ def _attestation(attestation: Attestation, paint: _Painter, *, verbose: bool) ->
     total = sum(by_method.values())
     writes = attestation.writes_attempted
     refused = " (refused before leaving the process)" if writes else ""
-    lines = [f"read-only: {total} requests{f' ({methods})' if methods else ''}, {writes} writes attempted{refused}"]
+    lines = [visible(f"read-only: {total} requests{f' ({methods})' if methods else ''}, {writes} writes attempted"
+                     f"{refused}")]
     if verbose:
-        lines.extend(f"  {key}: {count}" for key, count in sorted(attestation.requests.items()))
+        lines.extend(visible(f"  {key}: {count}") for key, count in sorted(attestation.requests.items()))
     roles = sorted({role for carried in attestation.token_roles.values() for role in carried})
     if roles:
         tokens = len(attestation.token_roles)
-        lines.append(f"reader tokens carried ({tokens}): {', '.join(roles)}")
+        lines.append(visible(f"reader tokens carried ({tokens}): {', '.join(roles)}"))
     writable = [role for role in roles if _grants_writes(role)]
     if writable:
-        lines.append(paint.status(Status.WARN, f"warning: the reader tokens carry write permissions "
-                                               f"({', '.join(writable)}); give xtcheck a read-only identity"))
+        lines.append(paint.status(Status.WARN, visible(f"warning: the reader tokens carry write permissions "
+                                                       f"({', '.join(writable)}); give xtcheck a read-only "
+                                                       "identity")))
     return lines

@@ -10,10 +10,12 @@ from itertools import groupby
 from typing import Any, TextIO
 
 import jinja2
+import markupsafe
 
 from ..model import Finding, Remediation, Run, Status, summarize, verdict
 from .console import AREAS, COLLAPSE_ABOVE, _grants_writes, by_area, looks_like_shell, unused_waiver_lines, waiver_line
 from .jsonreport import compact, fingerprint, jsonable, ordered
+from .text import visible
 
 WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
 LABEL_CHARS = 23  # longer names are cut in the chain's boxes; the node's <title> keeps them whole
@@ -42,9 +44,17 @@ CHAIN = (
 @functools.cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("checks.report", "templates"), autoescape=True,
+        loader=jinja2.PackageLoader("checks.report", "templates"), autoescape=True, finalize=_finalize,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
+
+
+def _finalize(value: Any) -> Any:
+    """Every value the template prints: hidden characters from tenant data written visibly (before autoescape);
+    markup the template made itself (a macro's output) stays as it is."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible(value)
+    return value
 
 
 def render_html(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:

@@ -12,6 +12,7 @@ from pathlib import PurePath
 from typing import Any, TextIO
 
 from ..model import Finding, Remediation, Run, Status, WaiverNote, exit_code, summarize, verdict
+from .text import json_visible
 
 SCHEMA_VERSION = "1"
 
@@ -52,7 +53,7 @@ def compact(value: Any) -> str:
 def fingerprint(finding: Finding) -> str:
     """SHA-256 (hex) of the finding's canonical evidence JSON: a waiver that names it lapses when the evidence
     changes."""
-    return hashlib.sha256(compact(finding.evidence).encode("utf-8")).hexdigest()
+    return hashlib.sha256(compact(finding.evidence).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _sort_token(value: Any) -> str:
@@ -66,7 +67,7 @@ def ordered(findings: Iterable[Finding]) -> list[Finding]:
 
 def render_json(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
     """Write the report as one JSON document (indent 2, UTF-8 text, trailing newline)."""
-    stream.write(json.dumps(report_document(findings, run), indent=2, ensure_ascii=False))
+    stream.write(json_visible(json.dumps(report_document(findings, run), indent=2, ensure_ascii=False)))
     stream.write("\n")
 
 

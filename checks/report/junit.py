@@ -26,6 +26,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string
 from ..model import Finding, Run, Status
 from .console import by_area, remediation_lines, waiver_line
 from .jsonreport import compact
+from .text import visible
 
 SUITE_PREFIX = "xtcheck."
 
@@ -47,7 +48,7 @@ def _suite(area: str, findings: list[Finding], run: Run) -> Any:
 
 
 def _properties(run: Run) -> dict[str, str]:
-    return {
+    return {key: visible(value) for key, value in {
         "tool_version": run.tool_version,
         "environment_url": run.environment_url,
         "dynamics_tenant": run.dynamics_tenant,
@@ -55,21 +56,24 @@ def _properties(run: Run) -> dict[str, str]:
         "client_id": run.client_id,
         "profile": run.profile,
         "cloud": run.cloud,
-    }
+    }.items()}
 
 
 def _case(finding: Finding) -> Any:
-    case = TestCase(finding.subject, classname=finding.check_id, stdout=_stdout(finding) or None)
+    """One test case; text from tenants has its hidden characters written visibly (XML cannot hold most of them,
+    and a CI page should not reorder or recolour what it shows)."""
+    message = visible(finding.message)
+    case = TestCase(visible(finding.subject), classname=visible(finding.check_id), stdout=_stdout(finding) or None)
     # junit-xml drops a failure or an error that has neither message nor text: the fallbacks keep it counted.
     if finding.waived and finding.status in (Status.FAIL, Status.ERROR):
-        case.add_skipped_info(message=waiver_line(finding), output=finding.message)
+        case.add_skipped_info(message=waiver_line(finding), output=message)
     elif finding.status is Status.FAIL:
-        case.add_failure_info(message=finding.message or "failed", output=_remediation_text(finding) or None,
+        case.add_failure_info(message=message or "failed", output=_remediation_text(finding) or None,
                               failure_type=finding.severity.value)
     elif finding.status is Status.ERROR:
-        case.add_error_info(message=finding.message or "could not decide", output=_remediation_text(finding) or None)
+        case.add_error_info(message=message or "could not decide", output=_remediation_text(finding) or None)
     elif finding.status is Status.SKIP:
-        case.add_skipped_info(message=finding.message)
+        case.add_skipped_info(message=message)
     return case
 
 
@@ -87,7 +91,7 @@ def _stdout(finding: Finding) -> str:
         lines.append(f"blocked by {finding.blocked_by}")
     if finding.evidence:
         lines.append(f"evidence: {compact(finding.evidence)}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def _remediation_text(finding: Finding) -> str:

@@ -22,6 +22,7 @@ from typing import TextIO
 
 from ..model import Finding, Remediation, Run, Status, summarize, verdict
 from .console import _attestation, _Painter, by_area
+from .text import visible
 
 WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
 LISTED_SUBJECTS = 3  # the table names this many subjects that do not pass, then "and N more"
@@ -77,8 +78,9 @@ def _tail(path: Path, size: int) -> bytes:
 
 
 def inline(text: str) -> str:
-    """`text` as literal inline Markdown: one line, punctuation escaped, URLs kept whole (still autolinked)."""
-    flat = _LINE_BREAK.sub(" ", text)
+    """`text` as literal inline Markdown: one line, punctuation escaped, URLs kept whole (still autolinked), hidden
+    characters written visibly."""
+    flat = visible(_LINE_BREAK.sub(" ", text))
     parts: list[str] = []
     at = 0
     for match in _URL.finditer(flat):
@@ -105,7 +107,7 @@ def paragraph(text: str) -> str:
 
 def fence(content: str, info: str = "") -> str:
     """A fenced code block around `content`, longer than any run of backticks in it (at least three)."""
-    body = _LINE_BREAK.sub("\n", content)
+    body = visible(_LINE_BREAK.sub("\n", content))
     longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
     ticks = "`" * max(3, longest + 1)
     return f"{ticks}{info}\n{body}\n{ticks}"

@@ -36,6 +36,7 @@ from .. import registry
 from ..model import CheckSpec, Finding, Remediation, Run, RunIds, Severity, Status, summarize, verdict
 from .jsonreport import jsonable, ordered
 from .markdown import fence, inline, paragraph
+from .text import json_visible
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -62,7 +63,7 @@ def render_sarif(findings: Sequence[Finding], run: Run, stream: TextIO, *, artif
                  problems_only: bool = False) -> None:
     """Write the findings as one SARIF 2.1.0 log (indent 2, UTF-8 text, deterministic for the same input)."""
     log = sarif_log(findings, run, artifact_uri=artifact_uri, problems_only=problems_only)
-    stream.write(json.dumps(log, indent=2, ensure_ascii=False))
+    stream.write(json_visible(json.dumps(log, indent=2, ensure_ascii=False)))
     stream.write("\n")
 
 
@@ -99,7 +100,7 @@ def automation_id(run: Run) -> str:
 def fingerprint(finding: Finding) -> str:
     """A stable hash of the check id and the subject (case-insensitive, as findings are sorted)."""
     key = f"{finding.check_id}\n{finding.subject.lower()}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def rule_name(spec: CheckSpec) -> str:

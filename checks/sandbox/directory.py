@@ -64,6 +64,39 @@ class AppCertificate:
     end: dt.datetime
 
 
+@dataclass(frozen=True)
+class FederatedCredential:
+    """A federated identity credential of an app registration: tokens of `issuer` about `subject` sign it in."""
+
+    name: str
+    issuer: str  # a sandbox identity provider's name (served on the identity origin) or an issuer URL
+    subject: str
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PublicClient:
+    """A reader that signs in with a device code: who approves it in each tenant, and whether the sandbox approves
+    by itself after some polls (None: a test approves with `Sandbox.approve_device_code`)."""
+
+    users: tuple[tuple[str, str], ...]  # (tenant id, user principal name)
+    approve_after_polls: int | None
+    interval: int  # seconds between polls the login service asks for
+    expires_in: int = 900  # seconds a device code stays valid
+
+    def user_for(self, tenant_id: str) -> str | None:
+        return dict(self.users).get(tenant_id)
+
+
+@dataclass(frozen=True)
+class ManagedIdentity:
+    """A managed identity of the machine the audit runs on: a service principal in its one tenant, no app."""
+
+    app_id: str  # its client id
+    tenant_id: str
+    system_assigned: bool
+
+
 @dataclass
 class Directory:
     """Everything Entra knows. Graph objects are kept in their wire shape (v1.0 property names)."""
@@ -76,6 +109,11 @@ class Directory:
     named_certificates: dict[str, Certificate] = field(default_factory=dict)
     service_principals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tenant id -> SPs
     assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tenant id -> assignments
+    # tenant id -> oauth2PermissionGrants (delegated permissions consented for every user, in the v1.0 shape)
+    delegated_grants: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    federated: dict[str, list[FederatedCredential]] = field(default_factory=dict)  # appId -> credentials
+    public_clients: dict[str, PublicClient] = field(default_factory=dict)  # appId -> device code settings
+    managed_identities: dict[str, ManagedIdentity] = field(default_factory=dict)  # client id -> identity
 
     # -- lookups -------------------------------------------------------------------------------------
 
@@ -112,6 +150,23 @@ class Directory:
             for a in self.assignments.get(tenant_id, [])
             if a["principalId"] == client["id"] and a["resourceId"] == resource["id"] and a["appRoleId"] in by_id
         })
+
+    def granted_scopes(self, tenant_id: str, client_app_id: str, resource_app_id: str) -> list[str]:
+        """The delegated permissions consented to the client on the resource, as a token's `scp` claim."""
+        client = self.service_principal(tenant_id, client_app_id)
+        resource = self.service_principal(tenant_id, resource_app_id)
+        if client is None or resource is None:
+            return []
+        return sorted({scope for g in self.delegated_grants.get(tenant_id, [])
+                       if g["clientId"] == client["id"] and g["resourceId"] == resource["id"]
+                       for scope in g["scope"].split()})
+
+    def user_id(self, tenant_id: str, user_principal_name: str) -> str:
+        """The object id of a user who signs in (the sandbox keeps no user objects; ids are derived, stable)."""
+        return derived_id("user", tenant_id, user_principal_name.lower())
+
+    def system_assigned_identity(self) -> ManagedIdentity | None:
+        return next((m for m in self.managed_identities.values() if m.system_assigned), None)
 
 
 class _Builder:
@@ -153,6 +208,7 @@ class _Builder:
         self.directory.tenants[tenant_id] = tenant
         self.directory.service_principals[tenant_id] = []
         self.directory.assignments[tenant_id] = []
+        self.directory.delegated_grants[tenant_id] = []
         for key in sorted(services):
             resource = firstparty.RESOURCES[key]
             sp = self._service_principal(tenant_id, derived_id(tenant_id, resource.app_id), resource.app_id,
@@ -181,6 +237,9 @@ class _Builder:
         return AppCertificate(raw["keyId"].lower(), cert, start, end)
 
     def _add_reader(self, raw: dict[str, Any]) -> None:
+        if raw.get("managedIdentity"):
+            self._add_managed_identity(raw)
+            return
         app: dict[str, Any] = {
             "ref": raw["ref"], "tenant": raw["home"], "id": derived_id("reader-app", raw["appId"]),
             "appId": raw["appId"], "displayName": raw["displayName"], "signInAudience": "AzureADMultipleOrgs",
@@ -196,19 +255,77 @@ class _Builder:
                                       "certificate": raw["certificate"],
                                       "startDateTime": "2025-01-01T00:00:00Z", "endDateTime": far}]
         self._add_application(app)
+        app_id = raw["appId"].lower()
+        if "deviceCode" in raw:
+            self._add_public_client(app_id, raw)
+        if raw.get("federatedIdentityCredentials"):
+            self.directory.federated[app_id] = [
+                FederatedCredential(f.get("name", f"credential-{i}"), f["issuer"], f["subject"],
+                                    tuple(f.get("audiences", ["api://AzureADTokenExchange"])))
+                for i, f in enumerate(raw["federatedIdentityCredentials"], start=1)]
         for tenant_ref in raw.get("grants", {}):
             tenant_id = self.tenant_id(tenant_ref)
             sp = self._service_principal(tenant_id, derived_id("reader-sp", tenant_id, raw["appId"]),
-                                         raw["appId"].lower(), raw["displayName"], self.tenant_id(raw["home"]),
+                                         app_id, raw["displayName"], self.tenant_id(raw["home"]),
                                          "AzureADMultipleOrgs")
             self.sp_refs[(tenant_id, raw["ref"])] = sp
 
+    def _add_public_client(self, app_id: str, raw: dict[str, Any]) -> None:
+        """A device code reader: a public client app (isFallbackPublicClient), admins who approve per tenant."""
+        self.directory.applications[app_id]["isFallbackPublicClient"] = True
+        settings = raw["deviceCode"]
+        users = {self.tenant_id(ref): upn for ref, upn in settings.get("users", {}).items()}
+        for tenant_ref in raw.get("grants", {}):
+            tenant_id = self.tenant_id(tenant_ref)
+            if tenant_id not in users:
+                tenant = self.directory.tenants[tenant_id]
+                initial = next((d["id"] for d in tenant.domains if d.get("isInitial")), tenant.verified_domains()[0])
+                users[tenant_id] = f"admin@{initial}"
+        self.directory.public_clients[app_id] = PublicClient(
+            tuple(sorted(users.items())), settings.get("approveAfterPolls"), int(settings.get("interval", 5)),
+            int(settings.get("expiresIn", 900)))
+
+    def _add_managed_identity(self, raw: dict[str, Any]) -> None:
+        """A managed identity: no app registration, one service principal (ManagedIdentity) in its home tenant."""
+        home = self.tenant_id(raw["home"])
+        elsewhere = sorted(set(raw.get("grants", {})) - {raw["home"]})
+        if elsewhere:
+            raise ValueError(f"reader {raw['ref']!r}: a managed identity lives in its home tenant {raw['home']!r} "
+                             f"only; it cannot hold roles in {', '.join(elsewhere)}")
+        system = raw["managedIdentity"] == "system"
+        if system and self.directory.system_assigned_identity() is not None:
+            raise ValueError(f"reader {raw['ref']!r}: the machine has one system-assigned managed identity already")
+        app_id = raw["appId"].lower()
+        sp = self._service_principal(home, derived_id("managed-identity-sp", app_id), app_id, raw["displayName"],
+                                     firstparty.MICROSOFT_TENANT, "AzureADMyOrg", sp_type="ManagedIdentity")
+        self.sp_refs[(home, raw["ref"])] = sp
+        self.directory.managed_identities[app_id] = ManagedIdentity(app_id, home, system)
+
     def _grant_reader(self, raw: dict[str, Any]) -> None:
         for tenant_ref, grants in raw.get("grants", {}).items():
+            if "deviceCode" in raw:
+                self._consent_delegated(raw, tenant_ref, grants)
+                continue
             for grant in grants:
                 resource, role = reader_grant(grant)
                 self._add_assignment({"tenant": tenant_ref, "principal": raw["ref"], "resource": resource,
                                       "appRole": role, "createdDateTime": "2025-01-01T00:00:00Z"})
+
+    def _consent_delegated(self, raw: dict[str, Any], tenant_ref: str, grants: list[str]) -> None:
+        """A device code reader's grants are delegated permissions, consented by an admin for all users."""
+        tenant_id = self.tenant_id(tenant_ref)
+        client = self._sp(tenant_id, raw["ref"], "client")
+        scopes: dict[str, list[str]] = {}
+        for grant in grants:
+            resource_key, scope = reader_grant(grant)
+            scopes.setdefault(resource_key, []).append(scope)
+        for resource_key, names in sorted(scopes.items()):
+            resource = self._sp(tenant_id, resource_key, "resource")
+            self.directory.delegated_grants[tenant_id].append({
+                "id": derived_id("oauth2-permission-grant", tenant_id, client["id"], resource["id"]),
+                "clientId": client["id"], "consentType": "AllPrincipals", "principalId": None,
+                "resourceId": resource["id"], "scope": " ".join(names),
+            })
 
     def _add_service_principal(self, raw: dict[str, Any]) -> None:
         tenant_id = self.tenant_id(raw["tenant"])

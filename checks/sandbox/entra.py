@@ -1,11 +1,21 @@
-"""Entra ID per tenant: OIDC discovery, JWKS and the client-credentials token endpoint, with real AADSTS errors."""
+"""Entra ID per tenant: OIDC discovery, JWKS and the token endpoint, with real AADSTS errors.
+
+Grants: client credentials (a client secret, a certificate's client assertion, or a federated token from an external
+identity provider as the client assertion), the device code flow (its /devicecode endpoint, polling, approval by a
+test or by the scenario) and the refresh token grant that gives a signed-in admin tokens for other resources."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import re
+import secrets
+import string
+import threading
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,9 +24,14 @@ import jwt
 from . import firstparty
 from .directory import Directory, Tenant
 from .httpd import Request, Response
+from .identity import IdentityProviders, Signer
 from .tokens import TokenIssuer
 
 _TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
+_DEVICE_CODE_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/devicecode$")
+_DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+_OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+_USER_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IO")
 _OIDC_PATH = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$")
 _KEYS_PATH = re.compile(r"^/([^/]+)/discovery/v2\.0/keys$")
 _ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -62,6 +77,33 @@ AADSTS: dict[int, tuple[str, int, str]] = {
               "value with /.default suffixed to the resource identifier (application ID URI)."),
     900561: ("invalid_request", 405, "The endpoint only accepts {allowed} requests. Received a {method} request."),
     90033: ("temporarily_unavailable", 503, "A transient error has occurred. Please try again."),
+    70011: ("invalid_scope", 400, "The provided value for the input parameter 'scope' isn't valid. The scope "
+                                  "{scope} isn't valid."),
+    70016: ("authorization_pending", 400, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."),
+    70018: ("bad_verification_code", 400, "Invalid verification code due to User typing in wrong user code for "
+                                           "device code flow. Authorization isn't approved."),
+    70019: ("expired_token", 400, "Verification code expired. Have the user retry the sign-in."),
+    65001: ("invalid_grant", 400, "The user or administrator has not consented to use the application with ID "
+                                  "'{app}' named '{name}'. Send an interactive authorization request for this user "
+                                  "and resource."),
+    9002313: ("invalid_grant", 400, "Invalid request. Request is malformed or invalid."),
+    700211: ("invalid_client", 400, "No matching federated identity record found for presented assertion issuer "
+                                    "'{issuer}'. Please check your federated identity credential Subject, Audience "
+                                    "and Issuer against the presented assertion. "
+                                    "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"),
+    700212: ("invalid_client", 400, "No matching federated identity record found for presented assertion audience "
+                                    "'{audience}'. Please check your federated identity credential Subject, Audience "
+                                    "and Issuer against the presented assertion. "
+                                    "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"),
+    700213: ("invalid_client", 400, "No matching federated identity record found for presented assertion subject "
+                                    "'{subject}'. Please check your federated identity credential Subject, Audience "
+                                    "and Issuer against the presented assertion. "
+                                    "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"),
+    700024: ("invalid_client", 400, "Client assertion is not within its valid time range. Current time: {now}, "
+                                    "assertion valid from {start}, expiry time of assertion {end}. Review the "
+                                    "documentation at https://learn.microsoft.com/entra/identity-platform/"
+                                    "certificate-credentials ."),
+    50166: ("invalid_client", 400, "Request to External OIDC endpoint failed. {reason}"),
     50196: ("temporarily_unavailable", 429, "The server terminated an operation because it encountered a loop "
             "while processing a request."),
 }
@@ -75,6 +117,29 @@ class AuthFailure(Exception):
 
 
 @dataclass
+class DeviceFlow:
+    """One device code sign-in, from /devicecode until a token is issued (or it expires)."""
+
+    device_code: str
+    user_code: str
+    tenant_id: str
+    client_id: str
+    scope: str
+    expires_at: float
+    polls: int = 0
+    user: str | None = None  # who approved it (a user principal name)
+
+
+@dataclass(frozen=True)
+class _Session:
+    """What a refresh token stands for: a user signed in to a tenant through a client."""
+
+    tenant_id: str
+    client_id: str
+    user: str
+
+
+@dataclass
 class Login:
     """The login origin; `resources` maps a resource URI (lower case, no trailing slash) to its key."""
 
@@ -83,13 +148,20 @@ class Login:
     origin: str = ""
     resources: dict[str, str] | None = None
     name: str = "login"
+    providers: IdentityProviders = field(default_factory=IdentityProviders)
+    _flows: dict[str, DeviceFlow] = field(default_factory=dict)  # device code -> flow
+    issued_device_codes: list[str] = field(default_factory=list)  # every device code handed out (for tests)
+    _sessions: dict[str, _Session] = field(default_factory=dict)  # refresh token -> session
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- Service protocol ---------------------------------------------------------------------------
 
     def is_read(self, request: Request) -> bool:
+        """GET; the token POST; the device code POST (it starts a sign-in, it changes no directory object)."""
         if request.method in ("GET", "HEAD"):
             return True
-        return request.method == "POST" and _TOKEN_PATH.match(request.path) is not None
+        return request.method == "POST" and (_TOKEN_PATH.match(request.path) is not None
+                                             or _DEVICE_CODE_PATH.match(request.path) is not None)
 
     def error_response(self, request: Request, status: int) -> Response:
         code = {405: 900561, 429: 50196}.get(status, 90033)
@@ -102,11 +174,12 @@ class Login:
             return self._discovery(request, match.group(1))
         if match := _KEYS_PATH.match(path):
             return Response.json(200, self.issuer.jwks())
-        if match := _TOKEN_PATH.match(path):
-            try:
-                return self._token(request, match.group(1))
-            except AuthFailure as failure:
-                return self._error(request, failure.code, **failure.values)
+        for pattern, answer in ((_TOKEN_PATH, self._token), (_DEVICE_CODE_PATH, self._device_authorization)):
+            if match := pattern.match(path):
+                try:
+                    return answer(request, match.group(1))
+                except AuthFailure as failure:
+                    return self._error(request, failure.code, **failure.values)
         if path == "/error":
             code = request.query.get("code", "")
             return Response(200, f"<html><body>AADSTS{code}</body></html>".encode(), {"Content-Type": "text/html"})
@@ -157,11 +230,16 @@ class Login:
         if tenant is None or tenant.cloud != "public":
             raise AuthFailure(90002, tenant=key)
         form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-        if form.get("grant_type") != "client_credentials":
-            raise AuthFailure(70003, grant=form.get("grant_type", ""))
+        grant = form.get("grant_type", "")
         app_id = form.get("client_id", "").strip().lower()
+        if grant not in ("client_credentials", _DEVICE_CODE_GRANT, "refresh_token"):
+            raise AuthFailure(70003, grant=grant)
         if not app_id:
             raise AuthFailure(900144, parameter="client_id")
+        if grant == _DEVICE_CODE_GRANT:
+            return self._device_code_token(request, tenant, app_id, form)
+        if grant == "refresh_token":
+            return self._refresh(request, tenant, app_id, form)
         client_sp = self._client(tenant, app_id)
         credential_type = self._authenticate(request, form, app_id)
         resource_key, audience = self._resource(tenant, form.get("scope", ""))
@@ -173,6 +251,145 @@ class Login:
         )
         return Response.json(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                    "access_token": token}, {"Cache-Control": "no-store, no-cache"})
+
+    def app_token(self, tenant: Tenant, app_id: str, resource: str, *, credential_type: int) -> str:
+        """An app-only token for a client that proved itself elsewhere (a managed identity's endpoint)."""
+        sp = self.directory.service_principal(tenant.id, app_id)
+        if sp is None:
+            raise AuthFailure(7000229, app=app_id, tenant=tenant.id)
+        resource_key, audience = self._resource(tenant, f"{resource.rstrip('/')}/.default")
+        return self.issuer.mint(
+            issuer=f"{self.origin}/{tenant.id}/v2.0", tenant_id=tenant.id, audience=audience, app_id=app_id,
+            object_id=sp["id"], credential_type=credential_type,
+            roles=self.directory.granted_roles(tenant.id, app_id, firstparty.RESOURCES[resource_key].app_id))
+
+    def describe(self, failure: AuthFailure) -> str:
+        """An AuthFailure as Entra words it: AADSTSnnnn: text."""
+        return f"AADSTS{failure.code}: {AADSTS[failure.code][2].format_map(_Blank(failure.values))}"
+
+    # -- device code --------------------------------------------------------------------------------
+
+    def _device_authorization(self, request: Request, key: str) -> Response:
+        tenant = self.directory.tenant(key)
+        if tenant is None or tenant.cloud != "public":
+            raise AuthFailure(90002, tenant=key)
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        app_id = form.get("client_id", "").strip().lower()
+        if not app_id:
+            raise AuthFailure(900144, parameter="client_id")
+        if self.directory.application(app_id) is None:
+            raise AuthFailure(700016, app=app_id, tenant=tenant.id)
+        if not form.get("scope"):
+            raise AuthFailure(900144, parameter="scope")
+        self._delegated_resource(tenant, form["scope"])  # an unknown resource is refused now, as Entra does
+        client = self.directory.public_clients.get(app_id)
+        interval, lifetime = (client.interval, client.expires_in) if client else (5, 900)
+        flow = DeviceFlow(secrets.token_urlsafe(96), "".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(9)),
+                          tenant.id, app_id, form["scope"], time.time() + lifetime)
+        with self._lock:
+            self._flows[flow.device_code] = flow
+            self.issued_device_codes.append(flow.device_code)
+        uri = f"{self.origin}/devicelogin"
+        return Response.json(200, {
+            "user_code": flow.user_code, "device_code": flow.device_code, "verification_uri": uri,
+            "expires_in": lifetime, "interval": interval,
+            "message": f"To sign in, use a web browser to open the page {uri} and enter the code {flow.user_code} "
+                       "to authenticate.",
+        }, {"Cache-Control": "no-store, no-cache"})
+
+    def approve(self, user_code: str, user: str | None = None) -> DeviceFlow:
+        """The admin enters `user_code` at the verification page and signs in as `user` (default: the scenario's
+        admin for that tenant)."""
+        with self._lock:
+            flow = next((f for f in self._flows.values() if f.user_code == user_code.strip().upper()), None)
+            if flow is None:
+                raise LookupError(f"no pending device code sign-in with the code {user_code!r}")
+            flow.user = user or self._default_user(flow.tenant_id, flow.client_id)
+            return flow
+
+    def pending_device_codes(self) -> list[str]:
+        """The user codes waiting for approval (what an admin would read off the prompt)."""
+        with self._lock:
+            return [f.user_code for f in self._flows.values() if f.user is None]
+
+    def _default_user(self, tenant_id: str, app_id: str) -> str:
+        client = self.directory.public_clients.get(app_id)
+        user = client.user_for(tenant_id) if client else None
+        if user:
+            return user
+        tenant = self.directory.tenants[tenant_id]
+        return f"admin@{tenant.verified_domains()[0]}"
+
+    def _device_code_token(self, request: Request, tenant: Tenant, app_id: str, form: dict[str, str]) -> Response:
+        if "client_secret" in form or "client_assertion" in form:
+            self._authenticate(request, form, app_id)
+        elif app_id not in self.directory.public_clients:
+            raise AuthFailure(7000218)  # a confidential client must prove itself; a public client need not
+        with self._lock:
+            flow = self._flows.get(form.get("device_code", ""))
+            if flow is None or flow.client_id != app_id or flow.tenant_id != tenant.id:
+                raise AuthFailure(70018)
+            if time.time() >= flow.expires_at:
+                del self._flows[flow.device_code]
+                raise AuthFailure(70019)
+            flow.polls += 1
+            client = self.directory.public_clients.get(app_id)
+            if flow.user is None and client and client.approve_after_polls is not None \
+                    and flow.polls > client.approve_after_polls:
+                flow.user = self._default_user(tenant.id, app_id)
+            if flow.user is None:
+                raise AuthFailure(70016)
+            del self._flows[flow.device_code]
+        return self._delegated(tenant, app_id, flow.scope, flow.user)
+
+    def _refresh(self, request: Request, tenant: Tenant, app_id: str, form: dict[str, str]) -> Response:
+        if "client_secret" in form or "client_assertion" in form:
+            self._authenticate(request, form, app_id)
+        with self._lock:
+            session = self._sessions.get(form.get("refresh_token", ""))
+        if session is None or session.client_id != app_id or session.tenant_id != tenant.id:
+            raise AuthFailure(9002313)
+        return self._delegated(tenant, app_id, form.get("scope", ""), session.user)
+
+    def _delegated(self, tenant: Tenant, app_id: str, scope: str, user: str) -> Response:
+        """Tokens for a signed-in user: the access token carries the delegated permissions consented to the client
+        on the resource (`scp`), an ID token names the user, a refresh token gets tokens for other resources."""
+        resource_key, audience = self._delegated_resource(tenant, scope)
+        resource_app = firstparty.RESOURCES[resource_key].app_id
+        application = self.directory.application(app_id)
+        if application is None or (self.directory.app_home.get(app_id) != tenant.id
+                                   and application["signInAudience"] == "AzureADMyOrg"):
+            raise AuthFailure(700016, app=app_id, tenant=tenant.id)
+        scopes = self.directory.granted_scopes(tenant.id, app_id, resource_app)
+        if not scopes:
+            raise AuthFailure(65001, app=app_id, name=application["displayName"])
+        if not isinstance(self.issuer, Signer):
+            raise TypeError("the sandbox's login service needs a Signer to issue user tokens")
+        issuer = f"{self.origin}/{tenant.id}/v2.0"
+        user_id = self.directory.user_id(tenant.id, user)
+        refresh = secrets.token_urlsafe(64)
+        with self._lock:
+            self._sessions[refresh] = _Session(tenant.id, app_id, user)
+        info = base64.urlsafe_b64encode(json.dumps({"uid": user_id, "utid": tenant.id}).encode()).decode()
+        granted = scopes if resource_key == "graph" else [f"{audience.rstrip('/')}/{s}" for s in scopes]
+        return Response.json(200, {
+            "token_type": "Bearer", "scope": " ".join([*granted, "openid", "profile", "email"]),
+            "expires_in": 3599, "ext_expires_in": 3599,
+            "access_token": self.issuer.mint_delegated(
+                issuer=issuer, tenant_id=tenant.id, audience=audience, app_id=app_id, user_id=user_id,
+                user_principal_name=user, scopes=scopes),
+            "refresh_token": refresh,
+            "id_token": self.issuer.mint_id_token(issuer=issuer, tenant_id=tenant.id, app_id=app_id,
+                                                  user_id=user_id, user_principal_name=user),
+            "client_info": info.rstrip("="),
+        }, {"Cache-Control": "no-store, no-cache"})
+
+    def _delegated_resource(self, tenant: Tenant, scope: str) -> tuple[str, str]:
+        """The one resource a user sign-in asks for: `<resource>/.default` beside OpenID Connect's own scopes."""
+        wanted = [s for s in scope.split() if s not in _OIDC_SCOPES]
+        if len(wanted) != 1 or not wanted[0].endswith("/.default"):
+            raise AuthFailure(70011, scope=" ".join(wanted) or "''")
+        return self._resource(tenant, wanted[0])
 
     def _client(self, tenant: Tenant, app_id: str) -> dict[str, Any]:
         app = self.directory.application(app_id)
@@ -197,7 +414,12 @@ class Login:
                 raise AuthFailure(7000222, app=app_id)
             return 1
         if form.get("client_assertion_type") == _ASSERTION_TYPE and form.get("client_assertion"):
-            self._verify_assertion(form["client_assertion"], app_id, f"{request.origin}{request.path}", now)
+            assertion = form["client_assertion"]
+            claimed_issuer = str(_unverified(assertion).get("iss", ""))
+            if claimed_issuer and claimed_issuer.lower() != app_id:  # not the app's own: an external provider's
+                self._verify_federated(assertion, app_id, now)
+            else:
+                self._verify_assertion(assertion, app_id, f"{request.origin}{request.path}", now)
             return 2
         raise AuthFailure(7000218)
 
@@ -226,6 +448,34 @@ class Login:
                 raise AuthFailure(700027, reason="The assertion's sub is not the client id.")
             return
         raise AuthFailure(700027, reason=f"The key was not found., Thumbprint of key used by client: '{wanted}'")
+
+    def _verify_federated(self, assertion: str, app_id: str, now: dt.datetime) -> None:
+        """Workload identity federation: the assertion's iss, sub and aud must match a federated credential of the
+        app, and the issuer's key must verify it within its lifetime."""
+        claims = _unverified(assertion)
+        issuer, subject = str(claims.get("iss", "")), str(claims.get("sub", ""))
+        raw_audience = claims.get("aud")
+        audiences: list[Any] = raw_audience if isinstance(raw_audience, list) else [raw_audience]
+        records = [r for r in self.directory.federated.get(app_id, []) if self.providers.url(r.issuer) == issuer]
+        if not records:
+            raise AuthFailure(700211, issuer=issuer)
+        records = [r for r in records if r.subject == subject]
+        if not records:
+            raise AuthFailure(700213, subject=subject)
+        audience = next((a for r in records for a in audiences if a in r.audiences), None)
+        if audience is None:
+            raise AuthFailure(700212, audience=",".join(str(a) for a in audiences))
+        signer = self.providers.known(issuer)
+        if signer is None:
+            raise AuthFailure(50166, reason=f"The signing keys of issuer '{issuer}' could not be fetched.")
+        try:
+            jwt.decode(assertion, signer.public_key(), algorithms=["RS256"], audience=audience, issuer=issuer,
+                       options={"require": ["exp", "iat", "iss", "sub", "aud"]})
+        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError):
+            raise AuthFailure(700024, now=_stamp(now.timestamp()), start=_stamp(claims.get("nbf", claims.get("iat"))),
+                              end=_stamp(claims.get("exp"))) from None
+        except jwt.PyJWTError as exc:
+            raise AuthFailure(700027, reason=f"The federated assertion did not validate: {exc}.") from None
 
     def _resource(self, tenant: Tenant, scope: str) -> tuple[str, str]:
         scopes = scope.split()
@@ -256,6 +506,22 @@ class Login:
             "error_uri": f"{self.origin}/error?code={code}",
         }
         return Response.json(status_override or status, body, {"x-ms-request-id": trace_id})
+
+
+def _unverified(assertion: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return claims
+
+
+def _stamp(seconds: Any) -> str:
+    try:
+        moment = dt.datetime.fromtimestamp(float(seconds), dt.UTC)
+    except (TypeError, ValueError):
+        return "unknown"
+    return moment.strftime("%m/%d/%Y %H:%M:%S")
 
 
 class _Blank(dict[str, str]):

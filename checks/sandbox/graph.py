@@ -183,7 +183,9 @@ class Graph:
             raise GraphError(405, *_STATUS_ERRORS[405])
         route = _route(request.path)
         spec = _SETS[route.entity_set]
-        if not spec.roles.intersection(claims.get("roles") or []):
+        # An app-only token's application permissions (`roles`) or a user token's delegated ones (`scp`).
+        granted = {*(claims.get("roles") or []), *str(claims.get("scp", "")).split()}
+        if not spec.roles.intersection(granted):
             raise GraphError(403, *_STATUS_ERRORS[403])
         query = parse_query(request.raw_query, request.header("ConsistencyLevel"))
         tenant_id = str(claims["tid"]).lower()

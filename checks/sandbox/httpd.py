@@ -102,10 +102,13 @@ class Fault:
     status: int = 503
     retry_after: int | None = None
     delay: float = 0.0  # seconds, for latency and stall
+    standing: bool = False  # latency only: delays every matching request, on top of any other fault, never used up
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; use one of {', '.join(FAULT_KINDS)}")
+        if self.standing and self.kind != "latency":
+            raise ValueError("only a latency fault can be standing (applied to every matching request)")
 
     def matches(self, service: str, method: str, target: str) -> bool:
         return (
@@ -134,13 +137,18 @@ class FaultBook:
     def take(self, service: str, method: str, target: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(service, method, target):
+                if not fault.standing and fault.matches(service, method, target):
                     if fault.count is not None:
                         fault.count -= 1
                         if fault.count <= 0:
                             self._faults.remove(fault)
                     return fault
         return None
+
+    def standing_delay(self, service: str, method: str, target: str) -> float:
+        """Seconds of standing latency for this request: every matching standing fault, added up."""
+        with self._lock:
+            return sum(f.delay for f in self._faults if f.standing and f.matches(service, method, target))
 
 
 @dataclass(frozen=True)
@@ -159,11 +167,30 @@ class LogEntry:
 
 
 class RequestLog:
-    """Every request every service saw, in order."""
+    """Every request every service saw, in order; and how many were being served at once (per service, overall)."""
 
     def __init__(self) -> None:
         self._entries: list[LogEntry] = []
         self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+        self._peak: dict[str, int] = {}
+        self._peak_total = 0
+
+    def enter(self, service: str) -> None:
+        """A request started being served (its body read, its answer not yet sent)."""
+        with self._lock:
+            self._in_flight[service] = self._in_flight.get(service, 0) + 1
+            self._peak[service] = max(self._peak.get(service, 0), self._in_flight[service])
+            self._peak_total = max(self._peak_total, sum(self._in_flight.values()))
+
+    def leave(self, service: str) -> None:
+        with self._lock:
+            self._in_flight[service] -= 1
+
+    def max_in_flight(self, service: str | None = None) -> int:
+        """The most requests served at the same time since the last clear: on one service, or on all together."""
+        with self._lock:
+            return self._peak_total if service is None else self._peak.get(service, 0)
 
     def add(self, entry: LogEntry) -> None:
         with self._lock:
@@ -179,11 +206,14 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._peak = dict(self._in_flight)
+            self._peak_total = sum(self._in_flight.values())
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: ServiceServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave in two writes: without this each answer waits ~40 ms
 
     def setup(self) -> None:
         # The TLS handshake happens here, in the connection's own thread, so a slow client stalls only itself.
@@ -203,19 +233,24 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         request = Request(self.command, self.path, self.headers, body, self.server.origin)
-        started = time.perf_counter()
-        outcome = self.server.respond(request)
-        status = 0 if outcome.response is None else outcome.response.status
-        # Logged before the answer leaves, so a client that has its answer always finds the entry.
-        self.server.log.add(LogEntry(
-            self.server.service.name, request.method, request.target, status,
-            round((time.perf_counter() - started) * 1000, 3), outcome.write, outcome.fault,
-        ))
-        if outcome.response is None:
-            self.close_connection = True
-            self.request.shutdown(socket.SHUT_RDWR)
-        else:
-            self.send(outcome.response, stall=outcome.stall)
+        name = self.server.service.name
+        self.server.log.enter(name)
+        try:
+            started = time.perf_counter()
+            outcome = self.server.respond(request)
+            status = 0 if outcome.response is None else outcome.response.status
+            # Logged before the answer leaves, so a client that has its answer always finds the entry.
+            self.server.log.add(LogEntry(
+                name, request.method, request.target, status,
+                round((time.perf_counter() - started) * 1000, 3), outcome.write, outcome.fault,
+            ))
+            if outcome.response is None:
+                self.close_connection = True
+                self.request.shutdown(socket.SHUT_RDWR)
+            else:
+                self.send(outcome.response, stall=outcome.stall)
+        finally:
+            self.server.log.leave(name)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
@@ -290,6 +325,9 @@ class ServiceServer(ThreadingHTTPServer):
 
     def respond(self, request: Request) -> Outcome:
         """Decide the answer to one request: refuse writes, apply a fault, or let the service answer."""
+        standing = self.faults.standing_delay(self.service.name, request.method, request.target)
+        if standing:
+            self.stopping.wait(standing)
         if not self.service.is_read(request):
             return Outcome(self.service.error_response(request, 405), write=True)
         fault = self.faults.take(self.service.name, request.method, request.target)

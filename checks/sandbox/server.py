@@ -19,22 +19,26 @@ from .entra import Login
 from .exchange import Exchange, organization_config
 from .graph import Graph
 from .httpd import Fault, FaultBook, RequestLog, ServiceServer, tls_context
+from .identity import FEDERATION_AUDIENCE, IdentityEndpoint, IdentityProviders, Signer
 from .pki import Certificate, make_ca, make_server_cert
 from .scenario import load
-from .tokens import TokenIssuer
 
 
 class Sandbox:
     """Start with `with Sandbox("healthy") as cloud:`; every service gets its own origin (port)."""
 
     def __init__(self, scenario: str | dict[str, Any] = "healthy", *, graph_page_size: int = 100,
-                 port: int = 0, workdir: Path | None = None) -> None:
+                 port: int = 0, workdir: Path | None = None, latency: float = 0.0) -> None:
+        """`latency`: seconds added to every request on every service (a standing latency fault; benchmarks)."""
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.scenario: dict[str, Any] = load(scenario, self.now) if isinstance(scenario, str) else scenario
         self.directory: Directory = build_directory(self.scenario)
         self.log = RequestLog()
         self.faults = FaultBook()
-        self.issuer = TokenIssuer()
+        self.issuer = Signer()
+        self.providers = IdentityProviders()  # external identity providers (workload identity federation)
+        self._login: Login | None = None
+        self._identity: IdentityEndpoint | None = None
         self._graph_page_size = graph_page_size
         self._port = port
         self._own_workdir = workdir is None
@@ -42,6 +46,8 @@ class Sandbox:
         self._servers: dict[str, ServiceServer] = {}
         for raw in self.scenario.get("faults", []):
             self.faults.add(Fault(**raw))
+        if latency > 0:
+            self.faults.add(Fault("latency", count=None, delay=latency, standing=True))
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -53,7 +59,8 @@ class Sandbox:
         (self.workdir / "server.pem").write_bytes(leaf.cert_pem + ca.cert_pem)
         (self.workdir / "server.key").write_bytes(leaf.key_pem)
         tls = tls_context(str(self.workdir / "server.pem"), str(self.workdir / "server.key"))
-        login = Login(self.directory, self.issuer)
+        login = self._login = Login(self.directory, self.issuer, providers=self.providers)
+        identity = self._identity = IdentityEndpoint(self.directory, login, self.providers)
         graph = Graph(self.directory, self.issuer, page_size=self._graph_page_size)
         exchange = Exchange(self.directory, self.issuer)
         services: list[Any] = [login, graph, exchange]
@@ -61,6 +68,7 @@ class Sandbox:
         for raw in self.scenario.get("environments", []):
             environment = build_environment(raw, self.directory, self.now, readers=readers)
             services.append(Dataverse(environment, self.issuer))
+        services.append(identity)  # last, so the other services keep their port offsets
         try:
             for offset, service in enumerate(services):
                 port = self._port + offset if self._port else 0
@@ -72,9 +80,13 @@ class Sandbox:
         graph.origin = self.graph_url
         exchange.origin = self.exchange_resource
         exchange.login_origin = self.login_url
-        for service in services[3:]:
+        for service in services[3:-1]:
             service.origin = self._servers[service.name].origin
             service.login_origin = self.login_url
+        identity.origin = self.providers.origin = self.identity_url
+        for credentials in self.directory.federated.values():  # every issuer an app trusts has its keys
+            for federated in credentials:
+                self.providers.signer(federated.issuer)
         login.resources = self._resources()
         for server in self._servers.values():
             server.start()
@@ -112,6 +124,20 @@ class Sandbox:
     def exchange_resource(self) -> str:
         return self._servers["exchange"].origin
 
+    @property
+    def identity_url(self) -> str:
+        """The identity origin: managed identity endpoints and the external identity providers."""
+        return self._servers["identity"].origin
+
+    def managed_identity_environment(self, kind: str = "app-service") -> dict[str, str]:
+        """The variables an Azure host sets for msal to find its managed identity endpoint: App Service's
+        IDENTITY_ENDPOINT and IDENTITY_HEADER, or (kind="imds") the instance metadata service's host."""
+        if kind == "imds":
+            return {"AZURE_POD_IDENTITY_AUTHORITY_HOST": self.identity_url}
+        if self._identity is None:
+            raise RuntimeError("start the sandbox first")
+        return {"IDENTITY_ENDPOINT": f"{self.identity_url}/msi/token", "IDENTITY_HEADER": self._identity.header_secret}
+
     def environment_url(self, ref: str | None = None) -> str:
         envs = self.scenario.get("environments", [])
         if not envs:
@@ -139,6 +165,41 @@ class Sandbox:
     def add_fault(self, kind: str, **options: Any) -> Fault:
         """Inject a fault, e.g. `add_fault("throttle", service="graph", path="/servicePrincipals", retry_after=1)`."""
         return self.faults.add(Fault(kind, **options))
+
+    def federated_token(self, issuer: str | None = None, subject: str | None = None, *,
+                        audience: str = FEDERATION_AUDIENCE, lifetime: int = 600, reader: str | None = None) -> str:
+        """A token of an external identity provider, as a CI job or a pod gets it: by default for the first
+        federated credential of `reader` (default: the first reader that has one); negative lifetime: expired."""
+        if issuer is None or subject is None:
+            credential = self._federated_credential(reader)
+            issuer, subject = issuer or credential["issuer"], subject or credential["subject"]
+        return self.providers.mint(issuer, subject, audience=audience, lifetime=lifetime)
+
+    def approve_device_code(self, user_code: str, user: str | None = None) -> None:
+        """The admin opens the verification page, enters `user_code` and signs in (as `user`, default the
+        scenario's admin for that tenant)."""
+        self._started_login().approve(user_code, user)
+
+    def pending_device_codes(self) -> list[str]:
+        """User codes waiting for an admin to approve them."""
+        return self._started_login().pending_device_codes()
+
+    def issued_device_codes(self) -> list[str]:
+        """Every device code the login service handed out (secrets: they must never show in xtcheck's output)."""
+        return list(self._started_login().issued_device_codes)
+
+    def _started_login(self) -> Login:
+        if self._login is None:
+            raise RuntimeError("start the sandbox first")
+        return self._login
+
+    def _federated_credential(self, reader: str | None) -> dict[str, Any]:
+        for raw in self.scenario.get("readers", []):
+            if (reader is None or raw["ref"] == reader) and raw.get("federatedIdentityCredentials"):
+                credential: dict[str, Any] = raw["federatedIdentityCredentials"][0]
+                return credential
+        raise LookupError(f"scenario {self.scenario['name']!r} has no reader with a federated credential"
+                          + (f" named {reader!r}" if reader else ""))
 
     def issue_token(self, tenant_ref: str, app_id: str, audience: str, *, roles: list[str] | None = None,
                     lifetime: int = 3599) -> str:
@@ -218,6 +279,15 @@ class Sandbox:
                     pem.write_bytes(cert.key_pem + cert.cert_pem)
                     pem.chmod(0o600)
                     entry["certificate"] = {"path": str(pem)}
+                elif reader.get("federatedIdentityCredentials"):
+                    token = self.federated_token(reader=reader["ref"], lifetime=3600)
+                    entry["federated_token_file"] = str(self._secret_file(f"{reader['ref']}.federated", token))
+                elif "deviceCode" in reader:
+                    entry["device_code"] = True
+                elif reader.get("managedIdentity") == "system":
+                    entry = {"tenant_id": entry["tenant_id"], "managed_identity": True}
+                elif reader.get("managedIdentity") == "user":
+                    entry = {"tenant_id": entry["tenant_id"], "managed_identity": {"client_id": reader["appId"]}}
                 entries.append(entry)
         return entries
 

@@ -1,0 +1,24 @@
+"""Tenant data as every report may show it: names, messages and alert texts come from tenants and may hold
+control characters. `visible` writes them as escapes people can read (ESC as `\\x1b`), so no value can recolour a
+terminal, move its cursor, reorder a line (bidirectional overrides), break an XML document or fail to encode."""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls but tab and newline, DEL, C1 controls, line and paragraph separators, bidirectional embeddings,
+# overrides and isolates, and lone surrogates (which no UTF-8 file or terminal can take).
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# What JSON leaves raw with ensure_ascii=False (it always escapes C0 controls itself).
+_JSON_HIDDEN = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def visible(text: str) -> str:
+    """`text` with every hidden character written as its Python escape: "\\x1b", "\\r", "\\u202e"."""
+    return _HIDDEN.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def json_visible(document: str) -> str:
+    """A JSON document (from json.dumps with ensure_ascii=False) with the hidden characters it left raw written as
+    \\uXXXX escapes: the same data once parsed, but safe to print and always encodable as UTF-8."""
+    return _JSON_HIDDEN.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
