@@ -118,11 +118,7 @@ def closed_port() -> int:
 
 def test_an_unreachable_login_host_leaks_nothing(start_sandbox: StartSandbox, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str],
-                                                 caplog: pytest.LogCaptureFixture,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from checks.http.retry import RetryPolicy
-
-    monkeypatch.setattr(RetryPolicy.__init__, "__defaults__", (2, 0.01, 0.02, 1.0))
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     cloud = start_sandbox("demo")
     path = cloud.write_config()
     config = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-import sys
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from checks.cli import main
 from checks.progress import ProgressLine
@@ -23,16 +21,15 @@ class Terminal(io.StringIO):
         return True
 
 
-def run_audit(cloud: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stderr: io.StringIO,
-              *flags: str) -> int:
-    monkeypatch.setattr(sys, "stderr", stderr)
-    return main(["audit", "--config", str(cloud.write_config()), "--output-dir", str(tmp_path), *flags])
+def run_audit(cloud: Sandbox, tmp_path: Path, stderr: io.StringIO, *flags: str) -> int:
+    with contextlib.redirect_stderr(stderr):
+        return main(["audit", "--config", str(cloud.write_config()), "--output-dir", str(tmp_path), *flags])
 
 
 def test_on_a_terminal_the_progress_line_updates_in_place_and_is_cleared(
-        start_sandbox: StartSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        start_sandbox: StartSandbox, tmp_path: Path) -> None:
     stderr = Terminal()
-    assert run_audit(start_sandbox("healthy"), tmp_path, monkeypatch, stderr) == 0
+    assert run_audit(start_sandbox("healthy"), tmp_path, stderr) == 0
     written = stderr.getvalue()
     assert "read (" in written and "xtcheck: " in written
     assert "\n" not in written  # one line, redrawn with \r
@@ -40,16 +37,16 @@ def test_on_a_terminal_the_progress_line_updates_in_place_and_is_cleared(
 
 
 def test_quiet_runs_draw_no_progress_even_on_a_terminal(start_sandbox: StartSandbox, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+                                                        ) -> None:
     stderr = Terminal()
-    assert run_audit(start_sandbox("healthy"), tmp_path, monkeypatch, stderr, "-q") == 0
+    assert run_audit(start_sandbox("healthy"), tmp_path, stderr, "-q") == 0
     assert stderr.getvalue() == ""
 
 
 def test_into_a_pipe_or_a_file_there_is_no_progress(start_sandbox: StartSandbox, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                    ) -> None:
     stderr = io.StringIO()
-    assert run_audit(start_sandbox("healthy"), tmp_path, monkeypatch, stderr) == 0
+    assert run_audit(start_sandbox("healthy"), tmp_path, stderr) == 0
     assert stderr.getvalue() == ""
     assert ProgressLine.for_stream(io.StringIO()) is None
 
