@@ -237,12 +237,7 @@ class Evidence:
         self._waiting[me] = name
         try:
             while not slot.done:
-                if self._deadline is None:
-                    self._changed.wait()
-                elif (left := self._deadline.remaining()) > 0:
-                    self._changed.wait(left)
-                else:
-                    self._expire_locked()
+                self._wait_locked()
         finally:
             del self._waiting[me]
         if slot.error is not None:
@@ -315,16 +310,20 @@ class Evidence:
         with self._changed:
             return self._version
 
+    def _wait_locked(self) -> None:
+        """One wait on the condition (held by the caller), bounded by the deadline; at the deadline, expire."""
+        if self._deadline is None:
+            self._changed.wait()
+        elif (left := self._deadline.remaining()) > 0:
+            self._changed.wait(left)
+        else:
+            self._expire_locked()
+
     def wait_for_change(self, version: int) -> None:
         """Block until a read settles after `version`; at the deadline, expire what is unfinished and return."""
         with self._changed:
             while self._version == version and not self._expired:
-                if self._deadline is None:
-                    self._changed.wait()
-                elif (left := self._deadline.remaining()) > 0:
-                    self._changed.wait(left)
-                else:
-                    self._expire_locked()
+                self._wait_locked()
 
     # -- what was read ---------------------------------------------------------------------------------
 

@@ -150,21 +150,26 @@ def load(path: Path, run: RunOptions, environ: Mapping[str, str]) -> Settings:
 
 
 def _parse(path: Path) -> dict[str, Any]:
+    data = read_document(path, "config file")
+    if not isinstance(data, dict):
+        raise ConfigError("", f"{path} must hold a mapping of keys (dynamics, exchange, credentials, ...)")
+    return data
+
+
+def read_document(path: Path, what: str) -> Any:
+    """A YAML or JSON file (by suffix) as data; unreadable or unparseable is one ConfigError naming line and column."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError("", f"cannot read the config file {path}: {exc.strerror}") from None
+        raise ConfigError("", f"cannot read the {what} {path}: {exc.strerror}") from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         raise ConfigError("", f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise ConfigError("", f"{path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise ConfigError("", f"{path} must hold a mapping of keys (dynamics, exchange, credentials, ...)")
-    return data
 
 
 def _validate(raw: dict[str, Any]) -> None:

@@ -7,21 +7,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 import schemas
 
 from .errors import ConfigError
 from .model import Finding, Status, UnusedWaiver, WaiverNote
 from .report.jsonreport import fingerprint
-from .settings import describe
+from .settings import describe, read_document
 
 _PREFERRED = ("applied", "lapsed", "expired")  # when several waivers match one finding, the first state wins
 _PROBLEMS = {  # key -> what to say when its value breaks the schema's pattern or length
@@ -99,18 +97,7 @@ def apply(findings: Sequence[Finding], waivers: Sequence[Waiver],
 
 
 def _parse(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError("", f"cannot read the waiver file {path}: {exc.strerror}") from None
-    try:
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError("", f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError("", f"{path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return read_document(path, "waiver file")
 
 
 def _dates_as_text(value: Any) -> Any:

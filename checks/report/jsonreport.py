@@ -82,17 +82,19 @@ def report_document(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
     }
 
 
+def run_identity(run: Run) -> dict[str, str]:
+    """What the run audited: the same fields, in the same order, in every report format."""
+    return {"environment_url": run.environment_url, "dynamics_tenant": run.dynamics_tenant,
+            "exchange_tenant": run.exchange_tenant, "client_id": run.client_id, "profile": run.profile,
+            "cloud": run.cloud}
+
+
 def _run(run: Run) -> dict[str, Any]:
     attestation = run.attestation
     return {
         "started": run.started,
         "finished": run.finished,
-        "environment_url": run.environment_url,
-        "dynamics_tenant": run.dynamics_tenant,
-        "exchange_tenant": run.exchange_tenant,
-        "client_id": run.client_id,
-        "profile": run.profile,
-        "cloud": run.cloud,
+        **run_identity(run),
         "checks": sorted(run.checks),
         "completeness": list(run.completeness),
         "attestation": {

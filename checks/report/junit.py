@@ -25,7 +25,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from ..model import Finding, Run, Status
 from .console import by_area, remediation_lines, waiver_line
-from .jsonreport import compact
+from .jsonreport import compact, run_identity
 from .text import visible
 
 SUITE_PREFIX = "xtcheck."
@@ -48,15 +48,7 @@ def _suite(area: str, findings: list[Finding], run: Run) -> Any:
 
 
 def _properties(run: Run) -> dict[str, str]:
-    return {key: visible(value) for key, value in {
-        "tool_version": run.tool_version,
-        "environment_url": run.environment_url,
-        "dynamics_tenant": run.dynamics_tenant,
-        "exchange_tenant": run.exchange_tenant,
-        "client_id": run.client_id,
-        "profile": run.profile,
-        "cloud": run.cloud,
-    }.items()}
+    return {key: visible(value) for key, value in {"tool_version": run.tool_version, **run_identity(run)}.items()}
 
 
 def _case(finding: Finding) -> Any:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from .. import registry
 from ..model import CheckSpec, Finding, Remediation, Run, RunIds, Severity, Status, summarize, verdict
-from .jsonreport import jsonable, ordered
+from .jsonreport import jsonable, ordered, run_identity
 from .markdown import fence, inline, paragraph
 from .text import json_visible
 
@@ -356,12 +356,7 @@ def _run_properties(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
     gated = [f for f in findings if not f.waived]  # an applied waiver takes a finding out of the gate
     counts = summarize(gated)
     return {
-        "environment_url": run.environment_url,
-        "dynamics_tenant": run.dynamics_tenant,
-        "exchange_tenant": run.exchange_tenant,
-        "client_id": run.client_id,
-        "profile": run.profile,
-        "cloud": run.cloud,
+        **run_identity(run),
         "names": jsonable(run.names),
         "checks": sorted(run.checks),
         "verdict": verdict(gated).value,
