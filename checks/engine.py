@@ -401,7 +401,7 @@ def run(checks: Iterable[CheckSpec], evidence: Evidence, ids: Callable[[], RunId
         if blocker is not None:
             root, reason = blocker
             skip = Outcome(Status.SKIP, _subject(spec, ids()), reason)
-            results[spec.id] = [_finding(spec, skip, ids, blocked_by=root)]
+            results[spec.id] = [_finding(spec, skip, _remedy_once(spec, ids), blocked_by=root)]
         else:
             results[spec.id] = _evaluate(spec, evidence, ids, counted)
         if decided is not None:
@@ -439,20 +439,34 @@ def _evaluate(spec: CheckSpec, evidence: Evidence, ids: Callable[[], RunIds],
     except (ProbeError, AuthError) as exc:
         outcome = Outcome(Status.ERROR, _subject(spec, ids()), f"could not read what this check needs: {exc}",
                           {"cause": type(exc).__name__}, _read_fix(spec, exc))
-        return [_finding(spec, outcome, ids)]
-    outcomes: list[Outcome] = []
+        return [_finding(spec, outcome, _remedy_once(spec, ids))]
+    findings: list[Finding] = []
+    remedy = _remedy_once(spec, ids)
     try:
         for outcome in spec.func(**kwargs):
-            outcomes.append(outcome)
-            if counted is not None and len(outcomes) % _COUNT_EVERY == 0:
-                counted(spec.id, len(outcomes))
+            findings.append(_finding(spec, outcome, remedy))
+            if counted is not None and len(findings) % _COUNT_EVERY == 0:
+                counted(spec.id, len(findings))
     except Exception as exc:  # a bug in a check must show as `error`, never as a pass or a crash
         detail = traceback.format_exception_only(exc)[-1].strip()
         crash = Outcome(Status.ERROR, _subject(spec, ids()), f"internal error in the check: {detail}")
-        return [_finding(spec, crash, ids)]
-    if not outcomes:
-        outcomes = [Outcome(Status.ERROR, _subject(spec, ids()), "the check produced no result")]
-    return [_finding(spec, outcome, ids) for outcome in outcomes]
+        return [_finding(spec, crash, remedy)]
+    if not findings:
+        findings = [_finding(spec, Outcome(Status.ERROR, _subject(spec, ids()), "the check produced no result"),
+                             remedy)]
+    return findings
+
+
+def _remedy_once(spec: CheckSpec, ids: Callable[[], RunIds]) -> Callable[[], Remediation]:
+    """The check's remediation, built on first use and shared by its findings (10,000 failing mailboxes need one)."""
+    built: list[Remediation] = []
+
+    def remedy() -> Remediation:
+        if not built:
+            built.append(spec.remedy(ids()))
+        return built[0]
+
+    return remedy
 
 
 def _read_fix(spec: CheckSpec, exc: XtcheckError) -> Remediation | None:
@@ -474,10 +488,11 @@ def _subject(spec: CheckSpec, ids: RunIds) -> str:
     return f"app {ids.client_id}" if ids.client_id else "app"
 
 
-def _finding(spec: CheckSpec, outcome: Outcome, ids: Callable[[], RunIds], blocked_by: str | None = None) -> Finding:
+def _finding(spec: CheckSpec, outcome: Outcome, remedy: Callable[[], Remediation],
+             blocked_by: str | None = None) -> Finding:
     remediation = outcome.fix
     if remediation is None and outcome.status in (Status.FAIL, Status.WARN):
-        remediation = spec.remedy(ids())
+        remediation = remedy()
     evidence = outcome.evidence if type(outcome.evidence) is dict else dict(outcome.evidence)  # each outcome's own
     return Finding(spec.id, spec.title, spec.severity, outcome.status, outcome.subject, outcome.message,
                    evidence, remediation, blocked_by)

@@ -25,7 +25,11 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Severity).index(self)
+        """0 for critical ... 4 for info."""
+        return _RANKS[self]
+
+
+_RANKS: dict[Severity, int] = {severity: index for index, severity in enumerate(Severity)}
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Permission:
     where: str  # "tenant B", "the app's home tenant", "the Dynamics environment"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What a check yields for one subject; the engine adds the check's metadata."""
 
@@ -139,7 +143,7 @@ class UnusedWaiver:
     expires: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     check_id: str
     title: str

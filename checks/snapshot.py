@@ -7,8 +7,9 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import jsonschema
 
@@ -22,6 +23,7 @@ from .model import Attestation, Run
 from .registry import ProbeSpec
 from .report.files import ensure_directory, write_atomic
 from .report.jsonreport import jsonable
+from .report.text import json_visible
 from .settings import Cloud, Credential, RunOptions, Settings, Thresholds, describe
 
 SCHEMA_VERSION = "1"
@@ -36,40 +38,80 @@ class SnapshotError(XtcheckError):
 
 
 def document(result: AuditResult, settings: Settings) -> dict[str, Any]:
-    """The snapshot as plain data, sealed with `sha256` over the canonical JSON of everything else."""
-    body = {
+    """The snapshot as plain data, unsealed: what `save` writes before its `sha256`."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "xtcheck", "version": __version__},
         "created": _iso(dt.datetime.now(dt.UTC)),
         "settings": settings_view(settings),
         "now": _iso(result.evidence["now"]),
-        "evidence": {name: jsonable(value) for name, value in sorted(result.evidence.items()) if name not in SEEDS},
+        "evidence": {name: value for name, value in sorted(result.evidence.items()) if name not in SEEDS},
         "failures": {name: _failure(exc) for name, exc in sorted(result.failures.items())},
         "run": _run(result.run),
     }
-    return {**body, "sha256": digest(body)}
 
 
 def save(result: AuditResult, settings: Settings, path: Path) -> None:
-    """Write the snapshot atomically; an OSError becomes one line for the operator."""
-    text = json.dumps(document(result, settings), indent=2, ensure_ascii=False) + "\n"
+    """Write the snapshot atomically, a row at a time, as its canonical JSON with the `sha256` of that text last;
+    an OSError becomes one line for the operator."""
+    def render(stream: TextIO) -> None:
+        seal = hashlib.sha256()
+        pieces = canonical_pieces(document(result, settings))
+        closing = next(pieces)
+        for piece in pieces:  # one piece behind: the body's closing brace is sealed, then the seal goes before it
+            stream.write(closing)
+            seal.update(closing.encode("utf-8"))
+            closing = piece
+        seal.update(closing.encode("utf-8"))
+        stream.write(f',"sha256":"{seal.hexdigest()}"}}\n')
+
     try:
         ensure_directory(path.parent)
-        write_atomic(path, lambda stream: stream.write(text))
+        write_atomic(path, render)
     except OSError as exc:
         raise SnapshotError(f"cannot write the evidence snapshot to {path}: "
                             f"{(exc.strerror or type(exc).__name__).lower()}") from exc
 
 
+def canonical_pieces(value: Any, depth: int = 0) -> Iterator[str]:
+    """The canonical JSON of `value` (see `digest`) in pieces: the containers of the first levels are walked, and
+    below them each value (one mailbox row, say) is encoded whole, so no piece is larger than one row."""
+    if depth < _WALKED and isinstance(value, Mapping):
+        items = sorted((k if type(k) is str else str(jsonable(k)), v) for k, v in value.items())
+        yield "{"
+        for index, (key, item) in enumerate(items):
+            yield ("," if index else "") + _canonical(key) + ":"
+            yield from canonical_pieces(item, depth + 1)
+        yield "}"
+    elif depth < _WALKED and isinstance(value, (list, tuple)):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ","
+            yield from canonical_pieces(item, depth + 1)
+        yield "]"
+    else:
+        yield _canonical(value)
+
+
+_WALKED = 4  # body -> evidence -> mailboxes -> rows -> (each row whole)
+
+
+def _canonical(value: Any) -> str:
+    return json_visible(json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
 def digest(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """SHA-256 of the body's canonical JSON: keys sorted, no spaces, UTF-8, and the characters no file should hold
+    raw (lone surrogates, bidirectional overrides, line separators) written as \\u escapes."""
+    return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
 def read(path: Path) -> dict[str, Any]:
     """The snapshot at `path`, its digest verified first and then its schema."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except OSError as exc:
         raise SnapshotError(f"cannot read the snapshot {path}: {exc.strerror}") from None
     except ValueError as exc:
@@ -77,7 +119,8 @@ def read(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("sha256"), str):
         raise SnapshotError(f"{path} is not an xtcheck evidence snapshot (it has no sha256); write one with "
                             "`xtcheck audit --save-evidence FILE`")
-    if digest({k: v for k, v in data.items() if k != "sha256"}) != data["sha256"]:
+    if not _sealed_as_written(text, data["sha256"]) and \
+            digest({k: v for k, v in data.items() if k != "sha256"}) != data["sha256"]:
         raise SnapshotError(f"{path}: the snapshot was changed after it was written (its sha256 does not match)")
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schemas.load("evidence")).iter_errors(data))
@@ -85,6 +128,18 @@ def read(path: Path) -> dict[str, Any]:
         key, problem = describe(error)
         raise SnapshotError(f"{path} is not a valid evidence snapshot at {key or '(top level)'}: {problem}")
     return data
+
+
+def _sealed_as_written(text: str, sha256: str) -> bool:
+    """Whether `text` is the canonical body followed by its seal, as `save` writes it: then hashing the text is the
+    whole check, with no re-encoding of 100,000 rows. Any other layout (pretty-printed by a tool, say) is checked
+    the slow way, on the parsed data."""
+    tail = f',"sha256":"{sha256}"}}'
+    body = text.rstrip("\n")
+    if not body.endswith(tail):
+        return False
+    canonical = body[: -len(tail)] + "}"
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest() == sha256
 
 
 def evaluate(snapshot: dict[str, Any], options: RunOptions) -> tuple[AuditResult, Settings]:

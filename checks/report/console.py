@@ -49,9 +49,8 @@ def render_console(findings: Sequence[Finding], run: Run, stream: TextIO, *, col
     paint = _Painter(color, _unicode_ok(stream))
     lines: list[str] = []
     if quiet:
-        for finding in by_area(findings):
-            if finding.status is not Status.PASS:
-                lines.extend(_finding_lines(finding, paint, verbose=verbose))
+        for finding in by_area([f for f in findings if f.status is not Status.PASS]):
+            lines.extend(_finding_lines(finding, paint, verbose=verbose))
         lines.extend(unused_waiver_lines(run.unused_waivers))
         lines.extend([""] if lines else [])
     else:

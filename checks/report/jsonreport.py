@@ -8,6 +8,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
+from itertools import groupby
 from pathlib import PurePath
 from typing import Any, TextIO
 
@@ -19,9 +20,14 @@ SCHEMA_VERSION = "1"
 
 def jsonable(value: Any) -> Any:
     """`value` as JSON-native data, deterministically: dates as ISO 8601, sets sorted, mapping keys sorted."""
-    if isinstance(value, Mapping):
-        items = ((str(jsonable(k)), jsonable(v)) for k, v in value.items())
-        return dict(sorted(items, key=lambda item: item[0]))
+    kind = type(value)
+    if kind in _NATIVE:  # the common case first: evidence is mostly strings, numbers and flags read from JSON
+        return _finite(value) if kind is float else value
+    if kind is dict or isinstance(value, Mapping):
+        items = ((k if type(k) is str else str(jsonable(k)), jsonable(v)) for k, v in value.items())
+        return dict(sorted(items, key=_first))
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((jsonable(v) for v in value), key=_sort_token)
     if isinstance(value, (list, tuple)):
@@ -29,14 +35,25 @@ def jsonable(value: Any) -> Any:
     return _scalar(value)
 
 
+_NATIVE = frozenset({str, int, bool, float, type(None)})
+
+
+def _first(item: tuple[Any, Any]) -> Any:
+    return item[0]
+
+
+def _finite(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)  # NaN and Infinity are not JSON
+
+
 def _scalar(value: Any) -> Any:
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # NaN and Infinity are not JSON
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, float):
+        return _finite(value)
+    if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, PurePath):
         return value.as_posix()
@@ -47,13 +64,22 @@ def _scalar(value: Any) -> Any:
 
 def compact(value: Any) -> str:
     """One-line JSON of `value` (evidence in JUnit system-out, verbose console)."""
-    return json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _compact_native(jsonable(value))
 
 
 def fingerprint(finding: Finding) -> str:
     """SHA-256 (hex) of the finding's canonical evidence JSON: a waiver that names it lapses when the evidence
     changes."""
-    return hashlib.sha256(compact(finding.evidence).encode("utf-8", "surrogatepass")).hexdigest()
+    return _digest(jsonable(finding.evidence))
+
+
+def _compact_native(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _digest(evidence: Any) -> str:
+    """The fingerprint of evidence already made `jsonable`."""
+    return hashlib.sha256(_compact_native(evidence).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _sort_token(value: Any) -> str:
@@ -61,24 +87,45 @@ def _sort_token(value: Any) -> str:
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
-    """Findings by check id and subject; the rest of the key only makes ties deterministic."""
-    return sorted(findings, key=lambda f: (*f.sort_key(), f.subject, f.status.value, f.message, compact(f.evidence)))
+    """Findings by check id and subject; the rest of the key only makes ties deterministic.
+
+    Evidence is the last resort of the key and costs an encoding, so it is compared only among findings that tie on
+    everything else (which the checks never produce for distinct subjects)."""
+    keyed = sorted(((_visible_key(f), f) for f in findings), key=_first)
+    result: list[Finding] = []
+    for _, group in groupby(keyed, key=_first):
+        tied = [finding for _, finding in group]
+        result.extend(tied if len(tied) == 1 else sorted(tied, key=lambda f: compact(f.evidence)))
+    return result
+
+
+def _visible_key(finding: Finding) -> tuple[str, ...]:
+    return (finding.check_id, finding.subject.lower(), finding.subject, finding.status, finding.message)
 
 
 def render_json(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
-    """Write the report as one JSON document (indent 2, UTF-8 text, trailing newline)."""
-    stream.write(json_visible(json.dumps(report_document(findings, run), indent=2, ensure_ascii=False)))
-    stream.write("\n")
+    """Write the report as one JSON document (indent 2, UTF-8 text, trailing newline), a finding at a time: the
+    document for 100,000 mailboxes is hundreds of megabytes, and is never held in memory whole."""
+    head = json.dumps(_head(findings, run), indent=2, ensure_ascii=False)
+    stream.write(json_visible(head[:-2]))  # without the closing "\n}"
+    stream.write(',\n  "findings": [')
+    for index, finding in enumerate(ordered(findings)):
+        item = json.dumps(_finding(finding), indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        stream.write(("\n    " if index == 0 else ",\n    ") + json_visible(item))
+    stream.write("\n  ]\n}\n" if findings else "]\n}\n")
 
 
 def report_document(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
-    """The report as plain data, keys in schema order."""
+    """The report as plain data, keys in schema order (what `render_json` writes)."""
+    return {**_head(findings, run), "findings": [_finding(f) for f in ordered(findings)]}
+
+
+def _head(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "xtcheck", "version": run.tool_version},
         "run": _run(run),
         "summary": _summary(findings),
-        "findings": [_finding(f) for f in ordered(findings)],
     }
 
 
@@ -117,6 +164,7 @@ def _summary(findings: Sequence[Finding]) -> dict[str, Any]:
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
+    evidence = jsonable(finding.evidence)
     return {
         "check_id": finding.check_id,
         "title": finding.title,
@@ -124,11 +172,11 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "status": finding.status.value,
         "subject": finding.subject,
         "message": finding.message,
-        "evidence": jsonable(finding.evidence),
+        "evidence": evidence,
         "remediation": _remediation(finding.remediation),
         "blocked_by": finding.blocked_by,
         "waiver": _waiver(finding.waiver),
-        "fingerprint": fingerprint(finding),
+        "fingerprint": _digest(evidence),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -85,6 +86,24 @@ def test_the_snapshot_validates_against_its_schema_and_holds_no_seed(demo_snapsh
     assert data["settings"]["app_secret_configured"] is True
     assert {c["kind"] for c in data["settings"]["credentials"]} == {"client_secret"}
     assert data["now"] == data["run"]["started"]
+
+
+def test_a_snapshot_reformatted_by_another_tool_still_verifies(demo_snapshot: Path, tmp_path: Path) -> None:
+    """The file is one line of canonical JSON with its seal last (hashing the text is the whole check); the same
+    data laid out otherwise (`jq .`, an editor) is verified on the parsed data instead."""
+    text = demo_snapshot.read_text(encoding="utf-8")
+    assert text.count("\n") == 1 and text.rstrip("\n").endswith(f'"sha256":"{json.loads(text)["sha256"]}"}}')
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(json.loads(text), indent=4, ensure_ascii=True), encoding="utf-8")
+    assert snapshot.read(pretty) == snapshot.read(demo_snapshot)
+
+
+def test_the_canonical_pieces_are_the_canonical_text() -> None:
+    body = {"b": [{"z": 1, "a": "\u202e"}] * 3, "a": {"rows": [{"x": {2, 1}}], "n": None}, "c": ()}
+    joined = "".join(snapshot.canonical_pieces(body))
+    row = '{"a":"\\u202e","z":1}'
+    assert joined == '{"a":{"n":null,"rows":[{"x":[1,2]}]},"b":[' + ",".join([row] * 3) + '],"c":[]}'
+    assert hashlib.sha256(joined.encode()).hexdigest() == snapshot.digest(body)
 
 
 def test_a_snapshot_changed_after_it_was_written_is_exit_2(demo_snapshot: Path, tmp_path: Path,

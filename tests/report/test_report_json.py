@@ -18,7 +18,7 @@ from report_samples import finding, make_run, sample_findings
 import schemas
 from checks.model import Finding, Remediation, Severity, Status
 from checks.report import REPORTERS
-from checks.report.jsonreport import jsonable, render_json
+from checks.report.jsonreport import jsonable, render_json, report_document
 
 
 def render(findings: list[Finding], **run: object) -> str:
@@ -42,6 +42,15 @@ def test_an_empty_run_validates_too() -> None:
     validate(document)
     assert document["summary"] == {"verdict": "pass", "exit_code": 0,
                                    "counts": {"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0}}
+
+
+@pytest.mark.parametrize("findings", [[], sample_findings()], ids=["no findings", "samples"])
+def test_the_streamed_report_is_the_document_json_dumps_would_write(findings: list[Finding]) -> None:
+    """render_json writes a finding at a time; the bytes are those of the whole document dumped at once."""
+    run = make_run()
+    stream = io.StringIO()
+    render_json(findings, run, stream)
+    assert stream.getvalue() == json.dumps(report_document(findings, run), indent=2, ensure_ascii=False) + "\n"
 
 
 def test_json_is_the_json_reporter() -> None:
