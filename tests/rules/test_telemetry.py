@@ -130,6 +130,13 @@ def test_mbx_004_passes_ignoring_alerts_about_other_mailboxes_and_older_than_the
     assert verdicts(run(scope(mailbox(ALICE)), found)) == [(Status.PASS, ALICE)]
 
 
+def test_mbx_004_matches_alerts_by_id_in_any_spelling_and_never_by_an_empty_one() -> None:
+    found = alerts(alert("{" + IDS[CHLOE].upper() + "} ", CREDENTIALS_401), alert("", "about nothing"))
+    outcomes = run(scope(mailbox(ALICE, mailboxid=None), mailbox(CHLOE)), found)
+    assert verdicts(outcomes) == [(Status.PASS, ALICE), (Status.FAIL, CHLOE)]
+    assert outcomes[1].evidence["error_alerts"] == 1
+
+
 def test_mbx_004_fails_for_error_alerts_with_the_known_cause() -> None:
     found = alerts(alert(IDS[CHLOE].upper(), CREDENTIALS_401),
                    alert(IDS[CHLOE], "older error", when="2026-11-24T09:00:00Z"))
