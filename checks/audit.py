@@ -16,7 +16,6 @@ from .settings import Settings
 if TYPE_CHECKING:
     import httpx
 
-    from .http.retry import RetryPolicy
     from .progress import Listener
     from .registry import ProbeSpec
 
@@ -51,8 +50,7 @@ def select(catalog: dict[str, CheckSpec], only: Iterable[str], skip: Iterable[st
     return [c for c in catalog.values() if (not only or named(c.id, only)) and not named(c.id, skip)]
 
 
-def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None,
-          retry: RetryPolicy | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, timeout: float | None = DEFAULT_TIMEOUT,
           progress: Listener | None = None, readers: int = READERS) -> AuditResult:
     """Read what the selected checks need, independent reads at once, and run the checks.
 
@@ -68,7 +66,7 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None,
     catalog, probes = registry.load()
     checks = select(catalog, settings.run.only, settings.run.skip)
     admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
-    http = Http(settings.cloud.login, settings.ca_bundle, transport=transport, retry=retry,
+    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, transport=transport,
                 exchange_admin_origin=admin_api, on_response=progress.response if progress else None)
     tokens = Tokens(settings, http)
     seeds = {"settings": settings, "thresholds": settings.thresholds, "now": started,

@@ -74,7 +74,8 @@ def _seconds(text: str) -> float:
 def _timeout_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=_seconds, default=120.0, metavar="SECONDS",
                         help="reads not finished this long after the start become `error` findings, the reports are "
-                             "still written (exit 3, or 1 if a check failed) (default: 120)")
+                             "still written (exit 3, or 1 if a check failed) (default: 120); how long one request "
+                             "may take and how often it is retried is the config's http: section")
 
 
 def _add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -240,7 +240,7 @@ def _exchange_tenant_id(settings: Settings) -> str:
     from .http.client import Http
     from .probes.discovery import exchange_tenant_discovery
 
-    http = Http(settings.cloud.login, settings.ca_bundle)
+    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http)
     try:
         found = exchange_tenant_discovery(settings, Apis(settings, http, Tokens(settings, http)))
     finally:

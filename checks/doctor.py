@@ -68,7 +68,7 @@ def examine(settings: Settings, exchange_tenant: str) -> list[IdentityReport]:
     catalog, _ = registry.load()
     places = needs_by_place(select(catalog, settings.run.only, settings.run.skip))
     admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
-    http = Http(settings.cloud.login, settings.ca_bundle, exchange_admin_origin=admin_api)
+    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, exchange_admin_origin=admin_api)
     tokens = Tokens(settings, http)
     try:
         return [_examine(settings, tokens, c, places, exchange_tenant) for c in settings.credentials]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -106,6 +107,19 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class HttpOptions:
+    """How patient a run is with the network (the config's `http:` section). The defaults suit Microsoft's clouds;
+    this is the one place they are written. A CI gate that should fail fast lowers them, a slow link raises them.
+    The run's `--timeout` deadline still bounds the whole run, whatever these say."""
+
+    retries: int = 4  # attempts per request in all, the first included (1: never retry)
+    retry_budget: float = 30.0  # seconds one request may spend waiting between attempts, Retry-After included
+    connect_timeout: float = 10.0  # seconds to open a connection (TCP and TLS) and to send a request
+    read_timeout: float = 30.0  # seconds a server may stay silent while answering
+    dataverse_page_size: int = 5000  # rows per Dataverse page asked for (Prefer: odata.maxpagesize)
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """What the flags say about this run (not about the tenants)."""
 
@@ -135,6 +149,7 @@ class Settings:
     org_config_export: Path | None = None  # Get-OrganizationConfig as JSON, for EWS-001
     exchange_admin_api: bool = False  # opt-in: read it through the Exchange Online admin API instead
     thresholds: Thresholds = field(default_factory=Thresholds)
+    http: HttpOptions = field(default_factory=HttpOptions)
     run: RunOptions = field(default_factory=RunOptions)
     source: str = ""  # the config file as named on the command line
 
@@ -208,6 +223,10 @@ def _explain(error: jsonschema.ValidationError) -> str:  # noqa: PLR0911 (one an
         return f"missing required key {missing[0]!r}" if missing else error.message
     if error.validator == "pattern" and isinstance(value, str):
         return _explain_pattern(schema.get("pattern", ""), value)
+    if error.validator in ("minimum", "exclusiveMinimum", "maximum"):
+        return f"{value!r} is out of range; give {_bounds(schema)}"
+    if error.validator == "type" and schema.get("type") in ("integer", "number"):
+        return f"{quoted(value) if isinstance(value, str) else repr(value)} is not {_bounds(schema)}"
     if error.validator in ("enum", "const"):
         options = schema.get("enum", [schema.get("const")])
         return f"{value!r} is not one of {', '.join(map(str, options))}"
@@ -232,6 +251,17 @@ def _explain_pattern(pattern: str, value: str) -> str:
     if "@" in pattern:
         return f"{quoted(value)} is not an email address"
     return f"{quoted(value)} is not valid here"
+
+
+def _bounds(schema: dict[str, Any]) -> str:
+    """The range a number must be in, as the schema states it: `a whole number from 1 to 10`."""
+    kind = "a whole number" if schema.get("type") == "integer" else "a number"
+    if "minimum" in schema and "maximum" in schema:
+        return f"{kind} from {schema['minimum']} to {schema['maximum']}"
+    low = (f"more than {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema
+           else f"at least {schema['minimum']}" if "minimum" in schema else "")
+    high = f"at most {schema['maximum']}" if "maximum" in schema else ""
+    return f"{kind} {' and '.join(part for part in (low, high) if part)}"
 
 
 _PLAIN = re.compile(r"[\w.@{}\s-]{0,64}")
@@ -263,8 +293,19 @@ def _build(raw: dict[str, Any], base: Path, run: RunOptions, environ: Mapping[st
         org_config_export=_existing_file("exchange.org_config_export", exchange.get("org_config_export"), base),
         exchange_admin_api=bool(exchange.get("admin_api", False)),
         thresholds=Thresholds(**raw.get("thresholds", {})),
+        http=_http_options(raw.get("http", {})),
         run=run,
     )
+
+
+def _http_options(given: dict[str, Any]) -> HttpOptions:
+    """The `http:` section over the defaults, each value as its default's type (YAML's 4.0 is the integer 4). The
+    schema bounds every value, but NaN compares false with any bound, so it is refused here."""
+    defaults = HttpOptions()
+    for key, value in given.items():
+        if isinstance(value, float) and math.isnan(value):
+            raise ConfigError(f"http.{key}", f"NaN is not a number of seconds; give one like {getattr(defaults, key)}")
+    return HttpOptions(**{key: type(getattr(defaults, key))(value) for key, value in given.items()})
 
 
 def normalize_environment_url(url: str) -> str:

@@ -9,13 +9,7 @@ from .api import Api
 from .auth import Tokens
 from .client import Http
 
-DATAVERSE_HEADERS = {
-    "Accept": "application/json",
-    "OData-MaxVersion": "4.0",
-    "OData-Version": "4.0",
-    # No FormattedValue annotations: the checks read option values, and labels would double every row's size.
-    "Prefer": "odata.maxpagesize=5000",
-}
+DATAVERSE_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 
 
 class Apis:
@@ -39,8 +33,10 @@ class Apis:
     def dataverse(self) -> Api:
         if self._dataverse is None:
             url = self.settings.environment_url
+            # No FormattedValue annotations: the checks read option values, and labels would double every row's size.
+            prefer = f"odata.maxpagesize={self.settings.http.dataverse_page_size}"
             self._dataverse = Api(
-                self.http.client(DATAVERSE_HEADERS), f"{url}/api/data/v9.2",
+                self.http.client({**DATAVERSE_HEADERS, "Prefer": prefer}), f"{url}/api/data/v9.2",
                 lambda: self.tokens.for_tenant(self.settings.dynamics_tenant, url), service="Dataverse")
         return self._dataverse
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
+from ..settings import HttpOptions
 from .guard import ReadOnlyGuard, RequestLog
 from .msalhttp import MsalHttpClient
 from .retry import RetryPolicy, RetryTransport
 
-TIMEOUT = httpx.Timeout(10.0, read=30.0)
 PER_HOST = 4  # requests in flight to one host at once, from all threads together
 
 # Told of every response whose body was read to the end: (host, bytes). The CLI's progress line listens here.
@@ -134,23 +134,27 @@ class Http:
     """Builds every client xtcheck uses. Pass `transport` to put something else under the guard (tests do).
 
     Every client shares one transport stack: retries, then the read-only guard, then the per-host bound, then the
-    network. `on_response` hears of every response read to the end (progress)."""
+    network. `options` are the config's timeouts and retries; `retry`, when given, replaces the retries (tests use
+    waits finer than the config offers). `on_response` hears of every response read to the end (progress)."""
 
     def __init__(self, login_origin: str, ca_bundle: Path | None = None, *,
-                 transport: httpx.BaseTransport | None = None, retry: RetryPolicy | None = None,
-                 exchange_admin_origin: str | None = None, per_host: int = PER_HOST,
-                 on_response: ResponseHook | None = None) -> None:
+                 options: HttpOptions | None = None, transport: httpx.BaseTransport | None = None,
+                 retry: RetryPolicy | None = None, exchange_admin_origin: str | None = None,
+                 per_host: int = PER_HOST, on_response: ResponseHook | None = None) -> None:
         """`exchange_admin_origin` is set only when the operator opted in to the Exchange admin API (Get- only)."""
+        options = options or HttpOptions()
         self.log = RequestLog()
         base = transport or httpx.HTTPTransport(verify=tls_context(ca_bundle))
         self._limit = HostLimit(base, per_host, on_response)
         guard = ReadOnlyGuard(self._limit, login_origin, self.log, exchange_admin_origin)
-        self._transport = RetryTransport(guard, retry or RetryPolicy())
+        self._transport = RetryTransport(guard, retry or RetryPolicy.configured(options))
+        self._timeout = httpx.Timeout(options.connect_timeout, read=options.read_timeout)
         self._clients: list[httpx.Client] = []
         self._lock = threading.Lock()
 
     def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
-        client = httpx.Client(transport=self._transport, timeout=TIMEOUT, headers=headers, follow_redirects=False)
+        client = httpx.Client(transport=self._transport, timeout=self._timeout, headers=headers,
+                              follow_redirects=False)
         with self._lock:
             self._clients.append(client)
         return client

@@ -10,15 +10,24 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..settings import HttpOptions
+
 RETRY_STATUSES = frozenset({429, 503, 504})
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 4  # tries in all, the first included
+    attempts: int = HttpOptions.retries  # tries in all, the first included
     base_delay: float = 0.5  # seconds before the first retry when the server names no Retry-After
     max_delay: float = 8.0  # one wait never exceeds this
-    budget: float = 30.0  # all waits of one request together never exceed this (Retry-After included)
+    budget: float = HttpOptions.retry_budget  # all waits of one request together never exceed this (Retry-After too)
+
+    @classmethod
+    def configured(cls, options: HttpOptions) -> RetryPolicy:
+        """The policy the config asks for. A budget below the default shortens the backoff steps in proportion, so
+        a small budget still leaves room for every attempt (a larger one leaves the steps as they are)."""
+        scale = min(1.0, options.retry_budget / HttpOptions.retry_budget)
+        return cls(options.retries, cls.base_delay * scale, cls.max_delay * scale, options.retry_budget)
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: a random wait up to the exponential step (attempt 1 is the first retry)."""

@@ -98,6 +98,7 @@ class Fault:
     service: str | None = None
     path: str = ""  # a regular expression searched in the request target
     method: str | None = None
+    body: str = ""  # a regular expression searched in the request body: one client's sign-in among many
     count: int | None = 1
     status: int = 503
     retry_after: int | None = None
@@ -110,11 +111,12 @@ class Fault:
         if self.standing and self.kind != "latency":
             raise ValueError("only a latency fault can be standing (applied to every matching request)")
 
-    def matches(self, service: str, method: str, target: str) -> bool:
+    def matches(self, service: str, method: str, target: str, body: bytes) -> bool:
         return (
             (self.service is None or self.service == service)
             and (self.method is None or self.method.upper() == method)
             and re.search(self.path, target) is not None
+            and (not self.body or re.search(self.body, body.decode("utf-8", "replace")) is not None)
         )
 
 
@@ -134,10 +136,10 @@ class FaultBook:
         with self._lock:
             self._faults.clear()
 
-    def take(self, service: str, method: str, target: str) -> Fault | None:
+    def take(self, service: str, method: str, target: str, body: bytes) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if not fault.standing and fault.matches(service, method, target):
+                if not fault.standing and fault.matches(service, method, target, body):
                     if fault.count is not None:
                         fault.count -= 1
                         if fault.count <= 0:
@@ -145,10 +147,10 @@ class FaultBook:
                     return fault
         return None
 
-    def standing_delay(self, service: str, method: str, target: str) -> float:
+    def standing_delay(self, service: str, method: str, target: str, body: bytes) -> float:
         """Seconds of standing latency for this request: every matching standing fault, added up."""
         with self._lock:
-            return sum(f.delay for f in self._faults if f.standing and f.matches(service, method, target))
+            return sum(f.delay for f in self._faults if f.standing and f.matches(service, method, target, body))
 
 
 @dataclass(frozen=True)
@@ -325,12 +327,12 @@ class ServiceServer(ThreadingHTTPServer):
 
     def respond(self, request: Request) -> Outcome:
         """Decide the answer to one request: refuse writes, apply a fault, or let the service answer."""
-        standing = self.faults.standing_delay(self.service.name, request.method, request.target)
+        standing = self.faults.standing_delay(self.service.name, request.method, request.target, request.body)
         if standing:
             self.stopping.wait(standing)
         if not self.service.is_read(request):
             return Outcome(self.service.error_response(request, 405), write=True)
-        fault = self.faults.take(self.service.name, request.method, request.target)
+        fault = self.faults.take(self.service.name, request.method, request.target, request.body)
         kind = fault.kind if fault else None
         if fault is not None and fault.kind == "drop":
             return Outcome(None, fault=kind)

@@ -11,7 +11,7 @@ import yaml
 from checks.cli import main
 from checks.errors import ConfigError
 from checks.sandbox.pki import make_app_cert
-from checks.settings import RunOptions, Secret, load, normalize_environment_url
+from checks.settings import HttpOptions, RunOptions, Secret, load, normalize_environment_url
 
 A = "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"
 B = "c4a1e9b2-8f3d-4e6a-b7c5-1d2e3f4a5b6c"
@@ -64,6 +64,15 @@ BROKEN: list[tuple[str, Any, str]] = [
     ("mailboxes", ["alice@contoso.com", "bob"], "'bob' is not an email address"),
     ("mailboxes", "some", "must be 'all' or a list of email addresses"),
     ("thresholds.secret_expiry_warning_days", -1, "thresholds.secret_expiry_warning_days"),
+    ("http.retries", 0, "http.retries: 0 is out of range; give a whole number from 1 to 10"),
+    ("http.retries", 2.5, "http.retries: 2.5 is not a whole number from 1 to 10"),
+    ("http.retry_budget", 0, "http.retry_budget: 0 is out of range; give a number more than 0 and at most 300"),
+    ("http.read_timeout", "30s", "http.read_timeout: '30s' is not a number more than 0 and at most 300"),
+    ("http.read_timeout", float("inf"), "http.read_timeout: inf is out of range"),
+    ("http.read_timeout", float("nan"), "http.read_timeout: NaN is not a number of seconds; give one like 30.0"),
+    ("http.connect_timeout", 61, "http.connect_timeout: 61 is out of range; give a number more than 0 and at most 60"),
+    ("http.dataverse_page_size", 5001, "http.dataverse_page_size: 5001 is out of range; give a whole number from 1"),
+    ("http.timeout", 30, "unknown key 'timeout'"),
     ("tls.ca_bundle", "missing-ca.pem", "no file at"),
     ("credentials.0.certificate", {"path": "reader.pem"}, "give either client_secret or certificate, not both"),
 ]
@@ -152,6 +161,14 @@ def test_a_certificate_credential_is_read_and_checked(tmp_path: Path) -> None:
     (tmp_path / "reader.pem").write_bytes(cert.cert_pem)
     with pytest.raises(ConfigError, match=r"credentials\[0\].certificate.path: .* has no a private key|has no"):
         load(write(tmp_path, config), RunOptions(), {})
+
+
+def test_the_http_section_is_optional_and_each_key_keeps_its_default_when_omitted(tmp_path: Path) -> None:
+    assert load(write(tmp_path, good()), RunOptions(), {}).http == HttpOptions()
+    config = set_key(good(), "http", {"retries": 1, "read_timeout": 5, "dataverse_page_size": 500.0})
+    http = load(write(tmp_path, config), RunOptions(), {}).http
+    assert http == HttpOptions(retries=1, read_timeout=5.0, dataverse_page_size=500)
+    assert isinstance(http.dataverse_page_size, int) and isinstance(http.read_timeout, float)
 
 
 def test_guids_are_lower_cased_and_a_domain_is_accepted_for_tenant_b(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from checks.http.client import Http
 from checks.http.guard import is_read
 from checks.http.retry import RetryPolicy
 from checks.sandbox.server import Sandbox
+from checks.settings import HttpOptions
 
 LOGIN = "https://login.example"
 B = "c4a1e9b2-8f3d-4e6a-b7c5-1d2e3f4a5b6c"
@@ -74,6 +75,16 @@ def test_throttling_is_retried_after_retry_after_and_logged(start_sandbox: Start
     assert {d["id"] for d in domains.items} >= {"contoso.com"}
     assert [e.status for e in cloud.log.entries("graph")] == [429, 503, 200]
     assert [r.status for r in http.log.records()] == [429, 503, 200]
+
+
+def test_the_config_sets_retries_and_timeouts_and_its_defaults_are_the_built_in_ones() -> None:
+    assert RetryPolicy.configured(HttpOptions()) == RetryPolicy()
+    assert Http(LOGIN).client().timeout == httpx.Timeout(10.0, read=30.0)
+    tight = HttpOptions(retries=2, retry_budget=3.0, connect_timeout=2.0, read_timeout=5.0)
+    # a budget of a tenth of the default makes each backoff step a tenth as long, so every attempt still fits
+    assert RetryPolicy.configured(tight) == RetryPolicy(attempts=2, base_delay=0.05, max_delay=0.8, budget=3.0)
+    assert RetryPolicy.configured(HttpOptions(retry_budget=120.0)) == RetryPolicy(budget=120.0)
+    assert Http(LOGIN, options=tight).client().timeout == httpx.Timeout(2.0, read=5.0)
 
 
 def test_throttling_past_the_budget_is_a_throttled_error(start_sandbox: StartSandbox) -> None:

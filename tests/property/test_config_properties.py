@@ -1,7 +1,7 @@
 """The config loader, property-based: any generated config (valid shapes with random ids, URLs and addresses, and
 the same configs broken one way: an unknown key, a wrong type, a literal secret, a GUID with braces or blanks, a
 missing key, an unreadable value) gives either Settings or a ConfigError whose message starts with the key path of
-what is wrong; never another exception. A valid config round-trips its ids, lower-cased."""
+what is wrong; never another exception. A valid config round-trips its ids (lower-cased) and its http: values."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from checks.errors import ConfigError
-from checks.settings import RunOptions, Settings, load
+from checks.settings import HttpOptions, RunOptions, Settings, load
 
 # Hypothesis keeps a cache of the constants it finds in the code: in the temp folder, not in the project.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "xtcheck-hypothesis")
@@ -87,6 +87,11 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         config["thresholds"] = draw(st.fixed_dictionaries({}, optional={
             "secret_expiry_warning_days": st.integers(0, 3650), "sync_stale_hours": st.integers(1, 8760),
             "alert_lookback_days": st.integers(1, 365)}))
+    if draw(st.booleans()):
+        seconds = st.floats(0.001, 60.0)
+        config["http"] = draw(st.fixed_dictionaries({}, optional={
+            "retries": st.integers(1, 10), "retry_budget": seconds, "connect_timeout": seconds,
+            "read_timeout": seconds, "dataverse_page_size": st.integers(1, 5000)}))
     return config
 
 
@@ -162,6 +167,7 @@ def mutations(draw: st.DrawFn, config: dict[str, Any], kind: str) -> Path_:
         wrong = draw(st.sampled_from([1, 2.5, None, [], {}, True, [1], {"x": 1}]))
         assume(type(wrong) is not type(current) and not (isinstance(current, dict) and wrong == {}))
         assume(not (where[-1] == "admin_api" and isinstance(wrong, bool)))
+        assume(not (where[:1] == ("http",) and len(where) == 2 and type(wrong) in (int, float)))  # 1 is in range
         put(config, where, wrong)
         return where
     if kind == "literal":
@@ -232,6 +238,7 @@ def test_a_valid_config_loads_and_round_trips_its_ids(tmp_path: Path, config: di
     if config["mailboxes"] != "all":
         assert list(settings_.mailboxes) == config["mailboxes"]
     assert all(c.secret is not None and "secret" in c.secret.reveal() for c in settings_.credentials)
+    assert settings_.http == HttpOptions(**config.get("http", {}))
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -43,6 +43,17 @@ def test_a_fault_fires_count_times_then_the_service_answers_again(cloud: Sandbox
     assert [e.fault for e in cloud.log.entries()] == ["status", "status", None]
 
 
+def test_a_fault_can_pick_requests_by_their_body(cloud: Sandbox) -> None:
+    """One client's sign-in among many: the token requests differ only in their form body."""
+    cloud.add_fault("status", service="login", body="client_id=the-app", status=503, count=None)
+    token = f"{cloud.login_url}/{TENANT_B}/oauth2/v2.0/token"
+    with trusting(cloud) as http:
+        statuses = [http.post(token, data={"client_id": client, "grant_type": "client_credentials"}).status_code
+                    for client in ("the-app", "the-reader", "the-app")]
+    assert statuses[0] == statuses[2] == 503 and statuses[1] != 503
+    assert [e.fault for e in cloud.log.entries()] == ["status", None, "status"]
+
+
 @pytest.mark.parametrize("status", [500, 503, 504])
 def test_server_errors_come_in_the_services_own_error_shape(cloud: Sandbox, status: int) -> None:
     cloud.add_fault("status", service="login", status=status)
