@@ -27,6 +27,7 @@ import httpx
 import jwt
 import msal
 
+from .. import redact
 from ..errors import AuthError, WriteRefused
 from ..settings import Credential, Secret, Settings
 from .client import Http
@@ -63,6 +64,8 @@ class Tokens:
         self._guard = threading.Lock()
         self._interactive = threading.Lock()  # one device code prompt at a time: the admin answers them in turn
         self.carried: dict[str, tuple[str, ...]] = {}  # what each token granted, for the attestation
+        for secret in (settings.app_secret, *(c.secret for c in settings.credentials)):
+            redact.remember(secret.reveal() if secret else None)
         quiet_msal()
 
     def for_tenant(self, tenant_id: str, resource: str) -> str:
@@ -103,6 +106,7 @@ class Tokens:
         """Sign in as the sync app itself (its own secret), as Dynamics would: the claims, or the AADSTS answer.
 
         A refusal is data here (it is what EXO-003 judges); only an unreachable login host raises."""
+        redact.remember(secret)
         probe = Credential("app.secret", tenant_id.lower(), client_id.lower(), Secret(secret))
         try:
             token = self.token(probe, resource)
@@ -268,6 +272,7 @@ def _federated_assertion(path: Path) -> Callable[[], str]:
             raise _Unavailable(f"cannot read the federated token file {path}: {exc.strerror}") from None
         if not text:
             raise _Unavailable(f"the federated token file {path} is empty")
+        redact.remember(text)
         return text
 
     return read
@@ -314,7 +319,10 @@ def _to_stderr(message: str) -> None:
 
 def quiet_msal() -> None:
     """msal logs a reply it cannot parse with its full text (a token among them) and a traceback; with no handler
-    configured Python would print that on stderr. xtcheck reports sign-in failures itself, so msal stays silent."""
+    configured Python would print that on stderr. xtcheck reports sign-in failures itself, so msal stays silent.
+    Where the host program attached a handler anyway (on msal's loggers, or turned propagation back on), every
+    record of msal, httpx and httpcore is redacted on the logger that creates it, before any handler sees it."""
+    redact.guard_library_logs()
     logger = logging.getLogger("msal")
     logger.propagate = False
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):

@@ -5,15 +5,19 @@ an untrusted certificate, a secret pasted under the wrong config key)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from security_outputs import assert_no_leak, audit_args, files_in, report_of, run_cli, secrets_of
 
+from checks.cli import main
 from checks.sandbox.pki import key_pem, make_ca
 from checks.sandbox.scenario import builtin_names
 from checks.sandbox.server import Sandbox
@@ -177,18 +181,73 @@ def test_a_secret_pasted_under_the_wrong_key_is_not_repeated(tmp_path: Path, key
     assert_no_leak(texts, [secret])
 
 
-@pytest.mark.xfail(strict=True, reason="checks/http/auth.py (or cli.py): msal logs a token response it cannot parse, "
-                                       "access token included, with logging.exception; no logging is configured, so "
-                                       "logging.lastResort prints it on stderr")
 def test_a_token_response_that_does_not_parse_leaks_no_token(start_sandbox: StartSandbox, tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str],
                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """msal logs the half token response with logging.exception on `msal.oauth2cli.oauth2`; a handler on `msal` (as
+    run_cli attaches one, at DEBUG) sees that record, redacted, traceback included."""
     cloud = start_sandbox("healthy")
     cloud.add_fault("malformed", service="login", path=r"/oauth2/v2\.0/token", count=None)
     out = tmp_path / "out"
     code, texts = run_cli(audit_args(cloud.write_config(), out, "-v"), capsys, caplog)
     assert code == 3
+    logged = texts["stderr (logging)"]
+    assert "msal.oauth2cli.oauth2 Token response is not in json format: " in logged  # msal did log the body...
+    assert '"access_token":"[redacted]' in logged and "Traceback" in logged  # ...and it reached the handler redacted
     assert_no_leak({**texts, **files_in(out)}, secrets_of(cloud))
+
+
+@contextlib.contextmanager
+def host_handler(where: str) -> Iterator[io.StringIO]:
+    """What a host program does: a handler at DEBUG on one logger (the root: logging.basicConfig(level=DEBUG))."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    touched = {name: logging.getLogger(name) for name in {where, "msal", "httpx", "httpcore"}}
+    saved = {name: (lg.level, lg.propagate) for name, lg in touched.items()}
+    touched[where].addHandler(handler)
+    touched[where].setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        touched[where].removeHandler(handler)
+        for name, (level, propagate) in saved.items():
+            touched[name].setLevel(level)
+            touched[name].propagate = propagate
+
+
+# Where the host program's handler sits -> what it must have seen (so the test is not passing on silence).
+HANDLER_SEES = {
+    "": ["httpx HTTP Request: POST https://", "httpcore.http11 receive_response_headers.complete"],
+    "msal": ["msal.oauth2cli.oauth2 Token response is not in json format: "],
+    "msal.oauth2cli.oauth2": ["msal.oauth2cli.oauth2 Token response is not in json format: "],
+    "httpx": ["httpx HTTP Request: POST https://"],
+    "httpcore": ["httpcore.http11 send_request_headers.started", "httpcore.http11 receive_response_body.complete"],
+}
+
+
+@pytest.mark.parametrize("malformed", [True, False], ids=["malformed-token-response", "healthy"])
+@pytest.mark.parametrize("where", list(HANDLER_SEES), ids=[w or "root" for w in HANDLER_SEES])
+def test_a_debug_handler_anywhere_sees_no_secret(start_sandbox: StartSandbox, tmp_path: Path, where: str,
+                                                 malformed: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    """A host program's handler at DEBUG on the root logger, on msal's, on the logger msal logs the token response
+    through, on httpx's or httpcore's: whatever reaches it carries no secret and no token (tokens flow on the
+    healthy run: the token responses, then every read with its Authorization header)."""
+    cloud = start_sandbox("healthy")
+    if malformed:
+        cloud.add_fault("malformed", service="login", path=r"/oauth2/v2\.0/token", count=None)
+    out = tmp_path / "out"
+    config = cloud.write_config()
+    capsys.readouterr()
+    with host_handler(where) as stream:
+        code = main(audit_args(config, out, "-v", "-v"))
+    captured = capsys.readouterr()
+    assert code == (3 if malformed else 0), captured.out[-2000:]
+    logged = stream.getvalue()
+    expected = HANDLER_SEES[where] if malformed or not where.startswith("msal") else []
+    assert all(line in logged for line in expected), logged[-3000:]
+    assert_no_leak({"host handler": logged, "stdout": captured.out, "stderr": captured.err, **files_in(out)},
+                   secrets_of(cloud))
 
 
 def test_the_canary_would_notice_a_leak() -> None:
