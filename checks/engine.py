@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import AuthError, PermissionDenied, ProbeError, XtcheckError
-from .model import CheckSpec, Finding, Outcome, Remediation, RunIds, Status
+from .model import BriefPass, CheckSpec, Finding, Outcome, Remediation, RunIds, Status, brief_finding
 from .registry import ProbeSpec
 
 _BLOCKING = (Status.FAIL, Status.ERROR)
@@ -443,8 +443,8 @@ def _evaluate(spec: CheckSpec, evidence: Evidence, ids: Callable[[], RunIds],
     findings: list[Finding] = []
     remedy = _remedy_once(spec, ids)
     try:
-        for outcome in spec.func(**kwargs):
-            findings.append(_finding(spec, outcome, remedy))
+        for result in spec.func(**kwargs):
+            findings.append(_finding(spec, result, remedy))
             if counted is not None and len(findings) % _COUNT_EVERY == 0:
                 counted(spec.id, len(findings))
     except Exception as exc:  # a bug in a check must show as `error`, never as a pass or a crash
@@ -488,8 +488,10 @@ def _subject(spec: CheckSpec, ids: RunIds) -> str:
     return f"app {ids.client_id}" if ids.client_id else "app"
 
 
-def _finding(spec: CheckSpec, outcome: Outcome, remedy: Callable[[], Remediation],
+def _finding(spec: CheckSpec, outcome: Outcome | BriefPass, remedy: Callable[[], Remediation],
              blocked_by: str | None = None) -> Finding:
+    if isinstance(outcome, BriefPass):
+        return brief_finding(spec.id, spec.title, spec.severity, outcome)
     remediation = outcome.fix
     if remediation is None and outcome.status in (Status.FAIL, Status.WARN):
         remediation = remedy()

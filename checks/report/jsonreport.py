@@ -95,24 +95,30 @@ def ordered(findings: Iterable[Finding]) -> list[Finding]:
     result: list[Finding] = []
     for _, group in groupby(keyed, key=_first):
         tied = [finding for _, finding in group]
-        result.extend(tied if len(tied) == 1 else sorted(tied, key=lambda f: compact(f.evidence)))
+        result.extend(tied if len(tied) == 1 else sorted(tied, key=lambda f: (f.message, compact(f.evidence))))
     return result
 
 
 def _visible_key(finding: Finding) -> tuple[str, ...]:
-    return (finding.check_id, finding.subject.lower(), finding.subject, finding.status, finding.message)
+    """What tells findings apart without writing a message (a pass over a mailbox writes it only when read)."""
+    return (finding.check_id, finding.subject.lower(), finding.subject, finding.status)
 
 
 def render_json(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
-    """Write the report as one JSON document (indent 2, UTF-8 text, trailing newline), a finding at a time: the
-    document for 100,000 mailboxes is hundreds of megabytes, and is never held in memory whole."""
+    """Write the report as one JSON document: the header indented, then one finding per line (UTF-8 text, trailing
+    newline). A finding at a time, so the document for 100,000 mailboxes (hundreds of megabytes) is never held in
+    memory whole; a line each, because json's fast encoder does not indent and a report that size would take
+    minutes to indent (`jq .` lays it out for reading)."""
     head = json.dumps(_head(findings, run), indent=2, ensure_ascii=False)
     stream.write(json_visible(head[:-2]))  # without the closing "\n}"
     stream.write(',\n  "findings": [')
     for index, finding in enumerate(ordered(findings)):
-        item = json.dumps(_finding(finding), indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        item = json.dumps(_finding(finding), ensure_ascii=False, separators=_ONE_LINE)
         stream.write(("\n    " if index == 0 else ",\n    ") + json_visible(item))
     stream.write("\n  ]\n}\n" if findings else "]\n}\n")
+
+
+_ONE_LINE = (", ", ": ")
 
 
 def report_document(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
@@ -164,6 +170,7 @@ def _summary(findings: Sequence[Finding]) -> dict[str, Any]:
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
+    finding = finding.described()
     evidence = jsonable(finding.evidence)
     return {
         "check_id": finding.check_id,

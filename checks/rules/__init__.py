@@ -58,7 +58,8 @@ def parse_time(value: object) -> datetime | None:
 
 
 def day(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d")
+    """'2026-11-26' (the date in the moment's own zone)."""
+    return moment.date().isoformat()
 
 
 def names(items: Iterable[str]) -> str:

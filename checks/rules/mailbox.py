@@ -4,11 +4,11 @@ addressed in a domain of the Exchange tenant."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from ..model import CheckResult, Outcome, Severity, failed, passed, skipped, warned
+from ..model import BriefPass, CheckResult, Judge, Outcome, Severity, failed, passed, skipped, warned
 from ..probes.dataverse import READ_MAILBOXES, READ_ORGANIZATION, READ_PROFILES
 from ..probes.entra import READ_DOMAINS_B
 from ..registry import check
@@ -31,12 +31,12 @@ _TESTS = (("incomingemailstatus", "enabledforincomingemail", "incoming email"),
 _REFERENCES = (remedies.LEARN_EXCHANGE_ONLINE, remedies.LEARN_CROSS_TENANT, remedies.MAILBOX_TABLE)
 _MISSING = "no mailbox with this address exists in Dynamics"
 
-Judge = Callable[[str, Mapping[str, Any]], Outcome]
-
-
 def each_mailbox(mailboxes: Mapping[str, Any], judge: Judge, missing: Callable[[str], Outcome]) -> CheckResult:
-    """One outcome per mailbox in scope (and per listed address that matched none), or one warning for none."""
-    profile, rows = mailboxes.get("profile"), list(mailboxes.get("rows") or [])
+    """One outcome per mailbox in scope (and per listed address that matched none), or one warning for none.
+
+    Each mailbox is judged briefly: a pass comes out as a `BriefPass` that writes its message and evidence only
+    when read (what a report of 100,000 mailboxes needs), anything else whole."""
+    profile, rows = mailboxes.get("profile"), mailboxes.get("rows") or []
     if profile is None:
         yield skipped("mailboxes", "no email server profile selected (see PRF-001)")
         return
@@ -46,14 +46,31 @@ def each_mailbox(mailboxes: Mapping[str, Any], judge: Judge, missing: Callable[[
         return
     for address in mailboxes.get("missing") or []:
         yield missing(address)
-    seen = Counter(_address(row).lower() for row in rows)
-    for row in rows:
-        address = _address(row)
-        yield judge(address if seen[address.lower()] == 1 else f"{address} ({row.get('name')})", row)
+    for subject, row in zip(subjects(rows), rows, strict=True):
+        yield judge(subject, row, brief=True) or BriefPass(subject, judge, row)
+
+
+def subjects(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each mailbox's subject: its address, or with its name beside it when two mailboxes share the address.
+
+    The five mailbox checks ask in turn for the same rows, so the last answer is kept (by the rows' identity)."""
+    if _last_subjects and _last_subjects[0] is rows:
+        return list(_last_subjects[1])
+    addresses = [_address(row) for row in rows]
+    seen = Counter(address.lower() for address in addresses)
+    named = [address if seen[address.lower()] == 1 else f"{address} ({row.get('name')})"
+             for address, row in zip(addresses, rows, strict=True)]
+    _last_subjects[:] = [rows, named]
+    return named
+
+
+_last_subjects: list[Any] = []  # [rows, their subjects]
 
 
 def _address(row: Mapping[str, Any]) -> str:
-    return str(row.get("emailaddress") or f"mailbox {row.get('name') or row.get('mailboxid')}")
+    address = row.get("emailaddress")
+    return address if type(address) is str and address else \
+        str(address or f"mailbox {row.get('name') or row.get('mailboxid')}")
 
 
 def _not_found(address: str) -> Outcome:
@@ -74,7 +91,8 @@ def mailbox_uses_profile_and_server_side_sync(mailboxes: Mapping[str, Any]) -> C
     yield from each_mailbox(mailboxes, partial(_delivery, profile=mailboxes.get("profile") or {}), _not_found)
 
 
-def _delivery(subject: str, row: Mapping[str, Any], profile: Mapping[str, Any]) -> Outcome:
+def _delivery(subject: str, row: Mapping[str, Any], profile: Mapping[str, Any], *,
+              brief: bool = False) -> Outcome | None:
     problems = []
     if not same_id(row.get("_emailserverprofile_value"), profile.get("id")):
         other = (row.get("emailserverprofile") or {}).get("name") or row.get("_emailserverprofile_value")
@@ -85,6 +103,8 @@ def _delivery(subject: str, row: Mapping[str, Any], profile: Mapping[str, Any]) 
             value = row.get(column)
             problems.append(f"delivers {what} by {labels.get(value, 'an unknown method')} ({value}), not "
                             f"{labels[wanted]}")
+    if brief and not problems:
+        return None
     evidence: dict[str, Any] = {"_emailserverprofile_value": row.get("_emailserverprofile_value"),
                 "profile_name": (row.get("emailserverprofile") or {}).get("name"),
                 "expected_profile_id": profile.get("id"), **{c: row.get(c) for c, *_ in _DELIVERY}}
@@ -103,8 +123,11 @@ def mailbox_address_is_approved(mailboxes: Mapping[str, Any], organization_setti
     yield from each_mailbox(mailboxes, partial(_approval, organization=organization_settings), not_checked)
 
 
-def _approval(subject: str, row: Mapping[str, Any], organization: Mapping[str, Any]) -> Outcome:
+def _approval(subject: str, row: Mapping[str, Any], organization: Mapping[str, Any], *,
+              brief: bool = False) -> Outcome | None:
     value = row.get("emailrouteraccessapproval")
+    if brief and value == 1:
+        return None
     status = APPROVAL.get(value, f"unknown ({value})") if isinstance(value, int) else f"unknown ({value})"
     queue = row.get("regardingobjecttypecode") in ("queue", 2020)
     setting = "requireapprovalforqueueemail" if queue else "requireapprovalforuseremail"
@@ -131,10 +154,12 @@ def mailbox_passed_test_and_enable(mailboxes: Mapping[str, Any]) -> CheckResult:
     yield from each_mailbox(mailboxes, _tested, not_checked)
 
 
-def _tested(subject: str, row: Mapping[str, Any]) -> Outcome:
+def _tested(subject: str, row: Mapping[str, Any], *, brief: bool = False) -> Outcome | None:
     failures = [what for status, _, what in _TESTS if row.get(status) not in (0, 1, None)]
     not_run = [what for status, _, what in _TESTS if row.get(status) in (0, None)]
     disabled = [what for _, flag, what in _TESTS if row.get(flag) is False]
+    if brief and not (failures or not_run or disabled):
+        return None
     queued = " (a Test & Enable is queued)" if row.get("testemailconfigurationscheduled") else ""
     evidence: dict[str, Any] = {c: row.get(c) for c in (*(t[0] for t in _TESTS), *(t[1] for t in _TESTS),
                                         "testmailboxaccesscompletedon", "testemailconfigurationscheduled")}
@@ -164,15 +189,19 @@ def mailbox_domain_is_verified_in_exchange_tenant(mailboxes: Mapping[str, Any],
     another tenant's domain (a mailbox that belongs to tenant A, a typo, a domain never verified) cannot sync through
     the cross-tenant profile; Test & Enable reports that no user was found with the address."""
     verified = [str(d).lower() for d in tenant_domains.get("verified") or []]
-    yield from each_mailbox(mailboxes, partial(_in_domain, verified=verified), not_checked)
+    yield from each_mailbox(mailboxes, partial(_in_domain, verified=verified, known=frozenset(verified),
+                                               shown=verified[:10]), not_checked)
 
 
-def _in_domain(subject: str, row: Mapping[str, Any], verified: list[str]) -> Outcome:
+def _in_domain(subject: str, row: Mapping[str, Any], verified: list[str], known: frozenset[str],
+               shown: list[str], *, brief: bool = False) -> Outcome | None:
     address = str(row.get("emailaddress") or "").strip()
     domain = address.rpartition("@")[2].lower() if "@" in address else ""
-    evidence: dict[str, Any] = {"emailaddress": address, "domain": domain or None, "verified": verified[:10],
+    if brief and domain and domain in known:
+        return None
+    evidence: dict[str, Any] = {"emailaddress": address, "domain": domain or None, "verified": shown,
                                 "verified_count": len(verified)}
-    if domain and domain in verified:
+    if domain and domain in known:
         return passed(subject, f"mailbox {subject}'s domain {domain} is a verified domain of tenant B", **evidence)
     listed = ", ".join(verified[:10]) + (f" and {len(verified) - 10} more" if len(verified) > 10 else "")
     parent = next((v for v in verified if domain.endswith(f".{v}")), None)

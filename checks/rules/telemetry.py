@@ -160,12 +160,16 @@ class _Sync(NamedTuple):
 
 
 def _mailbox_sync(subject: str, row: Mapping[str, Any], alerts: Mapping[str, _Alerts], since: datetime,
-                  thresholds: Thresholds, now: datetime) -> Outcome:
+                  thresholds: Thresholds, now: datetime, *, brief: bool = False) -> Outcome | None:
     own = _alerts_about(alerts, row.get("mailboxid"))
     synced = parse_time(row.get("lastsuccessfulsynccompletedon"))
     erred = parse_time(row.get("lastsyncerroroccurredon"))
     recent_error = bool(row.get("lastsyncerrorcode") or row.get("lastsyncerror")) and erred is not None \
         and erred >= since and (synced is None or erred > synced)
+    stale = synced is None or now - synced > timedelta(hours=thresholds.sync_stale_hours)
+    disabled = all(row.get(c) is False for c in _ENABLED)
+    if brief and not (own.errors or own.warnings or recent_error or stale or disabled):
+        return None  # the pass of `_judge_quiet`: nothing else in `_judge_sync` and `_judge_quiet` can apply
     evidence: dict[str, Any] = {
         **_alert_evidence(own), "lookback_days": thresholds.alert_lookback_days,
         "lastsuccessfulsynccompletedon": row.get("lastsuccessfulsynccompletedon"),
@@ -178,8 +182,7 @@ def _mailbox_sync(subject: str, row: Mapping[str, Any], alerts: Mapping[str, _Al
     evidence["known_cause"] = entry.key if entry else None
     sync = _Sync(subject, own, f"last synced {ago(synced, now)}" if synced else "has never synced successfully",
                  _sync_error(row, erred, synced, now) if recent_error and erred else "",
-                 synced is None or now - synced > timedelta(hours=thresholds.sync_stale_hours),
-                 all(row.get(c) is False for c in _ENABLED),
+                 stale, disabled,
                  synced is None and all(row.get(c) in (0, None) for c in _TEST_STATUS),
                  thresholds.alert_lookback_days, thresholds.sync_stale_hours)
     return _judge_sync(sync, _fix(entry), evidence)

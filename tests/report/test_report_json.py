@@ -45,12 +45,14 @@ def test_an_empty_run_validates_too() -> None:
 
 
 @pytest.mark.parametrize("findings", [[], sample_findings()], ids=["no findings", "samples"])
-def test_the_streamed_report_is_the_document_json_dumps_would_write(findings: list[Finding]) -> None:
-    """render_json writes a finding at a time; the bytes are those of the whole document dumped at once."""
+def test_the_streamed_report_is_the_document_with_a_finding_per_line(findings: list[Finding]) -> None:
+    """render_json writes a finding at a time, each on a line of its own; the data is the whole document's."""
     run = make_run()
-    stream = io.StringIO()
-    render_json(findings, run, stream)
-    assert stream.getvalue() == json.dumps(report_document(findings, run), indent=2, ensure_ascii=False) + "\n"
+    text = render(findings)
+    assert json.loads(text) == json.loads(json.dumps(report_document(findings, run)))
+    lines = text.splitlines()
+    start = lines.index('  "findings": [' if findings else '  "findings": []')
+    assert [json.loads(line.strip().rstrip(",")) for line in lines[start + 1:-2]] == json.loads(text)["findings"]
 
 
 def test_json_is_the_json_reporter() -> None:
@@ -95,7 +97,7 @@ def test_the_report_round_trips_to_the_same_findings() -> None:
         for f in document["findings"]
     ]
     assert sorted(rebuilt, key=Finding.sort_key) == sorted(findings, key=Finding.sort_key)
-    assert json.dumps(document, indent=2, ensure_ascii=False) + "\n" == render(findings)
+    assert render(rebuilt) == render(findings)
 
 
 def _remediation(data: dict[str, Any] | None) -> Remediation | None:
