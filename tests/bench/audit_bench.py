@@ -163,17 +163,19 @@ def report(rows: list[Figures], latency: float) -> None:
     print(f"full audit, all checks; healthy scenario + generated mailboxes; {latency * 1000:.0f} ms added to "
           f"every request; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
     header = (f"{'mailboxes':>9}  {'build':>6}  {'requests':>8}  {'critical':>14}  {'audit':>7}  {'ratio':>5}  "
-              f"{'sandbox':>7}  {'process':>7}  {'peak RSS':>8}  exit")
+              f"{'sandbox':>7}  {'ratio+':>6}  {'process':>7}  {'peak RSS':>8}  exit")
     print(header)
     for f in rows:
         critical = f.critical_trips * latency
         print(f"{f.mailboxes:>9,}  {f.build_s:5.2f}s  {f.requests:>8}  {f.critical_trips:>3} trips {critical:4.1f}s"
-              f"  {f.audit_s:6.2f}s  {f.audit_s / critical:5.2f}  {f.sandbox_on_path_s:6.2f}s  {f.process_s:6.2f}s"
+              f"  {f.audit_s:6.2f}s  {f.audit_s / critical:5.2f}  {f.sandbox_on_path_s:6.2f}s"
+              f"  {f.audit_s / (critical + f.sandbox_on_path_s):6.2f}  {f.process_s:6.2f}s"
               f"  {f.rss_mb:5.0f} MB  {f.exit_code}")
     print("  build: the sandbox (scenario + generated rows, CA, servers); critical: longest chain of dependent "
           "round trips x latency;\n  audit: the audit() call in the tool's process; ratio: audit / critical; "
           "sandbox: the sandbox's own time (beyond\n  the latency) answering the requests on the critical chain; "
-          "process: the whole `xtcheck audit` command.")
+          "ratio+: audit / (critical + sandbox), what is left\n  once the server's own work is counted as the "
+          "server's; process: the whole `xtcheck audit` command (reports and snapshot included).")
     for f in rows:
         print(f"  {f.mailboxes:,}: critical chain = {f.critical_chain}; requests by service {f.by_service}")
     at_ratio = next((f for f in rows if f.mailboxes == TARGETS["ratio_at"]), None)
@@ -181,8 +183,11 @@ def report(rows: list[Figures], latency: float) -> None:
     print("targets:")
     if at_ratio is not None:
         ratio = at_ratio.audit_s / (at_ratio.critical_trips * latency)
+        server = ratio * at_ratio.critical_trips * latency / (at_ratio.critical_trips * latency
+                                                             + at_ratio.sandbox_on_path_s)
         print(f"  ratio <= {TARGETS['ratio']} at {TARGETS['ratio_at']:,}: {ratio:.2f} "
-              f"({'met' if ratio <= TARGETS['ratio'] else 'NOT met'})")
+              f"({'met' if ratio <= TARGETS['ratio'] else 'NOT met'}; {server:.2f} with the sandbox's own time on "
+              "the chain counted as the server's)")
     if at_rss is not None:
         print(f"  peak memory < {TARGETS['rss_mb']} MB at {TARGETS['rss_at']:,}: {at_rss.rss_mb:.0f} MB "
               f"({'met' if at_rss.rss_mb < TARGETS['rss_mb'] else 'NOT met'})")

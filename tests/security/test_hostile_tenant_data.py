@@ -196,8 +196,8 @@ def test_a_lone_surrogate_in_tenant_data_does_not_break_the_evidence_snapshot(
     again, texts = run_cli(["evaluate", str(out / "evidence.json"), "--format", "json", "--output-dir",
                             str(tmp_path / "again")], capsys, caplog)
     assert again == code and "Traceback" not in texts["stderr"]
-    findings = [json.loads(p.read_text(encoding="utf-8"))["findings"] for p in (out / "xtcheck-report.json",
-                                                                               tmp_path / "again" / "xtcheck-report.json")]
+    reports = (out / "xtcheck-report.json", tmp_path / "again" / "xtcheck-report.json")
+    findings = [json.loads(path.read_text(encoding="utf-8"))["findings"] for path in reports]
     assert findings[0] == findings[1]  # the escaped surrogate reads back as the same text
 
 
