@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -68,7 +69,7 @@ class Judge(Protocol):
     """Decides one row of a large set (a mailbox). With `brief`, a pass may come back as None: decided, but its
     message and evidence not written (the same call without `brief` writes them)."""
 
-    def __call__(self, subject: str, row: Mapping[str, Any], *, brief: bool = False) -> Outcome | None: ...
+    def __call__(self, subject: str, row: Mapping[str, Any], brief: bool = False, /) -> Outcome | None: ...
 
 
 def describe(judge: Judge, subject: str, row: Mapping[str, Any]) -> Outcome:
@@ -288,14 +289,13 @@ class Run:
 
 def summarize(findings: Iterable[Finding]) -> dict[Status, int]:
     counts = dict.fromkeys(Status, 0)
-    for finding in findings:
-        counts[finding.status] += 1
+    counts.update(Counter(finding.status for finding in findings))
     return counts
 
 
 def verdict(findings: Iterable[Finding]) -> Status:
     """The run's overall status: fail beats error beats warn beats pass; a waived finding does not count."""
-    counts = summarize(f for f in findings if not f.waived)
+    counts = summarize(f for f in findings if f.status is not Status.PASS and not f.waived)
     for status in (Status.FAIL, Status.ERROR, Status.WARN):
         if counts[status]:
             return status
@@ -303,9 +303,10 @@ def verdict(findings: Iterable[Finding]) -> Status:
 
 
 def gating(findings: Iterable[Finding], min_severity: Severity | str = Severity.INFO) -> list[Finding]:
-    """The findings the exit code looks at: at or above the severity floor, and not waived."""
+    """The findings the exit code looks at: at or above the severity floor, not waived, and not a pass (a pass
+    never moves it)."""
     floor = Severity(min_severity).rank
-    return [f for f in findings if not f.waived and f.severity.rank <= floor]
+    return [f for f in findings if f.status is not Status.PASS and not f.waived and f.severity.rank <= floor]
 
 
 def exit_code(findings: Iterable[Finding], fail_on: str = "fail", min_severity: Severity | str = Severity.INFO) -> int:

@@ -80,6 +80,8 @@ def apply(findings: Sequence[Finding], waivers: Sequence[Waiver],
     """Findings with their waiver notes, and the waivers that matched no finding that is not a pass.
 
     A waiver on a passing finding records nothing (there is nothing to accept)."""
+    if not waivers:
+        return list(findings), ()
     used: set[int] = set()
     result = []
     for finding in findings:

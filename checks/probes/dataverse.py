@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import XtcheckError
-from ..http.apis import Apis
 from ..model import Permission
 from ..registry import probe
 from ..settings import Settings, Thresholds
+
+if TYPE_CHECKING:  # only a type here: evaluating a snapshot never loads the HTTP stack (msal, httpx)
+    from ..http.apis import Apis
 
 READ_PROFILES = Permission("Dataverse", "prvReadEmailServerProfile", "the Dynamics environment")
 READ_MAILBOXES = Permission("Dataverse", "prvReadMailbox", "the Dynamics environment")

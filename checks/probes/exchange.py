@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ProbeError
-from ..http.apis import Apis
 from ..model import Permission
 from ..registry import probe
 from ..settings import Settings
+
+if TYPE_CHECKING:  # only a type here: evaluating a snapshot never loads the HTTP stack (msal, httpx)
+    from ..http.apis import Apis
 
 EXPORT_COMMAND = ("Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Select-Object Name,EwsEnabled,"
                   "EwsAllowedAppIDs,EwsApplicationAccessPolicy,EwsAllowList,EwsBlockList | ConvertTo-Json "

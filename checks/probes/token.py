@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..http.apis import Apis
 from ..registry import probe
 from ..settings import Settings
+
+if TYPE_CHECKING:  # only a type here: evaluating a snapshot never loads the HTTP stack (msal, httpx)
+    from ..http.apis import Apis
 
 
 @probe()

@@ -47,7 +47,7 @@ def each_mailbox(mailboxes: Mapping[str, Any], judge: Judge, missing: Callable[[
     for address in mailboxes.get("missing") or []:
         yield missing(address)
     for subject, row in zip(subjects(rows), rows, strict=True):
-        yield judge(subject, row, brief=True) or BriefPass(subject, judge, row)
+        yield judge(subject, row, True) or BriefPass(subject, judge, row)
 
 
 def subjects(rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -88,10 +88,10 @@ def mailbox_uses_profile_and_server_side_sync(mailboxes: Mapping[str, Any]) -> C
     """A mailbox syncs with tenant B only through the cross-tenant profile, and only for what its delivery methods
     hand to server-side synchronization. Apply Default Email Settings quietly moves mailboxes to the default
     (same-tenant) profile."""
-    yield from each_mailbox(mailboxes, partial(_delivery, profile=mailboxes.get("profile") or {}), _not_found)
+    yield from each_mailbox(mailboxes, partial(_delivery, mailboxes.get("profile") or {}), _not_found)
 
 
-def _delivery(subject: str, row: Mapping[str, Any], profile: Mapping[str, Any], *,
+def _delivery(profile: Mapping[str, Any], subject: str, row: Mapping[str, Any],
               brief: bool = False) -> Outcome | None:
     problems = []
     if not same_id(row.get("_emailserverprofile_value"), profile.get("id")):
@@ -120,10 +120,10 @@ def _delivery(subject: str, row: Mapping[str, Any], profile: Mapping[str, Any], 
 def mailbox_address_is_approved(mailboxes: Mapping[str, Any], organization_settings: Mapping[str, Any]) -> CheckResult:
     """With "Process emails only for approved users/queues" on (the default), server-side sync leaves a mailbox
     alone until an administrator approves its address; editing the address resets the approval."""
-    yield from each_mailbox(mailboxes, partial(_approval, organization=organization_settings), not_checked)
+    yield from each_mailbox(mailboxes, partial(_approval, organization_settings), not_checked)
 
 
-def _approval(subject: str, row: Mapping[str, Any], organization: Mapping[str, Any], *,
+def _approval(organization: Mapping[str, Any], subject: str, row: Mapping[str, Any],
               brief: bool = False) -> Outcome | None:
     value = row.get("emailrouteraccessapproval")
     if brief and value == 1:
@@ -154,7 +154,7 @@ def mailbox_passed_test_and_enable(mailboxes: Mapping[str, Any]) -> CheckResult:
     yield from each_mailbox(mailboxes, _tested, not_checked)
 
 
-def _tested(subject: str, row: Mapping[str, Any], *, brief: bool = False) -> Outcome | None:
+def _tested(subject: str, row: Mapping[str, Any], brief: bool = False) -> Outcome | None:
     failures = [what for status, _, what in _TESTS if row.get(status) not in (0, 1, None)]
     not_run = [what for status, _, what in _TESTS if row.get(status) in (0, None)]
     disabled = [what for _, flag, what in _TESTS if row.get(flag) is False]
@@ -189,12 +189,11 @@ def mailbox_domain_is_verified_in_exchange_tenant(mailboxes: Mapping[str, Any],
     another tenant's domain (a mailbox that belongs to tenant A, a typo, a domain never verified) cannot sync through
     the cross-tenant profile; Test & Enable reports that no user was found with the address."""
     verified = [str(d).lower() for d in tenant_domains.get("verified") or []]
-    yield from each_mailbox(mailboxes, partial(_in_domain, verified=verified, known=frozenset(verified),
-                                               shown=verified[:10]), not_checked)
+    yield from each_mailbox(mailboxes, partial(_in_domain, verified, frozenset(verified), verified[:10]), not_checked)
 
 
-def _in_domain(subject: str, row: Mapping[str, Any], verified: list[str], known: frozenset[str],
-               shown: list[str], *, brief: bool = False) -> Outcome | None:
+def _in_domain(verified: list[str], known: frozenset[str], shown: list[str], subject: str, row: Mapping[str, Any],
+               brief: bool = False) -> Outcome | None:
     address = str(row.get("emailaddress") or "").strip()
     domain = address.rpartition("@")[2].lower() if "@" in address else ""
     if brief and domain and domain in known:

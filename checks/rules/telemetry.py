@@ -120,7 +120,7 @@ def mailbox_syncs(mailboxes: Mapping[str, Any], alerts: Mapping[str, Any], email
     be switched off, so an empty alert list alone proves nothing: this check reads both."""
     since = now - timedelta(days=thresholds.alert_lookback_days)
     index = _alerts_by_subject(list(alerts.get("rows") or []), since)
-    judge = partial(_mailbox_sync, alerts=index, since=since, thresholds=thresholds, now=now)
+    judge = partial(_mailbox_sync, index, since, thresholds, now)
     yield from each_mailbox(mailboxes, judge, not_checked)
     profile = email_server_profile.get("match") or {}
     profile_id = profile.get("emailserverprofileid") or (mailboxes.get("profile") or {}).get("id")
@@ -159,8 +159,8 @@ class _Sync(NamedTuple):
     hours: int
 
 
-def _mailbox_sync(subject: str, row: Mapping[str, Any], alerts: Mapping[str, _Alerts], since: datetime,
-                  thresholds: Thresholds, now: datetime, *, brief: bool = False) -> Outcome | None:
+def _mailbox_sync(alerts: Mapping[str, _Alerts], since: datetime, thresholds: Thresholds, now: datetime,
+                  subject: str, row: Mapping[str, Any], brief: bool = False) -> Outcome | None:
     own = _alerts_about(alerts, row.get("mailboxid"))
     synced = parse_time(row.get("lastsuccessfulsynccompletedon"))
     erred = parse_time(row.get("lastsyncerroroccurredon"))
