@@ -8,7 +8,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
-from itertools import groupby
+from itertools import pairwise
 from pathlib import PurePath
 from typing import Any, TextIO
 
@@ -89,14 +89,19 @@ def _sort_token(value: Any) -> str:
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
     """Findings by check id and subject; the rest of the key only makes ties deterministic.
 
-    Evidence is the last resort of the key and costs an encoding, so it is compared only among findings that tie on
-    everything else (which the checks never produce for distinct subjects)."""
-    keyed = sorted(((_visible_key(f), f) for f in findings), key=_first)
-    result: list[Finding] = []
-    for _, group in groupby(keyed, key=_first):
-        tied = [finding for _, finding in group]
-        result.extend(tied if len(tied) == 1 else sorted(tied, key=lambda f: (f.message, compact(f.evidence))))
-    return result
+    The engine hands them over nearly in order, so they are checked first and sorted only when needed: a sort holds
+    a key for each of 500,000 findings (100 MB at 100,000 mailboxes). Message and evidence, the last resort of the
+    key, are read only among findings that tie on everything else (which distinct subjects never do)."""
+    items = list(findings)
+    if any(_visible_key(a) > _visible_key(b) for a, b in pairwise(items)):
+        items.sort(key=_visible_key)
+    start = 0
+    for end in range(1, len(items) + 1):
+        if end == len(items) or _visible_key(items[end]) != _visible_key(items[start]):
+            if end - start > 1:
+                items[start:end] = sorted(items[start:end], key=lambda f: (f.message, compact(f.evidence)))
+            start = end
+    return items
 
 
 def _visible_key(finding: Finding) -> tuple[str, ...]:
