@@ -117,10 +117,11 @@ def test_a_failing_item_shows_the_remediation_and_no_python_traceback(pytester: 
 
 
 def test_errors_and_skips_follow_the_audit_and_env_secrets_come_from_the_environment(
-        pytester: pytest.Pytester, undecided: Audited, monkeypatch: pytest.MonkeyPatch) -> None:
+        pytester: pytest.Pytester, undecided: Audited) -> None:
     counts = summarize(undecided.result.findings)
     assert counts[Status.ERROR] and counts[Status.SKIP], "a reader that cannot sign in leaves checks undecided"
-    monkeypatch.setenv(WRONG_SECRET_VARIABLE, "not-the-reader-secret")
+    # The pytest run below is a child process: its conftest puts the secret in that process's environment only.
+    pytester.makeconftest(f"import os\nos.environ[{WRONG_SECRET_VARIABLE!r}] = 'not-the-reader-secret'\n")
     xml = pytester.path / "junit.xml"
     result = run(pytester, f"--xtcheck-config={undecided.config}", "-rs", f"--junitxml={xml}")
     result.assert_outcomes(**expected_outcomes(undecided.result.findings))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import json
 import string
+import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -273,9 +275,10 @@ def test_a_broken_config_is_a_config_error_naming_its_key(tmp_path: Path, kind: 
     (b"", "file:~no-such-user-xtcheck/secret", "its home directory is unknown"),
     (b"", "file:escape\x1b[31m", "cannot read"),
 ])
-def test_an_unreadable_secret_reference_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         content: bytes, reference: str, expected: str) -> None:
-    monkeypatch.chdir(tmp_path)  # the config named relative to here, as people type it: its folder is "."
+def test_an_unreadable_secret_reference_is_a_config_error(tmp_path: Path, content: bytes, reference: str,
+                                                         expected: str) -> None:
+    """Through the command line, with the config named relative to the working folder, as people type it (its
+    folder is then "."): exit 2 and one line, whatever the reference holds."""
     (tmp_path / "reader.utf16").write_bytes(content)
     config = {"dynamics": {"environment_url": "https://contoso.crm4.dynamics.com",
                            "tenant_id": "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"},
@@ -283,8 +286,9 @@ def test_an_unreadable_secret_reference_is_a_config_error(tmp_path: Path, monkey
               "credentials": [{"tenant_id": "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f",
                                "client_id": "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3", "client_secret": reference}]}
     path = write(tmp_path, config, as_json=True)
-    with pytest.raises(ConfigError) as caught:
-        load(Path(path.name), RunOptions(), ENV)
-    message = str(caught.value)
-    assert message.startswith("credentials[0].client_secret: ") and expected in message
+    done = subprocess.run([sys.executable, "-m", "checks.cli", "audit", "--config", path.name], cwd=tmp_path,
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    message = done.stderr.removesuffix("\n")
+    assert message.startswith("xtcheck: config error: credentials[0].client_secret: ") and expected in message
     assert "\n" not in message and "\x1b" not in message
