@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import os
@@ -12,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from . import __version__
 from .model import Severity
@@ -268,5 +270,17 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def run() -> NoReturn:
+    """The `xtcheck` command: `main`, then out without tearing the heap down object by object. Everything is
+    written by then (report files are fsynced and closed, the terminal streams flushed below); the operating system
+    takes the memory back at once, where Python's teardown would free the rows and findings of 100,000 mailboxes
+    one at a time (half a second)."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more can reach it anyway
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

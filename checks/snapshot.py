@@ -26,7 +26,7 @@ from .report.jsonreport import jsonable
 from .report.text import json_visible
 from .settings import Cloud, Credential, RunOptions, Settings, Thresholds, describe
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: row lists written as tables (see `_table`); "1" is still read
 # The exception types a failed read may have; a saved failure is raised again as the same type.
 _PROBE_ERRORS: dict[str, type[ProbeError]] = {cls.__name__: cls for cls in
                                               (ProbeError, PermissionDenied, NotFound, Throttled)}
@@ -45,7 +45,7 @@ def document(result: AuditResult, settings: Settings) -> dict[str, Any]:
         "created": _iso(dt.datetime.now(dt.UTC)),
         "settings": settings_view(settings),
         "now": _iso(result.evidence["now"]),
-        "evidence": {name: value for name, value in sorted(result.evidence.items()) if name not in SEEDS},
+        "evidence": {name: _table(value) for name, value in sorted(result.evidence.items()) if name not in SEEDS},
         "failures": {name: _failure(exc) for name, exc in sorted(result.failures.items())},
         "run": _run(result.run),
     }
@@ -94,7 +94,7 @@ def canonical_pieces(value: Any, depth: int = 0) -> Iterator[str]:
         yield _canonical(value)
 
 
-_WALKED = 4  # body -> evidence -> mailboxes -> rows -> (each row whole)
+_WALKED = 6  # body -> evidence -> mailboxes -> rows -> table -> values -> (each row whole)
 
 
 def _canonical(value: Any) -> str:
@@ -127,7 +127,35 @@ def read(path: Path) -> dict[str, Any]:
     if error is not None:
         key, problem = describe(error)
         raise SnapshotError(f"{path} is not a valid evidence snapshot at {key or '(top level)'}: {problem}")
+    try:
+        data["evidence"] = {name: _untable(value) for name, value in data["evidence"].items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SnapshotError(f"{path} is not a valid evidence snapshot: a table of rows is malformed ({exc})") from None
     return data
+
+
+def _table(value: Any) -> Any:
+    """A probe result whose `rows` all have the same columns (a Dataverse or Graph page does), with the rows written
+    as one table: the column names once, then each row's values in their order. For 100,000 mailboxes the names
+    were two thirds of the file; a file a third the size reads three times as fast."""
+    rows = value.get("rows") if isinstance(value, Mapping) else None
+    if not isinstance(rows, list) or len(rows) < 2 or not all(isinstance(row, Mapping) for row in rows):
+        return value
+    columns = sorted(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        return value  # a row with other columns: kept as read
+    return {**value, "rows": {"table": {"columns": columns, "values": [[row[c] for c in columns] for row in rows]}}}
+
+
+def _untable(value: Any) -> Any:
+    """The probe result with its rows as read (the inverse of `_table`)."""
+    rows = value.get("rows") if isinstance(value, dict) else None
+    if not isinstance(rows, dict) or set(rows) != {"table"}:
+        return value
+    columns, values = rows["table"]["columns"], rows["table"]["values"]
+    if any(len(row) != len(columns) for row in values):
+        raise ValueError(f"a row has other than the {len(columns)} columns named")
+    return {**value, "rows": [dict(zip(columns, row)) for row in values]}  # noqa: B905 (lengths checked above)
 
 
 def _sealed_as_written(raw: bytes, sha256: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import ssl
@@ -25,6 +26,19 @@ def test_version_and_help() -> None:
     assert run("--version").stdout.strip() == f"xtcheck {__version__}"
     help_text = run("sandbox", "serve", "--help").stdout
     assert "--scenario" in help_text and "--port" in help_text and "example:" in help_text
+
+
+def test_the_command_leaves_with_everything_written_and_its_exit_code(tmp_path: Path) -> None:
+    """The command skips Python's teardown (os._exit): the exit code, the flushed console and the report files
+    must all be there anyway, also when stdout is a file rather than a terminal."""
+    out = tmp_path / "out.txt"
+    with out.open("w", encoding="utf-8") as stdout:
+        code = subprocess.run([*XTCHECK, "demo", "--format", "json", "--output-dir", str(tmp_path)], stdout=stdout,
+                              stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    assert code.returncode == 1 and code.stderr == ""
+    text = out.read_text(encoding="utf-8")
+    assert text.endswith(f"FAIL — 41 pass, 3 fail, 2 warn, 0 error, 0 skip\nwrote {tmp_path / 'xtcheck-report.json'}\n")
+    assert json.loads((tmp_path / "xtcheck-report.json").read_text(encoding="utf-8"))["summary"]["exit_code"] == 1
 
 
 def test_no_command_prints_help_and_exits_2() -> None:

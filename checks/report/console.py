@@ -71,7 +71,7 @@ def summary_line(findings: Sequence[Finding], paint: _Painter | None = None) -> 
     counts = summarize(findings)
     outcome = verdict(findings)
     tally = ", ".join(f"{counts[status]} {status.value}" for status in Status)
-    waived = sum(1 for f in findings if f.waived)
+    waived = sum(1 for f in findings if f.waiver is not None and f.waived)
     tally += f", {waived} waived" if waived else ""
     return f"{paint.status(outcome, outcome.value.upper())} {paint.dash} {tally}"
 

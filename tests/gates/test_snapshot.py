@@ -132,6 +132,37 @@ def test_a_sealed_snapshot_that_breaks_the_schema_is_exit_2(demo_snapshot: Path,
     assert err.count("\n") == 1
 
 
+def test_rows_with_the_same_columns_are_written_as_a_table_and_read_back_as_rows(demo_snapshot: Path) -> None:
+    stored = json.loads(demo_snapshot.read_text(encoding="utf-8"))["evidence"]["mailboxes"]["rows"]
+    assert set(stored) == {"table"} and len(stored["table"]["values"]) == 6
+    assert stored["table"]["columns"] == sorted(stored["table"]["columns"])
+    rows = snapshot.read(demo_snapshot)["evidence"]["mailboxes"]["rows"]
+    assert [dict(zip(stored["table"]["columns"], v, strict=True)) for v in stored["table"]["values"]] == rows
+    assert {r["emailaddress"] for r in rows} >= {"alice.moreau@contoso.com", "sales@contoso.com"}
+
+
+def test_a_version_1_snapshot_with_rows_as_read_gives_the_same_findings(demo_snapshot: Path, tmp_path: Path) -> None:
+    old = tmp_path / "v1.json"
+    old.write_bytes(demo_snapshot.read_bytes())
+    rows = snapshot.read(demo_snapshot)["evidence"]["mailboxes"]["rows"]
+    reseal(old, lambda d: (d["evidence"]["mailboxes"].update(rows=rows), d.update(schema_version="1")))
+    before, _ = snapshot.evaluate(snapshot.read(demo_snapshot), RunOptions())
+    after, _ = snapshot.evaluate(snapshot.read(old), RunOptions())
+    assert [(f.check_id, f.subject, f.status, f.message) for f in after.findings] == \
+        [(f.check_id, f.subject, f.status, f.message) for f in before.findings]
+
+
+def test_a_sealed_snapshot_with_a_broken_table_is_exit_2(demo_snapshot: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(demo_snapshot.read_bytes())
+    reseal(broken, lambda d: d["evidence"]["mailboxes"]["rows"]["table"]["values"][0].pop())
+    assert main(["evaluate", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"xtcheck: {broken} is not a valid evidence snapshot: a table of rows is malformed")
+    assert err.count("\n") == 1
+
+
 def test_a_report_is_not_a_snapshot(demo_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = demo_run / "report" / "xtcheck-report.json"
     assert main(["evaluate", str(report)]) == 2
