@@ -6,9 +6,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from .errors import ConfigError
 
 _CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
@@ -35,6 +32,9 @@ class Pem:
 
 
 def read_pem(key: str, path: Path, password: str | None) -> Pem:
+    from cryptography import x509  # only a certificate credential needs it: not every command pays the import
+    from cryptography.hazmat.primitives import serialization
+
     try:
         data = path.read_bytes()
     except OSError as exc:

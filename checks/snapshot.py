@@ -83,7 +83,7 @@ def canonical_pieces(value: Any, depth: int = 0) -> Iterator[str]:
             yield ("," if index else "") + _canonical(key) + ":"
             yield from canonical_pieces(item, depth + 1)
         yield "}"
-    elif depth < _WALKED and isinstance(value, (list, tuple)):
+    elif depth < _WALKED and isinstance(value, (list, tuple, _TableRows)):
         yield "["
         for index, item in enumerate(value):
             if index:
@@ -144,7 +144,18 @@ def _table(value: Any) -> Any:
     columns = sorted(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
         return value  # a row with other columns: kept as read
-    return {**value, "rows": {"table": {"columns": columns, "values": [[row[c] for c in columns] for row in rows]}}}
+    return {**value, "rows": {"table": {"columns": columns, "values": _TableRows(rows, columns)}}}
+
+
+class _TableRows:
+    """A table's values, each row's list made as it is written: a list of them all would be a second copy of
+    100,000 rows in memory while the snapshot is saved."""
+
+    def __init__(self, rows: list[Mapping[str, Any]], columns: list[str]) -> None:
+        self.rows, self.columns = rows, columns
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return ([row[c] for c in self.columns] for row in self.rows)
 
 
 def _untable(value: Any) -> Any:

@@ -7,10 +7,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import jinja2
-import markupsafe
+import markupsafe  # light; jinja2 itself is imported when an HTML report is asked for
 
 from ..model import Finding, Remediation, Run, Status, summarize, verdict
 from .console import AREAS, COLLAPSE_ABOVE, _grants_writes, by_area, looks_like_shell, unused_waiver_lines, waiver_line
@@ -41,8 +40,14 @@ CHAIN = (
 )
 
 
+if TYPE_CHECKING:
+    import jinja2
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # only an HTML report needs it: not every command pays the import
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("checks.report", "templates"), autoescape=True, finalize=_finalize,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
