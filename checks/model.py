@@ -80,7 +80,24 @@ def describe(judge: Judge, subject: str, row: Mapping[str, Any]) -> Outcome:
     return outcome
 
 
-class BriefPass:
+class WrittenOnRead:
+    """A pass whose message and evidence are written when someone reads them, by its judge from its row."""
+
+    __slots__ = ()
+    judge: Judge
+    row: Mapping[str, Any]
+    subject: str
+
+    @property
+    def message(self) -> str:
+        return describe(self.judge, self.subject, self.row).message
+
+    @property
+    def evidence(self) -> Mapping[str, Any]:
+        return describe(self.judge, self.subject, self.row).evidence
+
+
+class BriefPass(WrittenOnRead):
     """A pass over one row of a large set, decided without writing its message and evidence: they are written when
     someone reads them, by the same judge from the same row. 100,000 mailboxes then cost their rows, not five
     messages and five evidence maps each. Reads like an `Outcome`."""
@@ -93,14 +110,6 @@ class BriefPass:
         self.subject = subject
         self.judge = judge
         self.row = row
-
-    @property
-    def message(self) -> str:
-        return describe(self.judge, self.subject, self.row).message
-
-    @property
-    def evidence(self) -> Mapping[str, Any]:
-        return describe(self.judge, self.subject, self.row).evidence
 
 
 def passed(subject: str, message: str, **evidence: Any) -> Outcome:
@@ -211,27 +220,17 @@ class Finding:
         return self
 
 
-class BriefFinding(Finding):
+class BriefFinding(WrittenOnRead, Finding):
     """A passing finding for one row of a large set, holding the judge and the row instead of its message and
     evidence (see `BriefPass`); reading either writes it again. Equal to itself, not to the `Finding` it describes.
     What every pass shares is on the class; made with `brief_finding` (a few slot writes: it is made 500,000 times
     for 100,000 mailboxes)."""
 
     __slots__ = ("judge", "row")
-    judge: Judge
-    row: Mapping[str, Any]
     status = Status.PASS
     remediation = None
     blocked_by = None
     waiver = None
-
-    @property
-    def message(self) -> str:
-        return describe(self.judge, self.subject, self.row).message
-
-    @property
-    def evidence(self) -> Mapping[str, Any]:
-        return describe(self.judge, self.subject, self.row).evidence
 
     def described(self) -> Finding:
         outcome = describe(self.judge, self.subject, self.row)
