@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import AuthError, PermissionDenied, ProbeError, XtcheckError
-from .model import BriefPass, CheckSpec, Finding, Outcome, Remediation, RunIds, Status, brief_finding
+from .model import BriefPass, CheckSpec, Finding, Outcome, Remediation, RunIds, Status
 from .registry import ProbeSpec
 
 _BLOCKING = (Status.FAIL, Status.ERROR)
@@ -448,8 +448,8 @@ def _evaluate(spec: CheckSpec, evidence: Evidence, ids: Callable[[], RunIds],
     remedy = _remedy_once(spec, ids)
     try:
         for count, result in enumerate(spec.func(**kwargs), start=1):
-            if type(result) is BriefPass:  # most of 500,000 mailbox outcomes: made inline
-                findings.append(brief_finding(spec.id, spec.title, spec.severity, result))
+            if type(result) is BriefPass:  # most of 500,000 mailbox outcomes: the outcome is the finding
+                findings.append(result.for_check(spec.id, spec.title, spec.severity))
             else:
                 findings.append(_finding(spec, result, remedy))
             if counted is not None and count % _COUNT_EVERY == 0:
@@ -498,7 +498,7 @@ def _subject(spec: CheckSpec, ids: RunIds) -> str:
 def _finding(spec: CheckSpec, outcome: Outcome | BriefPass, remedy: Callable[[], Remediation],
              blocked_by: str | None = None) -> Finding:
     if isinstance(outcome, BriefPass):
-        return brief_finding(spec.id, spec.title, spec.severity, outcome)
+        return outcome.for_check(spec.id, spec.title, spec.severity)
     remediation = outcome.fix
     if remediation is None and outcome.status in (Status.FAIL, Status.WARN):
         remediation = remedy()

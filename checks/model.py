@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, Protocol
 
 
@@ -78,38 +79,6 @@ def describe(judge: Judge, subject: str, row: Mapping[str, Any]) -> Outcome:
     if outcome is None or outcome.status is not Status.PASS:  # a judge that breaks its contract is a bug, loudly
         raise RuntimeError(f"a check passed {subject} briefly, then judged it {outcome and outcome.status}")
     return outcome
-
-
-class WrittenOnRead:
-    """A pass whose message and evidence are written when someone reads them, by its judge from its row."""
-
-    __slots__ = ()
-    judge: Judge
-    row: Mapping[str, Any]
-    subject: str
-
-    @property
-    def message(self) -> str:
-        return describe(self.judge, self.subject, self.row).message
-
-    @property
-    def evidence(self) -> Mapping[str, Any]:
-        return describe(self.judge, self.subject, self.row).evidence
-
-
-class BriefPass(WrittenOnRead):
-    """A pass over one row of a large set, decided without writing its message and evidence: they are written when
-    someone reads them, by the same judge from the same row. 100,000 mailboxes then cost their rows, not five
-    messages and five evidence maps each. Reads like an `Outcome`."""
-
-    __slots__ = ("judge", "row", "subject")
-    status = Status.PASS
-    fix = None
-
-    def __init__(self, subject: str, judge: Judge, row: Mapping[str, Any]) -> None:
-        self.subject = subject
-        self.judge = judge
-        self.row = row
 
 
 def passed(subject: str, message: str, **evidence: Any) -> Outcome:
@@ -216,43 +185,61 @@ class Finding:
         return (self.check_id, self.subject.lower())
 
     def described(self) -> Finding:
-        """This finding with its message and evidence written out (itself, unless it is a `BriefFinding`)."""
+        """This finding with its message and evidence written out (itself, unless it is a `BriefPass`)."""
         return self
 
 
-class BriefFinding(WrittenOnRead, Finding):
-    """A passing finding for one row of a large set, holding the judge and the row instead of its message and
-    evidence (see `BriefPass`); reading either writes it again. Equal to itself, not to the `Finding` it describes.
-    What every pass shares is on the class; made with `brief_finding` (a few slot writes: it is made 500,000 times
-    for 100,000 mailboxes)."""
+class BriefPass(Finding):
+    """A pass over one row of a large set (a mailbox), decided without writing its message and evidence: they are
+    written when someone reads them, by the same judge from the same row. 100,000 mailboxes then cost their rows,
+    not five messages and five evidence maps each.
+
+    A check yields it (it reads like an `Outcome`); the engine then names its check with `for_check`, and the same
+    object is the finding: one object per outcome, not two, 500,000 times over. Equal to itself, not to the `Finding`
+    it describes (`described`)."""
 
     __slots__ = ("judge", "row")
+    judge: Judge
+    row: Mapping[str, Any]
     status = Status.PASS
     remediation = None
     blocked_by = None
     waiver = None
+    fix = None
+
+    def __init__(self, subject: str, judge: Judge, row: Mapping[str, Any]) -> None:
+        _set_subject(self, subject)
+        _set_judge(self, judge)
+        _set_row(self, row)
+
+    def for_check(self, check_id: str, title: str, severity: Severity) -> BriefPass:
+        """This pass as the named check's finding (the engine calls it once, as the check yields it)."""
+        _set_check_id(self, check_id)
+        _set_title(self, title)
+        _set_severity(self, severity)
+        return self
+
+    @property
+    def message(self) -> str:
+        return describe(self.judge, self.subject, self.row).message
+
+    @property
+    def evidence(self) -> Mapping[str, Any]:
+        return describe(self.judge, self.subject, self.row).evidence
 
     def described(self) -> Finding:
         outcome = describe(self.judge, self.subject, self.row)
         return Finding(self.check_id, self.title, self.severity, Status.PASS, self.subject, outcome.message,
                        dict(outcome.evidence))
 
-
-def brief_finding(check_id: str, title: str, severity: Severity, brief: BriefPass) -> Finding:
-    finding = object.__new__(BriefFinding)
-    _set_check_id(finding, check_id)
-    _set_title(finding, title)
-    _set_severity(finding, severity)
-    _set_subject(finding, brief.subject)
-    _set_judge(finding, brief.judge)
-    _set_row(finding, brief.row)
-    return finding
+    def __repr__(self) -> str:
+        return f"BriefPass({getattr(self, 'check_id', '?')}, {self.subject!r})"
 
 
 # The slots' own setters: a frozen class refuses `finding.x = ...`, and object.__setattr__ is slower.
 _set_check_id, _set_title, _set_severity, _set_subject = (getattr(Finding, name).__set__ for name in
                                                           ("check_id", "title", "severity", "subject"))
-_set_judge, _set_row = BriefFinding.judge.__set__, BriefFinding.row.__set__  # type: ignore[attr-defined]
+_set_judge, _set_row = BriefPass.judge.__set__, BriefPass.row.__set__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -288,13 +275,16 @@ class Run:
 
 def summarize(findings: Iterable[Finding]) -> dict[Status, int]:
     counts = dict.fromkeys(Status, 0)
-    counts.update(Counter(finding.status for finding in findings))
+    counts.update(Counter(map(_status, findings)))
     return counts
+
+
+_status = attrgetter("status")
 
 
 def verdict(findings: Iterable[Finding]) -> Status:
     """The run's overall status: fail beats error beats warn beats pass; a waived finding does not count."""
-    counts = summarize(f for f in findings if f.status is not Status.PASS and not f.waived)
+    counts = summarize([f for f in findings if f.status is not Status.PASS and not f.waived])
     for status in (Status.FAIL, Status.ERROR, Status.WARN):
         if counts[status]:
             return status

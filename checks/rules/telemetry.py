@@ -120,7 +120,7 @@ def mailbox_syncs(mailboxes: Mapping[str, Any], alerts: Mapping[str, Any], email
     be switched off, so an empty alert list alone proves nothing: this check reads both."""
     since = now - timedelta(days=thresholds.alert_lookback_days)
     index = _alerts_by_subject(list(alerts.get("rows") or []), since)
-    judge = partial(_mailbox_sync, index, since, thresholds, now)
+    judge = partial(_mailbox_sync, index, since, thresholds, now, now - timedelta(hours=thresholds.sync_stale_hours))
     yield from each_mailbox(mailboxes, judge, not_checked)
     profile = email_server_profile.get("match") or {}
     profile_id = profile.get("emailserverprofileid") or (mailboxes.get("profile") or {}).get("id")
@@ -160,13 +160,13 @@ class _Sync(NamedTuple):
 
 
 def _mailbox_sync(alerts: Mapping[str, _Alerts], since: datetime, thresholds: Thresholds, now: datetime,
-                  subject: str, row: Mapping[str, Any], brief: bool = False) -> Outcome | None:
-    own = _alerts_about(alerts, row.get("mailboxid"))
+                  stale_before: datetime, subject: str, row: Mapping[str, Any], brief: bool = False) -> Outcome | None:
+    own = _alerts_about(alerts, row.get("mailboxid")) if alerts else _NONE
     synced = parse_time(row.get("lastsuccessfulsynccompletedon"))
-    erred = parse_time(row.get("lastsyncerroroccurredon"))
-    recent_error = bool(row.get("lastsyncerrorcode") or row.get("lastsyncerror")) and erred is not None \
-        and erred >= since and (synced is None or erred > synced)
-    stale = synced is None or now - synced > timedelta(hours=thresholds.sync_stale_hours)
+    failing = row.get("lastsyncerrorcode") or row.get("lastsyncerror")
+    erred = parse_time(row.get("lastsyncerroroccurredon")) if failing else None  # read only when there is an error
+    recent_error = erred is not None and erred >= since and (synced is None or erred > synced)
+    stale = synced is None or synced < stale_before
     disabled = all(row.get(c) is False for c in _ENABLED)
     if brief and not (own.errors or own.warnings or recent_error or stale or disabled):
         return None  # the pass of `_judge_quiet`: nothing else in `_judge_sync` and `_judge_quiet` can apply
