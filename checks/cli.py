@@ -274,10 +274,7 @@ def run() -> NoReturn:
     """The `xtcheck` command: `main`, then out without tearing the heap down object by object. Everything is
     written by then (report files are fsynced and closed, the terminal streams flushed below); the operating system
     takes the memory back at once, where Python's teardown would free the rows and findings of 100,000 mailboxes
-    one at a time (half a second). The cycle collector is off for the same reason: a run is short, makes few
-    cycles, and everything goes back to the system at exit, while each collection walks millions of rows and
-    findings that can never be garbage before then (0.2 s of an evaluate of 100,000 mailboxes)."""
-    gc.disable()
+    one at a time (half a second)."""
     code = main()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more can reach it anyway
