@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import gc
 import os
 import signal
 import sys
@@ -214,15 +213,14 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # An audit of 100,000 mailboxes holds millions of small, acyclic objects (rows, findings); at the default
-    # thresholds the cycle collector rescans them all again and again (half the time of `evaluate` at that size).
-    # Collecting young objects 140 times less often keeps that work proportionate; cycles are still collected.
-    gc.set_threshold(100_000, 50, 100)
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    from .memory import tune_for_large_runs
+
+    tune_for_large_runs()
     try:
         return _dispatch(args)
     except KeyboardInterrupt:

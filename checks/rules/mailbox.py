@@ -106,7 +106,7 @@ def _delivery(profile: Mapping[str, Any], subject: str, row: Mapping[str, Any],
     if brief and not problems:
         return None
     evidence: dict[str, Any] = {"_emailserverprofile_value": row.get("_emailserverprofile_value"),
-                "profile_name": (row.get("emailserverprofile") or {}).get("name"),
+                "profile_name": _profile_name(row, profile),
                 "expected_profile_id": profile.get("id"), **{c: row.get(c) for c, *_ in _DELIVERY}}
     if problems:
         return failed(subject, f"mailbox {subject} {'; '.join(problems)}", **evidence)
@@ -121,6 +121,15 @@ def mailbox_address_is_approved(mailboxes: Mapping[str, Any], organization_setti
     """With "Process emails only for approved users/queues" on (the default), server-side sync leaves a mailbox
     alone until an administrator approves its address; editing the address resets the approval."""
     yield from each_mailbox(mailboxes, partial(_approval, organization_settings), not_checked)
+
+
+def _profile_name(row: Mapping[str, Any], profile: Mapping[str, Any]) -> Any:
+    """The name of the mailbox's profile: expanded in the row, or the selected profile's when the row is on it (rows
+    read for `mailboxes: all` are, and do not carry it)."""
+    expanded = (row.get("emailserverprofile") or {}).get("name")
+    if expanded is None and same_id(row.get("_emailserverprofile_value"), profile.get("id")):
+        return profile.get("name")
+    return expanded
 
 
 def _approval(organization: Mapping[str, Any], subject: str, row: Mapping[str, Any],
