@@ -36,7 +36,9 @@ Dataverse (probes/dataverse.py):
 - `email_server_profile`: {"mode": "configured" | "auto", "wanted": str | None, "match": the profile row or None,
   "candidates": [{"id", "name"}] (auto: the cross-tenant OAuth profiles found; configured: profiles with that name)}.
 - `mailboxes`: {"scope": "all" | [addresses], "profile": {"id", "name"} | None, "rows": [mailbox rows],
-  "pages": int, "missing": [addresses in the configured list that match no mailbox]}.
+  "pages": int, "missing": [addresses in the configured list that match no mailbox]}. Rows carry no @odata.etag;
+  with a list of addresses each row also carries `emailserverprofile: {"name"}` (its own profile, expanded); with
+  "all" it does not (every row is on `profile`, which the query filters on).
 - `organization_settings`: the organization row (requireapprovalforuseremail, requireapprovalforqueueemail, ...).
 - `alerts`: {"since": ISO time, "rows": [tracelog rows: text, level (2 warning, 3 error), tracecode, errordetails,
   errortypedisplay, createdon, modifiedon, _regardingobjectid_value (a mailbox id or a profile id)], "pages"}:
