@@ -77,7 +77,7 @@ def canonical_pieces(value: Any, depth: int = 0) -> Iterator[str]:
     """The canonical JSON of `value` (see `digest`) in pieces: the containers of the first levels are walked, and
     below them each value (one mailbox row, say) is encoded whole, so no piece is larger than one row."""
     if depth < _WALKED and isinstance(value, Mapping):
-        items = sorted((k if type(k) is str else str(jsonable(k)), v) for k, v in value.items())
+        items = sorted(((k if type(k) is str else str(jsonable(k)), v) for k, v in value.items()), key=_key)
         yield "{"
         for index, (key, item) in enumerate(items):
             yield ("," if index else "") + _canonical(key) + ":"
@@ -95,6 +95,10 @@ def canonical_pieces(value: Any, depth: int = 0) -> Iterator[str]:
 
 
 _WALKED = 6  # body -> evidence -> mailboxes -> rows -> table -> values -> (each row whole)
+
+
+def _key(item: tuple[str, Any]) -> str:
+    return item[0]  # (never the values: two keys that read the same must not compare what they hold)
 
 
 def _canonical(value: Any) -> str:
