@@ -53,18 +53,21 @@ def each_mailbox(mailboxes: Mapping[str, Any], judge: Judge, missing: Callable[[
 def subjects(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """Each mailbox's subject: its address, or with its name beside it when two mailboxes share the address.
 
-    The five mailbox checks ask in turn for the same rows, so the last answer is kept (by the rows' identity)."""
-    if _last_subjects and _last_subjects[0] is rows:
-        return list(_last_subjects[1])
+    The five mailbox checks ask in turn for the same rows, so the last answer is kept, by the rows' identity, in
+    one tuple swapped whole (a thread never pairs one list's subjects with another list)."""
+    global _last  # noqa: PLW0603
+    last = _last
+    if last is not None and last[0] is rows:
+        return list(last[1])
     addresses = [_address(row) for row in rows]
     seen = Counter(address.lower() for address in addresses)
     named = [address if seen[address.lower()] == 1 else f"{address} ({row.get('name')})"
              for address, row in zip(addresses, rows, strict=True)]
-    _last_subjects[:] = [rows, named]
+    _last = (rows, named)
     return named
 
 
-_last_subjects: list[Any] = []  # [rows, their subjects]
+_last: tuple[Sequence[Mapping[str, Any]], list[str]] | None = None  # the last rows asked for, and their subjects
 
 
 def _address(row: Mapping[str, Any]) -> str:
