@@ -27,7 +27,7 @@ class Collection:
 class Api:
     """GETs against one service root with one identity's token, e.g. Graph in tenant B or a Dataverse environment."""
 
-    def __init__(self, client: httpx.Client, root: str, token: Callable[[], str], *, service: str,
+    def __init__(self, client: httpx.Client, root: str, token: Callable[[str | None], str], *, service: str,
                  headers: Mapping[str, str] | None = None) -> None:
         self._client = client
         self.root = root.rstrip("/")
@@ -87,12 +87,13 @@ class Api:
 
     def _authorized(self, method: str, url: str, params: Mapping[str, str] | None,
                     body: dict[str, Any] | None) -> httpx.Response:
-        """Send with the identity's token. A 401 means the token expired (or was revoked) during the run: ask for
-        the token again and, when a new one comes back, send once more; the same token is not sent twice."""
-        token = self._token()
+        """Send with the identity's token (`token(None)`). A 401 means the token expired (or was revoked) during
+        the run: ask for a new one (`token(refused)`) and, when a different one comes back, send once more; the same
+        token is not sent twice."""
+        token = self._token(None)
         response = self._send(method, url, params, body, token)
         if response.status_code == 401:
-            renewed = self._token()
+            renewed = self._token(token)
             if renewed != token:
                 response.close()
                 response = self._send(method, url, params, body, renewed)

@@ -27,7 +27,7 @@ class Apis:
             graph = self.settings.cloud.graph
             self._graph[tenant_id] = Api(
                 self.http.client({"Accept": "application/json"}), f"{graph}/v1.0",
-                lambda: self.tokens.for_tenant(tenant_id, graph), service="Microsoft Graph")
+                lambda refused: self.tokens.for_tenant(tenant_id, graph, refused), service="Microsoft Graph")
         return self._graph[tenant_id]
 
     def dataverse(self) -> Api:
@@ -37,7 +37,8 @@ class Apis:
             prefer = f"odata.maxpagesize={self.settings.http.dataverse_page_size}"
             self._dataverse = Api(
                 self.http.client({**DATAVERSE_HEADERS, "Prefer": prefer}), f"{url}/api/data/v9.2",
-                lambda: self.tokens.for_tenant(self.settings.dynamics_tenant, url), service="Dataverse")
+                lambda refused: self.tokens.for_tenant(self.settings.dynamics_tenant, url, refused),
+                service="Dataverse")
         return self._dataverse
 
     def org_config(self, tenant_id: str) -> dict[str, Any]:
@@ -46,10 +47,11 @@ class Apis:
         body = {"CmdletInput": {"CmdletName": "Get-OrganizationConfig",
                                 "Parameters": {"RetrieveEwsOperationAccessPolicy": True}}}
         api = Api(self.http.client({"Accept": "application/json"}), f"{resource}/adminapi/beta",
-                  lambda: self.tokens.for_tenant(tenant_id, resource), service="Exchange Online admin API")
+                  lambda refused: self.tokens.for_tenant(tenant_id, resource, refused),
+                  service="Exchange Online admin API")
         return api.invoke(f"{tenant_id}/InvokeCommand", body)
 
     def discovery(self, tenant: str) -> dict[str, Any]:
         """OIDC discovery for a tenant id or domain (no credentials); ProbeError on failure."""
-        return Api(self.http.client({"Accept": "application/json"}), self.settings.cloud.login, lambda: "",
+        return Api(self.http.client({"Accept": "application/json"}), self.settings.cloud.login, lambda _: "",
                    service="Entra ID").get_anonymous(f"{tenant}/v2.0/.well-known/openid-configuration")

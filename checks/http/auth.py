@@ -50,6 +50,14 @@ class _SignIn(Protocol):
 
     def acquire(self, resource: str) -> dict[str, Any]: ...
 
+    def forget(self, token: str) -> None: ...
+
+
+def _forget(cache: msal.TokenCache, token: str) -> None:
+    """Drop an access token a service refused from msal's cache, so the next request for it signs in again."""
+    for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN, query={"secret": token})):
+        cache.remove_at(entry)
+
 
 class Tokens:
     """Acquires tokens; caches live in memory for this run only. Safe to share between threads: one sign-in per
@@ -68,19 +76,23 @@ class Tokens:
             redact.remember(secret.reveal() if secret else None)
         quiet_msal()
 
-    def for_tenant(self, tenant_id: str, resource: str) -> str:
+    def for_tenant(self, tenant_id: str, resource: str, refused: str | None = None) -> str:
         credential = self._settings.credential_for(tenant_id)
         if credential is None:
             raise AuthError(f"no reader identity for tenant {tenant_id}: add one under credentials "
                             f"(tenant_id: {tenant_id}, client_id: ..., client_secret: env:NAME)", tenant=tenant_id)
-        return self.token(credential, resource)
+        return self.token(credential, resource, refused)
 
-    def token(self, credential: Credential, resource: str) -> str:
+    def token(self, credential: Credential, resource: str, refused: str | None = None) -> str:
+        """The identity's token for `resource`; with `refused` (a token the service answered 401 to: expired or
+        revoked mid-run), that token is forgotten first, so this is a new sign-in rather than the cached token."""
         resource = resource.rstrip("/")
         who = _who(credential)
         key = _key(credential)
         with self._lock(key):
             client = self._client(key, credential)
+            if refused:
+                client.forget(refused)
             try:
                 result = client.acquire(resource)
             except httpx.TransportError as exc:
@@ -134,7 +146,8 @@ class Tokens:
             identity: Any = (msal.UserAssignedManagedIdentity(client_id=credential.managed_identity.client_id)
                              if credential.managed_identity.client_id else msal.SystemAssignedManagedIdentity())
             http = _IdentityEndpointOnly(self.http.msal())
-            return _Managed(msal.ManagedIdentityClient(identity, http_client=http, token_cache=msal.TokenCache()))
+            cache = msal.TokenCache()
+            return _Managed(msal.ManagedIdentityClient(identity, http_client=http, token_cache=cache), cache)
         options: dict[str, Any] = {
             "authority": f"{cloud.login}/{credential.tenant_id}", "http_client": self.http.msal(),
             "instance_discovery": cloud.name != "custom", "token_cache": msal.TokenCache(),
@@ -172,6 +185,9 @@ class _Confidential:
         result: dict[str, Any] = self._app.acquire_token_for_client([f"{resource}/.default"])
         return result
 
+    def forget(self, token: str) -> None:
+        _forget(self._app.token_cache, token)
+
 
 class _DeviceCode:
     """Delegated: the first token of this identity needs the admin at a browser; the rest come silently."""
@@ -195,6 +211,10 @@ class _DeviceCode:
             self._tokens[resource] = (result, time.time() + float(result.get("expires_in", 0)))
         return result
 
+    def forget(self, token: str) -> None:
+        self._tokens = {r: kept for r, kept in self._tokens.items() if kept[0].get("access_token") != token}
+        _forget(self._app.token_cache, token)
+
     def _sign_in(self, resource: str) -> dict[str, Any]:
         scopes = [f"{resource}/.default"]  # the delegated permissions consented for this client on the resource
         for account in self._app.get_accounts():
@@ -215,8 +235,12 @@ class _Managed:
 
     endpoint = "the managed identity endpoint"
 
-    def __init__(self, client: msal.ManagedIdentityClient) -> None:
+    def __init__(self, client: msal.ManagedIdentityClient, cache: msal.TokenCache) -> None:
         self._client = client
+        self._cache = cache
+
+    def forget(self, token: str) -> None:
+        _forget(self._cache, token)
 
     def acquire(self, resource: str) -> dict[str, Any]:
         if msal.managed_identity.get_managed_identity_source() is msal.managed_identity.SERVICE_FABRIC:

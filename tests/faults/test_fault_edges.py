@@ -116,7 +116,7 @@ def test_a_token_that_expired_mid_run_is_renewed_once(start_sandbox: StartSandbo
               cloud.issue_token("B", READER, cloud.graph_url, roles=["Application.Read.All"])]
     handed: list[str] = []
 
-    def token() -> str:
+    def token(refused: str | None) -> str:
         handed.append(tokens[min(len(handed), 1)])
         return handed[-1]
 
@@ -131,7 +131,7 @@ def test_a_refused_token_is_not_resent_unchanged(start_sandbox: StartSandbox) ->
     cloud = start_sandbox()
     expired = cloud.issue_token("B", READER, cloud.graph_url, roles=["Application.Read.All"], lifetime=-600)
     http = Http(cloud.login_url, cloud.ca_path)
-    graph = Api(http.client(), f"{cloud.graph_url}/v1.0", lambda: expired, service="Microsoft Graph")
+    graph = Api(http.client(), f"{cloud.graph_url}/v1.0", lambda _: expired, service="Microsoft Graph")
     with pytest.raises(ProbeError, match="401 InvalidAuthenticationToken .*token is expired"):
         graph.get(f"servicePrincipals(appId='{SYNC_APP}')")
     assert [e.status for e in cloud.log.entries("graph")] == [401]

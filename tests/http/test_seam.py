@@ -54,7 +54,7 @@ def http_for(cloud: Sandbox, retry: RetryPolicy = FAST) -> Http:
 def graph(cloud: Sandbox, http: Http, roles: list[str] | None = None) -> Api:
     reader = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"
     token = cloud.issue_token("B", reader, cloud.graph_url, roles=roles or ["Application.Read.All"])
-    return Api(http.client(), f"{cloud.graph_url}/v1.0", lambda: token, service="Microsoft Graph")
+    return Api(http.client(), f"{cloud.graph_url}/v1.0", lambda _: token, service="Microsoft Graph")
 
 
 def test_a_write_is_refused_before_it_leaves_the_process(start_sandbox: StartSandbox) -> None:
@@ -132,7 +132,7 @@ def test_dataverse_paging_keeps_the_skiptoken_cookie_intact(sandbox: Sandbox) ->
     http = http_for(sandbox)
     token = sandbox.issue_token("A", "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3", sandbox.environment_url())
     api = Api(http.client({"Prefer": "odata.maxpagesize=2"}), f"{sandbox.environment_url()}/api/data/v9.2",
-              lambda: token, service="Dataverse")
+              lambda _: token, service="Dataverse")
     collection = api.get_all("mailboxes", {"$select": "emailaddress"})
     assert collection.pages == 4 and len(collection.items) == 8
 

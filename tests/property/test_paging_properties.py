@@ -41,11 +41,11 @@ class Reader:
 
     def dataverse(self, page_size: int) -> Api:
         client = self.http.client({"Accept": "application/json", "Prefer": f"odata.maxpagesize={page_size}"})
-        return Api(client, f"{self.cloud.environment_url()}/api/data/v9.2", lambda: self.dataverse_token,
+        return Api(client, f"{self.cloud.environment_url()}/api/data/v9.2", lambda _: self.dataverse_token,
                    service="Dataverse")
 
     def graph(self) -> Api:
-        return Api(self.http.client(), f"{self.cloud.graph_url}/v1.0", lambda: self.graph_token,
+        return Api(self.http.client(), f"{self.cloud.graph_url}/v1.0", lambda _: self.graph_token,
                    service="Microsoft Graph")
 
 

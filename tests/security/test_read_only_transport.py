@@ -158,7 +158,7 @@ def test_a_token_never_follows_a_next_link_to_another_host() -> None:
                                          "@odata.nextLink": "https://collector.example/v1.0/applications?page=2"})
 
     http = Http("https://login.example", transport=httpx.MockTransport(answer), retry=RetryPolicy(attempts=1))
-    graph = Api(http.client(), "https://graph.example/v1.0", lambda: "the-bearer-token", service="Microsoft Graph")
+    graph = Api(http.client(), "https://graph.example/v1.0", lambda _: "the-bearer-token", service="Microsoft Graph")
     with pytest.raises(ProbeError, match=r"next page on another host \(collector.example\).*incomplete"):
         graph.get_all("applications")
     assert [r.url.host for r in sent] == ["graph.example"]
@@ -175,7 +175,7 @@ def test_a_next_link_on_another_scheme_or_port_is_another_host(link: str) -> Non
         return httpx.Response(200, json={"value": [], "@odata.nextLink": link})
 
     http = Http("https://login.example", transport=httpx.MockTransport(answer), retry=RetryPolicy(attempts=1))
-    graph = Api(http.client(), "https://graph.example/v1.0", lambda: "t", service="Microsoft Graph")
+    graph = Api(http.client(), "https://graph.example/v1.0", lambda _: "t", service="Microsoft Graph")
     with pytest.raises(ProbeError, match="another host"):
         graph.get_all("applications")
     assert len(sent) == 1
