@@ -292,7 +292,7 @@ def _build(raw: dict[str, Any], base: Path, run: RunOptions, environ: Mapping[st
         ca_bundle=_ca_bundle(raw, base),
         org_config_export=_existing_file("exchange.org_config_export", exchange.get("org_config_export"), base),
         exchange_admin_api=bool(exchange.get("admin_api", False)),
-        thresholds=Thresholds(**raw.get("thresholds", {})),
+        thresholds=Thresholds(**{k: int(v) for k, v in raw.get("thresholds", {}).items()}),  # YAML's 24.0 is 24
         http=_http_options(raw.get("http", {})),
         run=run,
     )

@@ -171,6 +171,14 @@ def test_the_http_section_is_optional_and_each_key_keeps_its_default_when_omitte
     assert isinstance(http.dataverse_page_size, int) and isinstance(http.read_timeout, float)
 
 
+def test_whole_numbers_written_with_a_decimal_point_are_whole_numbers(tmp_path: Path) -> None:
+    config = set_key(good(), "thresholds", {"sync_stale_hours": 24.0, "alert_lookback_days": 7})
+    thresholds = load(write(tmp_path, config), RunOptions(), {}).thresholds
+    assert thresholds.sync_stale_hours == 24 and isinstance(thresholds.sync_stale_hours, int)
+    with pytest.raises(ConfigError, match="thresholds.sync_stale_hours"):
+        load(write(tmp_path, set_key(good(), "thresholds", {"sync_stale_hours": 24.5})), RunOptions(), {})
+
+
 def test_guids_are_lower_cased_and_a_domain_is_accepted_for_tenant_b(tmp_path: Path) -> None:
     config = set_key(good(), "exchange.tenant_id", "Contoso.com")
     config["dynamics"]["tenant_id"] = A.upper()
