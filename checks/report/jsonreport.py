@@ -96,12 +96,17 @@ def ordered(findings: Iterable[Finding]) -> list[Finding]:
     if any(_visible_key(a) > _visible_key(b) for a, b in pairwise(items)):
         items.sort(key=_visible_key)
     start = 0
-    for end in range(1, len(items) + 1):
-        if end == len(items) or _visible_key(items[end]) != _visible_key(items[start]):
-            if end - start > 1:
-                items[start:end] = sorted(items[start:end], key=lambda f: (f.message, compact(f.evidence)))
+    for end, (a, b) in enumerate(pairwise(items), start=1):  # each key once per neighbour pair, tied runs sorted
+        if _visible_key(a) != _visible_key(b):
+            _break_ties(items, start, end)
             start = end
+    _break_ties(items, start, len(items))
     return items
+
+
+def _break_ties(items: list[Finding], start: int, end: int) -> None:
+    if end - start > 1:
+        items[start:end] = sorted(items[start:end], key=lambda f: (f.message, compact(f.evidence)))
 
 
 def _visible_key(finding: Finding) -> tuple[str, ...]:

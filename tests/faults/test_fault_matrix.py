@@ -33,6 +33,7 @@ import schemas
 from checks import registry
 from checks.audit import audit
 from checks.cli import main
+from checks.engine import needed
 from checks.sandbox.server import Sandbox
 from checks.settings import RunOptions, load
 
@@ -135,19 +136,7 @@ SECONDS: dict[tuple[str, str], float] = {}
 def needing(probes: frozenset[str]) -> set[str]:
     """The checks that need a read of one of `probes`, directly or through other probes (not the lazy `evidence`:
     a probe that asks through it treats a failed read as data)."""
-
-    def closure(names: tuple[str, ...]) -> set[str]:
-        seen: set[str] = set()
-        pending = list(names)
-        while pending:
-            name = pending.pop()
-            if name in seen or name not in PROBES:
-                continue
-            seen.add(name)
-            pending.extend(PROBES[name].params)
-        return seen
-
-    return {check_id for check_id, spec in CATALOG.items() if closure(spec.params) & probes}
+    return {check_id for check_id, spec in CATALOG.items() if set(needed([spec], PROBES)) & probes}
 
 
 # -- the module's sandbox ------------------------------------------------------------------------------------------

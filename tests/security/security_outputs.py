@@ -39,7 +39,9 @@ def secrets_of(cloud: Sandbox) -> list[str]:
 LOGGERS = ("msal", "httpx", "httpcore", "checks", "jwt", "urllib3", "jinja2")
 
 
-class _Records(logging.Handler):
+class Records(logging.Handler):
+    """Keeps every record it is given."""
+
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.records: list[logging.LogRecord] = []
@@ -51,7 +53,7 @@ class _Records(logging.Handler):
 @contextlib.contextmanager
 def every_log_record() -> Iterator[list[logging.LogRecord]]:
     """Every record the libraries log, at every level, while the block runs."""
-    handler = _Records()
+    handler = Records()
     saved = []
     for name in LOGGERS:
         logger = logging.getLogger(name)

@@ -15,6 +15,7 @@ import httpcore
 import httpx
 import msal
 import pytest
+from security_outputs import Records
 
 from checks.redact import RedactingFilter, guard_library_logs, remember
 
@@ -44,21 +45,12 @@ def test_every_logger_the_library_logs_through_redacts(library: ModuleType) -> N
     assert unguarded == []
 
 
-class _Keep(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @contextlib.contextmanager
-def handler_on(name: str) -> Iterator[_Keep]:
+def handler_on(name: str) -> Iterator[Records]:
     """A handler on the logger that creates the record: the first handler Python calls."""
     guard_library_logs()
     logger = logging.getLogger(name)
-    keep, level = _Keep(), logger.level
+    keep, level = Records(), logger.level
     logger.addHandler(keep)
     logger.setLevel(logging.DEBUG)
     try:
