@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import signal
 import sys
+import threading
+from types import FrameType
 
-from .. import cli
+from ..exits import EXIT_OK, EXIT_USAGE
 from .scenario import ScenarioError, builtin_names, load, load_raw, scenario_table
 from .server import Sandbox
 
@@ -19,41 +23,41 @@ def run(args: argparse.Namespace) -> int:
 def _list(*, markdown: bool) -> int:
     if markdown:
         print(scenario_table())
-        return cli.EXIT_OK
+        return EXIT_OK
     for name in builtin_names():
         print(f"{name:30} {load_raw(name)['summary']}")
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        scenario = load(args.scenario, cli.now())
+        scenario = load(args.scenario, dt.datetime.now(dt.UTC))
     except ScenarioError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
-        return cli.EXIT_USAGE
+        return EXIT_USAGE
     if args.mailboxes is not None:
         if not scenario.get("environments") or args.mailboxes < 0:
             print("xtcheck: --mailboxes needs a scenario with an environment and N >= 0", file=sys.stderr)
-            return cli.EXIT_USAGE
+            return EXIT_USAGE
         scenario["environments"][0]["generate"] = {"mailboxes": args.mailboxes}
     if args.graph_page_size < 1:
         print("xtcheck: --graph-page-size must be at least 1", file=sys.stderr)
-        return cli.EXIT_USAGE
+        return EXIT_USAGE
     cloud = Sandbox(scenario, port=args.port, graph_page_size=args.graph_page_size)
     try:
         cloud.start()
     except OSError as exc:
         print(f"xtcheck: cannot listen on 127.0.0.1 port {args.port} and up ({exc.strerror}); "
               "choose another --port or leave it out to use free ports", file=sys.stderr)
-        return cli.EXIT_USAGE
+        return EXIT_USAGE
     try:
         config = cloud.write_config(args.config_out.resolve() if args.config_out else None)
         _print_banner(cloud, str(config))
-        cli.wait_for_interrupt()
+        wait_for_interrupt()
     finally:
         cloud.stop()
         print("sandbox stopped", file=sys.stderr)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 def _print_banner(cloud: Sandbox, config: str) -> None:
@@ -74,3 +78,15 @@ def _print_banner(cloud: Sandbox, config: str) -> None:
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    stop.wait()
