@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, registry
-from .engine import Deadline, Evidence, Workers, blocker, needed, run
-from .errors import ConfigError, XtcheckError
-from .model import Attestation, CheckSpec, Finding, Run, RunIds
+from .engine import Decision, blocker, run
+from .errors import XtcheckError
+from .evidence import Evidence, needed
+from .facts import completeness, display_names, run_ids
+from .model import Attestation, CheckSpec, Finding, Run
+from .registry import select
 from .settings import Settings
+from .workers import Deadline, Workers
 
 if TYPE_CHECKING:
     import httpx
@@ -34,20 +38,6 @@ class AuditResult:
     run: Run
     evidence: dict[str, Any]
     failures: dict[str, XtcheckError] = field(default_factory=dict)  # reads that failed, by evidence name
-
-
-def select(catalog: dict[str, CheckSpec], only: Iterable[str], skip: Iterable[str]) -> list[CheckSpec]:
-    """The checks to run; an unknown id in --only/--skip is a usage error, not a silent no-op."""
-    only, skip = {i.upper() for i in only}, {i.upper() for i in skip}
-    for flag, ids in (("--only", only), ("--skip", skip)):
-        unknown = sorted(i for i in ids if i not in catalog and not any(c.startswith(f"{i}-") for c in catalog))
-        if unknown:
-            raise ConfigError(flag, f"unknown check id {', '.join(unknown)}; `xtcheck checks` lists the catalog")
-
-    def named(check_id: str, ids: set[str]) -> bool:
-        return check_id in ids or check_id.split("-", maxsplit=1)[0] in ids
-
-    return [c for c in catalog.values() if (not only or named(c.id, only)) and not named(c.id, skip)]
 
 
 def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, timeout: float | None = DEFAULT_TIMEOUT,
@@ -77,9 +67,9 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, t
     try:
         gate = _Gate(checks, probes, evidence)
         evidence.prefetch(name for name in needed(checks, probes) if name not in gate.held)
-        findings = run(checks, evidence, lambda: run_ids(settings, evidence), decided=gate.decided,
+        findings = run(checks, evidence, lambda collected: run_ids(settings, collected), decided=gate.decided,
                        counted=progress.counted if progress else None)
-        ids = run_ids(settings, evidence)
+        ids = run_ids(settings, evidence.collected())
     finally:
         if workers is not None:
             workers.shutdown()
@@ -88,7 +78,7 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, t
         tool_version=__version__, started=_iso(started), finished=_iso(_now()),
         environment_url=settings.environment_url, dynamics_tenant=settings.dynamics_tenant,
         exchange_tenant=ids.exchange_tenant, client_id=ids.client_id, profile=ids.profile,
-        cloud=settings.cloud.name, checks=tuple(sorted(c.id for c in checks)),
+        cloud=settings.cloud.name, checks=tuple(sorted(checks, key=lambda c: c.id)),
         names=display_names(evidence.collected()), source=settings.source,
         completeness=completeness(evidence.collected()),
         attestation=Attestation(http.log.by_method_and_host(), http.log.writes_attempted(), dict(tokens.carried)),
@@ -109,77 +99,24 @@ class _Gate:
         self.held = {n for name, users in self._users.items() if users for n in (name, *self._behind[name])}
         self._release({})
 
-    def decided(self, _spec: CheckSpec, results: Mapping[str, list[Finding]]) -> None:
+    def decided(self, _spec: CheckSpec, results: Mapping[str, Decision]) -> None:
         self._release(results)
 
-    def _release(self, results: Mapping[str, list[Finding]]) -> None:
+    def _release(self, results: Mapping[str, Decision]) -> None:
         for name, users in self._users.items():
             if name in self.held and any(self._may_run(c, results) for c in users):
                 self.held.difference_update((name, *self._behind[name]))
                 self._evidence.prefetch([name, *self._behind[name]])
 
-    def _may_run(self, spec: CheckSpec, results: Mapping[str, list[Finding]]) -> bool:
+    def _may_run(self, spec: CheckSpec, results: Mapping[str, Decision]) -> bool:
         return (all(dep in results for dep in spec.depends_on if dep in self._selected)
                 and blocker(spec, results) is None)
 
 
 def _reaches(name: str, target: str, probes: Mapping[str, ProbeSpec], seen: frozenset[str] = frozenset()) -> bool:
     """True when probe `name` needs `target`, directly or through other probes."""
-    params = probes[name].params if name in probes else ()
+    params = probes[name].eager if name in probes else ()
     return target in params or any(p not in seen and _reaches(p, target, probes, seen | {name}) for p in params)
-
-
-def run_ids(settings: Settings, evidence: Evidence) -> RunIds:
-    """The ids remediation is built from; whatever could not be read stays as configured (or empty)."""
-
-    def read(name: str, default: Any) -> Any:
-        try:
-            return evidence.get(name)
-        except (XtcheckError, LookupError):
-            return default
-
-    application = read("application", {}) or {}
-    selection = read("email_server_profile", {}) or {}
-    exchange = read("exchange_tenant_id", settings.exchange_tenant)
-    return RunIds(
-        client_id=read("client_id", settings.client_id or ""), exchange_tenant=exchange,
-        dynamics_tenant=settings.dynamics_tenant, home_tenant=application.get("home_tenant") or exchange,
-        environment_url=settings.environment_url, login_host=settings.cloud.login, graph_host=settings.cloud.graph,
-        portal_host=settings.cloud.portal,
-        profile=str((selection.get("match") or {}).get("name") or settings.profile or ""),
-    )
-
-
-def display_names(collected: dict[str, Any]) -> dict[str, str]:
-    """Names people recognise, from what was read anyway (no extra request, no extra permission)."""
-    names = {}
-    app = (collected.get("application") or {}).get("object") or {}
-    if app.get("displayName"):
-        names["app"] = str(app["displayName"])
-    organization = collected.get("organization_settings") or {}
-    if organization.get("name"):
-        names["environment"] = str(organization["name"])
-    return names
-
-
-def completeness(collected: dict[str, Any]) -> tuple[str, ...]:
-    """What each set-wide read covered, said plainly (a read that failed raised before getting here)."""
-    statements = []
-    mailboxes = collected.get("mailboxes")
-    if mailboxes and mailboxes.get("profile"):
-        rows, pages, name = len(mailboxes["rows"]), mailboxes["pages"], mailboxes["profile"]["name"]
-        if mailboxes["scope"] == "all":
-            statements.append(f"checked {rows} of {rows} active mailboxes on profile {name}, all pages read "
-                              f"({pages} page{'s' if pages != 1 else ''})")
-        else:
-            listed, missing = len(mailboxes["scope"]), len(mailboxes["missing"])
-            statements.append(f"checked {listed - missing} of {listed} listed mailboxes ({missing} not found in "
-                              f"Dynamics), all pages read")
-    assignments = collected.get("app_role_assignments")
-    if assignments is not None and collected.get("client_service_principal"):
-        statements.append(f"read {len(assignments)} application permission grants of the app in tenant B, "
-                          "all pages read")
-    return tuple(statements)
 
 
 def _now() -> dt.datetime:

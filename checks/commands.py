@@ -15,7 +15,7 @@ from pathlib import Path
 from . import registry
 from .audit import DEFAULT_TIMEOUT, AuditResult, audit
 from .errors import ConfigError, XtcheckError
-from .model import exit_code
+from .gate import exit_code
 from .progress import ProgressLine
 from .report import write_reports
 from .report.console import render_console
@@ -293,7 +293,7 @@ def permission_table() -> str:
     catalog, _ = registry.load()
     needed: dict[tuple[str, str, str], set[str]] = {}
     for spec in catalog.values():
-        for permission in registry.permissions_of(spec):
+        for permission in spec.permissions:
             needed.setdefault((permission.where, permission.service, permission.name), set()).add(spec.id)
     rows = ["| where | service | permission | needed by |", "|---|---|---|---|"]
     for (where, service, name), ids in sorted(needed.items()):

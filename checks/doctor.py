@@ -7,12 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import registry
-from .audit import select
 from .errors import AuthError, ProbeError
 from .http.apis import Apis
 from .http.auth import Tokens, granted
 from .http.client import Http
 from .model import CheckSpec, Permission
+from .registry import select
 from .settings import Credential, Settings
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -54,7 +54,7 @@ def needs_by_place(checks: Sequence[CheckSpec]) -> dict[str, dict[str, list[str]
     """place ("tenant B", "the app's home tenant", ...) -> role -> the checks that need it."""
     places: dict[str, dict[str, list[str]]] = {}
     for spec in checks:
-        for permission in registry.permissions_of(spec):
+        for permission in spec.permissions:
             role = _role(permission)
             places.setdefault(permission.where, {}).setdefault(role, []).append(spec.id)
     return places

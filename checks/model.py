@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from operator import attrgetter
 from typing import Any, Protocol
 
 
@@ -32,6 +31,18 @@ class Severity(StrEnum):
 
 
 _RANKS: dict[Severity, int] = {severity: index for index, severity in enumerate(Severity)}
+
+# A check id's prefix names its area; reports group by area in this order, under these headings.
+AREAS: dict[str, str] = {
+    "APP": "App registration",
+    "EXO": "Exchange Online tenant",
+    "GRA": "Microsoft Graph",
+    "EWS": "Exchange Web Services",
+    "PRF": "Email server profile",
+    "MBX": "Mailboxes",
+}
+# The links of the chain sync runs through, in the order it runs; every check guards one (the HTML report's boxes).
+LINKS = ("profile", "app", "consent", "exchange", "mailboxes")
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,6 @@ class Outcome:
     subject: str
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
-    fix: Remediation | None = None  # overrides the check's remediation for this subject
 
 
 class Judge(Protocol):
@@ -85,12 +95,12 @@ def passed(subject: str, message: str, **evidence: Any) -> Outcome:
     return Outcome(Status.PASS, subject, message, evidence)
 
 
-def failed(subject: str, message: str, fix: Remediation | None = None, **evidence: Any) -> Outcome:
-    return Outcome(Status.FAIL, subject, message, evidence, fix)
+def failed(subject: str, message: str, **evidence: Any) -> Outcome:
+    return Outcome(Status.FAIL, subject, message, evidence)
 
 
-def warned(subject: str, message: str, fix: Remediation | None = None, **evidence: Any) -> Outcome:
-    return Outcome(Status.WARN, subject, message, evidence, fix)
+def warned(subject: str, message: str, **evidence: Any) -> Outcome:
+    return Outcome(Status.WARN, subject, message, evidence)
 
 
 def errored(subject: str, message: str, **evidence: Any) -> Outcome:
@@ -118,24 +128,39 @@ class RunIds:
     graph_host: str
     portal_host: str
     profile: str = ""
+    now: dt.datetime | None = None  # the run's clock (a new secret is named for its year)
+
+
+Remedy = Callable[..., Remediation]  # (ids: RunIds, **the finding's evidence, by parameter name) -> Remediation
 
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """Everything about one check, declared beside its function by the `@check` decorator."""
+
     id: str
     title: str  # the compliant state, in plain English
     severity: Severity
-    rationale: str
+    rationale: str  # the function's docstring
     func: Callable[..., CheckResult]
     params: tuple[str, ...]  # evidence the check asks for, by parameter name
-    remedy: Callable[[RunIds], Remediation]
-    references: tuple[str, ...] = ()
-    permissions: tuple[Permission, ...] = ()
+    remedy: Remedy  # builds the fix of a fail or warn from the run's ids and the finding's evidence
+    link: str  # the link of the chain it guards: one of LINKS
+    references: tuple[str, ...] = ()  # Microsoft's pages that state the rule; every fix links them
     depends_on: tuple[str, ...] = ()
+    remedy_reads: tuple[str, ...] = ()  # the evidence keys `remedy` takes (its parameters after the ids)
+    permissions: tuple[Permission, ...] = ()  # what its reads need: its probes' declarations (registry.load)
 
     @property
     def area(self) -> str:
         return self.id.split("-")[0]
+
+    def fix(self, ids: RunIds, evidence: Mapping[str, Any]) -> Remediation:
+        """The fix of a finding: `remedy` given the run's ids and the evidence keys it names, linking the pages the
+        check rests on (`references`) after any of its own."""
+        built = self.remedy(ids, **{key: evidence.get(key) for key in self.remedy_reads})
+        links = tuple(dict.fromkeys((*built.links, *self.references)))
+        return built if links == built.links else replace(built, links=links)
 
 
 @dataclass(frozen=True)
@@ -205,7 +230,6 @@ class BriefPass(Finding):
     remediation = None
     blocked_by = None
     waiver = None
-    fix = None
 
     def __init__(self, subject: str, judge: Judge, row: Mapping[str, Any]) -> None:
         _set_subject(self, subject)
@@ -264,7 +288,7 @@ class Run:
     client_id: str
     profile: str
     cloud: str
-    checks: tuple[str, ...]  # ids of the checks that ran
+    checks: tuple[CheckSpec, ...]  # the checks that ran, by id
     names: Mapping[str, str] = field(default_factory=dict)  # display names people recognise: "environment", "app"
     # (read anyway by the checks; absent when they could not be read)
     completeness: tuple[str, ...] = ()  # "checked 812 of 812 active mailboxes on profile X, all pages read"
@@ -272,38 +296,6 @@ class Run:
     unused_waivers: tuple[UnusedWaiver, ...] = ()  # waivers that matched no finding that is not a pass
     source: str = ""  # the config file as the user named it (SARIF points results at it)
 
-
-def summarize(findings: Iterable[Finding]) -> dict[Status, int]:
-    counts = dict.fromkeys(Status, 0)
-    counts.update(Counter(map(_status, findings)))
-    return counts
-
-
-_status = attrgetter("status")
-
-
-def verdict(findings: Iterable[Finding]) -> Status:
-    """The run's overall status: fail beats error beats warn beats pass; a waived finding does not count."""
-    counts = summarize([f for f in findings if f.status is not Status.PASS and not f.waived])
-    for status in (Status.FAIL, Status.ERROR, Status.WARN):
-        if counts[status]:
-            return status
-    return Status.PASS
-
-
-def gating(findings: Iterable[Finding], min_severity: Severity | str = Severity.INFO) -> list[Finding]:
-    """The findings the exit code looks at: at or above the severity floor, not waived, and not a pass (a pass
-    never moves it)."""
-    floor = Severity(min_severity).rank
-    return [f for f in findings if f.status is not Status.PASS and not f.waived and f.severity.rank <= floor]
-
-
-def exit_code(findings: Iterable[Finding], fail_on: str = "fail", min_severity: Severity | str = Severity.INFO) -> int:
-    """0 nothing at or above the threshold; 1 a fail (or a warn with fail_on=warn); 3 errors and no fail.
-
-    Only `gating` findings count: those below `min_severity` and those under an applied waiver are still
-    reported, but never change the exit code."""
-    counts = summarize(gating(findings, min_severity))
-    if counts[Status.FAIL] or (fail_on == "warn" and counts[Status.WARN]):
-        return 1
-    return 3 if counts[Status.ERROR] else 0
+    @property
+    def check_ids(self) -> list[str]:
+        return sorted(spec.id for spec in self.checks)

@@ -89,7 +89,7 @@ def _environment() -> Mapping[str, str]:
 def _settings(config: pytest.Config, path: Path, environ: Mapping[str, str]) -> Settings:
     """The config file plus the plugin's flags; unknown ids in --xtcheck-only/--xtcheck-skip fail here, early."""
     from . import registry
-    from .audit import select
+    from .registry import select
     from .settings import RunOptions, load
 
     options = RunOptions(fail_on=config.getoption("xtcheck_fail_on"),
@@ -177,7 +177,8 @@ class XtcheckSession:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.result is None:
             return
-        from .report.console import summary_line, unused_waiver_lines
+        from .report.common import unused_waiver_lines
+        from .report.console import summary_line
 
         result = self.result
         attestation = result.run.attestation
@@ -279,7 +280,7 @@ def skip_reason(finding: Finding) -> str | None:
 
 def explain(finding: Finding, lead: str = "") -> str:
     """The finding's message and its remediation (summary, steps, commands, links), as plain lines."""
-    from .report.console import remediation_lines
+    from .report.common import remediation_lines
 
     lines = [f"{finding.check_id} ({finding.severity.value}) {finding.subject}: "
              f"{f'{lead}: ' if lead else ''}{finding.message}"]

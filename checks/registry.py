@@ -1,21 +1,31 @@
-"""The check and probe registries: plain dicts filled by the @check and @probe decorators."""
+"""The check and probe registries: plain dicts filled by the @check and @probe decorators, and the catalog's
+selection (`--only`, `--skip`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .model import CheckResult, CheckSpec, Permission, Remediation, RunIds, Severity
+from .errors import ConfigError
+from .model import AREAS, LINKS, CheckResult, CheckSpec, Permission, Remedy, Severity
 
 CHECKS: dict[str, CheckSpec] = {}
 PROBES: dict[str, ProbeSpec] = {}
 
-# The modules that hold checks and probes, imported by name: no package walking.
-RULE_MODULES = ("checks.rules.app", "checks.rules.consent", "checks.rules.profile", "checks.rules.mailbox",
-                "checks.rules.telemetry", "checks.rules.exchange")
+# Where each area's checks live: a check id's prefix names its module (APP-004 is in checks/rules/app.py). Imported
+# by name, never found by walking the package.
+RULE_MODULES: dict[str, tuple[str, ...]] = {
+    "APP": ("checks.rules.app",),
+    "EXO": ("checks.rules.exchange",),
+    "GRA": ("checks.rules.graph",),
+    "EWS": ("checks.rules.ews",),
+    "PRF": ("checks.rules.profile",),
+    "MBX": ("checks.rules.mailbox", "checks.rules.mailbox_sync"),
+}
 PROBE_MODULES = ("checks.probes.entra", "checks.probes.dataverse", "checks.probes.discovery", "checks.probes.token",
                  "checks.probes.exchange")
 
@@ -28,56 +38,91 @@ class ProbeSpec:
     func: Callable[..., Any]
     params: tuple[str, ...]
     permissions: tuple[Permission, ...] = ()
+    lazy: frozenset[str] = frozenset()  # params passed as a call that reads them, for reads made only sometimes
+
+    @property
+    def eager(self) -> tuple[str, ...]:
+        """The params read before the probe runs (the others it reads itself, if at all)."""
+        return tuple(p for p in self.params if p not in self.lazy)
 
 
-def check(check_id: str, title: str, severity: Severity, *, remedy: Callable[[RunIds], Remediation],
-          references: tuple[str, ...] = (), permissions: tuple[Permission, ...] = (),
+def check(check_id: str, title: str, severity: Severity, *, link: str, remedy: Remedy,
+          references: tuple[str, ...] = (),
           depends_on: tuple[str, ...] = ()) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    """Register a check; its docstring is the rationale, its parameters name the evidence it needs."""
+    """Register a check: its docstring is the rationale, its parameters name the evidence it needs, `link` the link
+    of the chain it guards, and `remedy(ids, ...)` builds the fix of a fail or warn from the run's ids and the
+    evidence keys its other parameters name. What it may read (its permissions) comes from its probes."""
+    if link not in LINKS:
+        raise ValueError(f"{check_id}: link {link!r} is not one of {', '.join(LINKS)}")
+    if check_id.split("-", maxsplit=1)[0] not in AREAS:
+        raise ValueError(f"{check_id}: its prefix names no area ({', '.join(AREAS)})")
+    reads = tuple(inspect.signature(remedy).parameters)[1:]
 
     def register(func: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
         if check_id in CHECKS:
             raise ValueError(f"check id {check_id} is registered twice")
         CHECKS[check_id] = CheckSpec(
             id=check_id, title=title, severity=severity, rationale=inspect.getdoc(func) or "", func=func,
-            params=tuple(inspect.signature(func).parameters), remedy=remedy, references=references,
-            permissions=permissions, depends_on=depends_on,
+            params=tuple(inspect.signature(func).parameters), remedy=remedy, link=link, references=references,
+            depends_on=depends_on, remedy_reads=reads,
         )
         return func
 
     return register
 
 
-def probe(*, permissions: tuple[Permission, ...] = ()) -> Callable[[F], F]:
-    """Register a probe under its function name; its parameters name what it needs (other probes, seeds)."""
+def probe(*, permissions: tuple[Permission, ...] = (), lazy: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Register a probe under its function name; its parameters name what it needs (other probes, seeds). A name in
+    `lazy` comes as a call that reads it: for evidence the probe needs only sometimes, or whose failure it turns
+    into data."""
 
     def register(func: F) -> F:
         name = func.__name__
         if name in PROBES:
             raise ValueError(f"probe {name} is registered twice")
-        PROBES[name] = ProbeSpec(name, func, tuple(inspect.signature(func).parameters), permissions)
+        params = tuple(inspect.signature(func).parameters)
+        if not set(lazy) <= set(params):
+            raise ValueError(f"probe {name}: lazy {sorted(set(lazy) - set(params))} are not its parameters")
+        PROBES[name] = ProbeSpec(name, func, params, permissions, frozenset(lazy))
         return func
 
     return register
 
 
-def permissions_of(spec: CheckSpec) -> list[Permission]:
-    """What a check needs: its own declarations and those of every probe it reads, directly or not."""
-    found = list(spec.permissions)
+def permissions_of(params: Iterable[str]) -> tuple[Permission, ...]:
+    """What reading these evidence names needs: the permissions of every probe read for them, directly or through
+    other probes (reads a probe makes only sometimes, `lazy`, are not counted)."""
+    found: list[Permission] = []
     seen: set[str] = set()
-    pending = list(spec.params)
+    pending = list(params)
     while pending:
-        name = pending.pop()
+        name = pending.pop(0)
         if name in seen or name not in PROBES:
             continue
         seen.add(name)
         found.extend(PROBES[name].permissions)
-        pending.extend(PROBES[name].params)
-    return list(dict.fromkeys(found))
+        pending.extend(PROBES[name].eager)
+    return tuple(dict.fromkeys(found))
 
 
 def load() -> tuple[dict[str, CheckSpec], dict[str, ProbeSpec]]:
-    """Import the rule and probe modules (once) and return the registries."""
-    for module in (*RULE_MODULES, *PROBE_MODULES):
+    """Import the rule and probe modules (once) and return the registries, each check with its permissions."""
+    for module in (*(name for names in RULE_MODULES.values() for name in names), *PROBE_MODULES):
         importlib.import_module(module)
+    for check_id, spec in CHECKS.items():
+        CHECKS[check_id] = dataclasses.replace(spec, permissions=permissions_of(spec.params))
     return CHECKS, PROBES
+
+
+def select(catalog: dict[str, CheckSpec], only: Iterable[str], skip: Iterable[str]) -> list[CheckSpec]:
+    """The checks to run; an unknown id in --only/--skip is a usage error, not a silent no-op."""
+    only, skip = {i.upper() for i in only}, {i.upper() for i in skip}
+    for flag, ids in (("--only", only), ("--skip", skip)):
+        unknown = sorted(i for i in ids if i not in catalog and not any(c.startswith(f"{i}-") for c in catalog))
+        if unknown:
+            raise ConfigError(flag, f"unknown check id {', '.join(unknown)}; `xtcheck checks` lists the catalog")
+
+    def named(check_id: str, ids: set[str]) -> bool:
+        return check_id in ids or check_id.split("-", maxsplit=1)[0] in ids
+
+    return [c for c in catalog.values() if (not only or named(c.id, only)) and not named(c.id, skip)]

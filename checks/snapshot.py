@@ -16,15 +16,17 @@ import jsonschema
 import schemas
 
 from . import __version__, registry
-from .audit import SEEDS, AuditResult, completeness, run_ids, select
-from .engine import Evidence, run
+from .audit import SEEDS, AuditResult
+from .engine import run
 from .errors import AuthError, NotFound, PermissionDenied, ProbeError, Throttled, XtcheckError
+from .evidence import Evidence
+from .facts import completeness, run_ids
+from .files import ensure_directory, write_atomic
+from .findings import jsonable
 from .model import Attestation, Run
-from .registry import ProbeSpec
-from .report.files import ensure_directory, write_atomic
-from .report.jsonreport import jsonable
-from .report.text import json_visible
+from .registry import ProbeSpec, select
 from .settings import Cloud, Credential, RunOptions, Settings, Thresholds, describe
+from .text import json_visible
 
 SCHEMA_VERSION = "2"  # 2: row lists written as tables (see `_table`); "1" is still read
 # The exception types a failed read may have; a saved failure is raised again as the same type.
@@ -45,7 +47,8 @@ def document(result: AuditResult, settings: Settings) -> dict[str, Any]:
         "created": _iso(dt.datetime.now(dt.UTC)),
         "settings": settings_view(settings),
         "now": _iso(result.evidence["now"]),
-        "evidence": {name: _table(value) for name, value in sorted(result.evidence.items()) if name not in SEEDS},
+        "evidence": {name: _table(value) for name, value in sorted(result.evidence.items())
+                     if name not in SEEDS and not _derived(name)},
         "failures": {name: _failure(exc) for name, exc in sorted(result.failures.items())},
         "run": _run(result.run),
     }
@@ -196,16 +199,18 @@ def evaluate(snapshot: dict[str, Any], options: RunOptions) -> tuple[AuditResult
     only = options.only or frozenset(c for c in saved["checks"] if c in catalog)
     checks = select(catalog, only, options.skip)
     errors = {name: _exception(failure) for name, failure in snapshot["failures"].items()}
-    absent = {name: _absent(name) for name in probes if name not in values and name not in errors}
+    # What was read comes from the snapshot; what is derived from it without a read is derived again.
+    offline = {name: spec if _derived(name) else _absent(name) for name, spec in probes.items()
+               if name not in values and name not in errors}
     seeds = {**values, "settings": settings, "thresholds": settings.thresholds,
              "now": dt.datetime.fromisoformat(snapshot["now"])}
-    evidence = Evidence(absent, seeds, errors)
-    findings = run(checks, evidence, lambda: run_ids(settings, evidence))
+    evidence = Evidence(offline, seeds, errors)
+    findings = run(checks, evidence, lambda collected: run_ids(settings, collected))
     meta = Run(
         tool_version=__version__, started=saved["started"], finished=saved["finished"],
         environment_url=saved["environment_url"], dynamics_tenant=saved["dynamics_tenant"],
         exchange_tenant=saved["exchange_tenant"], client_id=saved["client_id"], profile=saved["profile"],
-        cloud=saved["cloud"], checks=tuple(sorted(c.id for c in checks)), names=dict(saved["names"]),
+        cloud=saved["cloud"], checks=tuple(sorted(checks, key=lambda c: c.id)), names=dict(saved["names"]),
         completeness=completeness(evidence.collected()),
         attestation=Attestation(dict(saved["attestation"]["requests"]), saved["attestation"]["writes_attempted"],
                                 {k: tuple(v) for k, v in saved["attestation"]["token_roles"].items()}),
@@ -260,6 +265,12 @@ def _exception(failure: dict[str, Any]) -> XtcheckError:
     return _PROBE_ERRORS[failure["type"]](failure["message"], status=failure["status"], code=failure["code"] or "")
 
 
+def _derived(name: str) -> bool:
+    """Evidence a probe derives from other evidence without reading anything (it is not given the `apis`)."""
+    spec = registry.PROBES.get(name)
+    return spec is not None and "apis" not in spec.params
+
+
 def _absent(name: str) -> ProbeSpec:
     def read() -> NoReturn:
         raise ProbeError(f"{name} is not in the snapshot (the run that wrote it did not read it)")
@@ -273,7 +284,7 @@ def _run(meta: Run) -> dict[str, Any]:
     return {
         "started": meta.started, "finished": meta.finished, "environment_url": meta.environment_url,
         "dynamics_tenant": meta.dynamics_tenant, "exchange_tenant": meta.exchange_tenant,
-        "client_id": meta.client_id, "profile": meta.profile, "cloud": meta.cloud, "checks": sorted(meta.checks),
+        "client_id": meta.client_id, "profile": meta.profile, "cloud": meta.cloud, "checks": meta.check_ids,
         "names": dict(sorted(meta.names.items())), "completeness": list(meta.completeness),
         "attestation": {"requests": dict(sorted(attestation.requests.items())),
                         "writes_attempted": attestation.writes_attempted,

@@ -17,8 +17,8 @@ import jsonschema
 import schemas
 
 from .errors import ConfigError
+from .findings import fingerprint
 from .model import Finding, Status, UnusedWaiver, WaiverNote
-from .report.jsonreport import fingerprint
 from .settings import describe, read_document
 
 _PREFERRED = ("applied", "lapsed", "expired")  # when several waivers match one finding, the first state wins

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from checks.audit import AuditResult, audit
-from checks.model import Finding, Status, summarize
+from checks.gate import summarize
+from checks.model import Finding, Status
 from checks.sandbox.server import Sandbox
 from checks.settings import RunOptions, load
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +115,23 @@ def _lean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+@probe()
+def mailbox_subjects(mailboxes: dict[str, Any]) -> list[str]:
+    """Each mailbox row's subject in findings, in the rows' order: its address, or with its name beside it when two
+    mailboxes share the address. Read from `mailboxes` once for the five mailbox checks (nothing is requested)."""
+    rows = mailboxes.get("rows") or []
+    addresses = [_address(row) for row in rows]
+    seen = Counter(address.lower() for address in addresses)
+    return [address if seen[address.lower()] == 1 else f"{address} ({row.get('name')})"
+            for address, row in zip(addresses, rows, strict=True)]
+
+
+def _address(row: dict[str, Any]) -> str:
+    address = row.get("emailaddress")
+    return address if type(address) is str and address else \
+        str(address or f"mailbox {row.get('name') or row.get('mailboxid')}")
+
+
 @probe(permissions=(READ_ORGANIZATION,))
 def organization_settings(apis: Apis) -> dict[str, Any]:
     rows = apis.dataverse().get_all(
@@ -129,11 +148,11 @@ def alerts(apis: Apis, thresholds: Thresholds, now: datetime) -> dict[str, Any]:
     return {"since": since, "rows": page.items, "pages": page.pages}
 
 
-@probe()
-def profile_modified(evidence: Any) -> dict[str, Any]:
+@probe(lazy=("email_server_profile",))
+def profile_modified(email_server_profile: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """When the selected profile was last saved, for the stale-secret forecast; a failed read is data here."""
     try:
-        match = evidence.get("email_server_profile").get("match") or {}
+        match = email_server_profile().get("match") or {}
     except XtcheckError as exc:
         return {"error": str(exc)}
     return {"name": match.get("name"), "modifiedon": match.get("modifiedon")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PermissionDenied, ProbeError
@@ -39,12 +40,12 @@ def exchange_tenant_id(settings: Settings, apis: Apis) -> str:
     return found.group(0)
 
 
-@probe()
-def client_id(settings: Settings, evidence: Any) -> str:
+@probe(lazy=("email_server_profile",))
+def client_id(settings: Settings, email_server_profile: Callable[[], dict[str, Any]]) -> str:
     """The sync app's client id: configured, or read from the selected email server profile."""
     if settings.client_id:
         return settings.client_id
-    selection = evidence.get("email_server_profile")
+    selection = email_server_profile()
     value = str((selection.get("match") or {}).get("oauthclientid") or "").strip().lower()
     if not _GUID.fullmatch(value):
         raise ProbeError("no client id to check: set app.client_id in the config, or select a profile that holds "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ProbeError
@@ -21,14 +22,14 @@ MANAGE_AS_APP = Permission("Exchange Online", "Exchange.ManageAsApp + View-Only 
 _FIELDS = ("EwsEnabled", "EwsAllowedAppIDs", "EwsApplicationAccessPolicy", "EwsAllowList", "EwsBlockList")
 
 
-@probe(permissions=(MANAGE_AS_APP,))
-def org_config(settings: Settings, apis: Apis, evidence: Any) -> dict[str, Any]:
+@probe(permissions=(MANAGE_AS_APP,), lazy=("exchange_tenant_id",))
+def org_config(settings: Settings, apis: Apis, exchange_tenant_id: Callable[[], str]) -> dict[str, Any]:
     """{"source": "export" | "admin-api" | None, "config": the EWS settings or None, "reason": why not read}."""
     if settings.org_config_export is not None:
         return {"source": "export", "path": str(settings.org_config_export),
                 "config": _ews_settings(_read_export(settings), str(settings.org_config_export))}
     if settings.exchange_admin_api:
-        reply = apis.org_config(evidence.get("exchange_tenant_id"))
+        reply = apis.org_config(exchange_tenant_id())
         rows = reply.get("value")
         if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
             raise ProbeError("malformed reply from the Exchange Online admin API: no organization config in 'value'")

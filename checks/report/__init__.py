@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import ConfigError, XtcheckError
+from ..files import ensure_directory, write_atomic
 from ..model import Finding, Run
 from .console import render_console
-from .files import ensure_directory, write_atomic
 from .html import render_html
 from .jsonreport import render_json
 from .junit import render_junit

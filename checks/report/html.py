@@ -11,33 +11,41 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import markupsafe  # light; jinja2 itself is imported when an HTML report is asked for
 
-from ..model import Finding, Remediation, Run, Status, summarize, verdict
-from .console import AREAS, COLLAPSE_ABOVE, _grants_writes, by_area, looks_like_shell, unused_waiver_lines, waiver_line
-from .jsonreport import compact, fingerprint, jsonable, ordered
-from .text import visible
+from ..findings import by_area, compact, fingerprint, jsonable, ordered
+from ..gate import summarize, verdict
+from ..model import AREAS, LINKS, Finding, Remediation, Run, Status
+from ..text import visible
+from .common import (
+    COLLAPSE_ABOVE,
+    WORST_FIRST,
+    grants_writes,
+    looks_like_shell,
+    unused_waiver_lines,
+    waiver_line,
+    worst,
+)
 
-WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
 LABEL_CHARS = 23  # longer names are cut in the chain's boxes; the node's <title> keeps them whole
 _GUID = re.compile(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Link:
-    """One box of the chain and the checks that guard it."""
+    """One box of the chain, as drawn; the checks in it are those whose `link` is its key."""
 
-    key: str
+    key: str  # one of model.LINKS
     lines: tuple[str, ...]  # the label as drawn, one or two lines
     where: str
-    prefixes: tuple[str, ...]  # check ids ("EXO-001") or whole areas ("APP-")
 
 
 CHAIN = (
-    Link("profile", ("Environment", "& email profile"), "tenant A · Dynamics", ("PRF-",)),
-    Link("app", ("App registration",), "the app's home tenant", ("APP-",)),
-    Link("consent", ("Service principal", "& consents"), "tenant B", ("EXO-001", "EXO-002", "EXO-003", "GRA-001")),
-    Link("exchange", ("Exchange Online",), "tenant B", ("EXO-004", "EWS-001")),
-    Link("mailboxes", ("Mailboxes",), "Dynamics ↔ Exchange", ("MBX-",)),
+    Link("profile", ("Environment", "& email profile"), "tenant A · Dynamics"),
+    Link("app", ("App registration",), "the app's home tenant"),
+    Link("consent", ("Service principal", "& consents"), "tenant B"),
+    Link("exchange", ("Exchange Online",), "tenant B"),
+    Link("mailboxes", ("Mailboxes",), "Dynamics ↔ Exchange"),
 )
+assert tuple(link.key for link in CHAIN) == LINKS, "every link of the chain is drawn, in its order"
 
 
 if TYPE_CHECKING:
@@ -78,24 +86,20 @@ def page(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
         "waived": sum(1 for f in findings if f.waived),
         "unused_waivers": unused_waiver_lines(run.unused_waivers),
         "total": len(findings),
-        "chain": [_node(link, findings, _detail(link, findings, run)) for link in CHAIN],
+        "chain": [_node(link, mine, _detail(link, mine, run)) for link, mine in _by_link(findings, run)],
         "areas": _areas(findings),
         "attestation": _attestation(run),
     }
 
 
-def worst(findings: Sequence[Finding]) -> Status | None:
-    """The status that matters most among `findings` (fail, error, warn, skip, pass); None when there are none."""
-    statuses = {f.status for f in findings}
-    return next((s for s in WORST_FIRST if s in statuses), None)
-
-
-def guards(link: Link, check_id: str) -> bool:
-    return any(check_id == p or (p.endswith("-") and check_id.startswith(p)) for p in link.prefixes)
+def _by_link(findings: Sequence[Finding], run: Run) -> list[tuple[Link, list[Finding]]]:
+    """Each box with the findings of the checks that guard it (a check the run does not describe guards none)."""
+    links = {spec.id: spec.link for spec in run.checks}
+    return [(link, [f for f in findings if links.get(f.check_id) == link.key]) for link in CHAIN]
 
 
 def _node(link: Link, findings: Sequence[Finding], detail: str) -> dict[str, Any]:
-    mine = ordered(f for f in findings if guards(link, f.check_id))
+    mine = ordered(findings)
     gated = [f for f in mine if not f.waived]
     attention = [f for f in gated if f.status is not Status.PASS]
     target = f"check-{attention_first(attention).check_id}" if attention else f"area-{mine[0].area}" if mine else ""
@@ -119,7 +123,7 @@ def _detail(link: Link, findings: Sequence[Finding], run: Run) -> str:
         return names.get("exchange_tenant") or f"tenant {run.exchange_tenant}"
     if link.key == "exchange":
         return "mailbox access and EWS"
-    mailboxes = {f.subject for f in findings if guards(link, f.check_id)}
+    mailboxes = {f.subject for f in findings}
     return f"{len(mailboxes)} mailbox{'' if len(mailboxes) == 1 else 'es'}"
 
 
@@ -235,5 +239,5 @@ def _attestation(run: Run) -> dict[str, Any]:
         "requests": [(*key.partition(" ")[::2], count) for key, count in sorted(attestation.requests.items())],
         "writes": attestation.writes_attempted,
         "tokens": [(key, sorted(carried)) for key, carried in sorted(attestation.token_roles.items())],
-        "roles": roles, "write_roles": [role for role in roles if _grants_writes(role)],
+        "roles": roles, "write_roles": [role for role in roles if grants_writes(role)],
     }

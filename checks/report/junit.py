@@ -23,10 +23,10 @@ from typing import Any, TextIO
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from ..findings import by_area, compact
 from ..model import Finding, Run, Status
-from .console import by_area, remediation_lines, waiver_line
-from .jsonreport import compact, run_identity
-from .text import visible
+from ..text import visible
+from .common import remediation_lines, run_identity, waiver_line
 
 SUITE_PREFIX = "xtcheck."
 

@@ -14,26 +14,18 @@ An applied waiver takes a finding out of the verdict and the counts, as in the H
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import TextIO
 
-from ..model import Finding, Remediation, Run, Status, summarize, verdict
-from .console import _attestation, _Painter, by_area
-from .text import visible
+from ..findings import by_area
+from ..gate import summarize, verdict
+from ..model import Finding, Remediation, Run, Status
+from .common import Painter, attestation_lines, worst
+from .mdtext import URL, cell, fence, inline, paragraph
 
-WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
 LISTED_SUBJECTS = 3  # the table names this many subjects that do not pass, then "and N more"
-
-_ESCAPED = frozenset("\\`*_[]<|~#")  # ">" matters only at the start of a block, "&" only before an entity name
-_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-_URL = re.compile(r"https?://[^\s<>\"'`|\\]+")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_BACKTICKS = re.compile(r"`+")
-_BLOCK_START = re.compile(r"[-+=>]")  # a bullet, a rule, a setext underline, a quote ("*" and "#" are escaped)
-_NUMBERED = re.compile(r"(\d{1,9})[.)]")  # "1. " or "1) " starts an ordered list
 
 
 def render_markdown(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
@@ -72,50 +64,6 @@ def _tail(path: Path, size: int) -> bytes:
             return file.read()
     except FileNotFoundError:
         return b""
-
-
-# -- escaping ---------------------------------------------------------------------------------------------------
-
-
-def inline(text: str) -> str:
-    """`text` as literal inline Markdown: one line, punctuation escaped, URLs kept whole (still autolinked), hidden
-    characters written visibly."""
-    flat = visible(_LINE_BREAK.sub(" ", text))
-    parts: list[str] = []
-    at = 0
-    for match in _URL.finditer(flat):
-        parts.append(_escape(flat[at:match.start()]))
-        parts.append(match.group().replace("[", "%5B").replace("]", "%5D"))  # no link syntax can form in one
-        at = match.end()
-    parts.append(_escape(flat[at:]))
-    return "".join(parts)
-
-
-def cell(text: str) -> str:
-    """`text` for a table cell: inline (a `|` is always escaped: URLs stop before one), never empty."""
-    return inline(text) or " "
-
-
-def paragraph(text: str) -> str:
-    """`text` as a paragraph of its own: inline, and unable to start a list, a heading, a rule or a code block."""
-    flat = inline(text).lstrip()
-    if _BLOCK_START.match(flat):
-        return f"\\{flat}"
-    numbered = _NUMBERED.match(flat)
-    return f"{numbered.group(1)}\\{flat[numbered.end(1):]}" if numbered else flat
-
-
-def fence(content: str, info: str = "") -> str:
-    """A fenced code block around `content`, longer than any run of backticks in it (at least three)."""
-    body = visible(_LINE_BREAK.sub("\n", content))
-    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{info}\n{body}\n{ticks}"
-
-
-def _escape(text: str) -> str:
-    escaped = "".join(f"\\{char}" if char in _ESCAPED else char for char in text)
-    return _ENTITY.sub(r"\\&", escaped)
 
 
 # -- blocks -----------------------------------------------------------------------------------------------------
@@ -158,7 +106,7 @@ def _table(findings: Sequence[Finding]) -> str:
     for check_id, group in groupby(by_area(findings), key=lambda f: f.check_id):
         check = list(group)
         gated = _gated(check)
-        status = f"**{_worst(gated).value.upper()}**" if gated else "**WAIVED**"
+        status = f"**{worst(gated) or Status.PASS}**".upper() if gated else "**WAIVED**"
         waived = len(check) - len(gated)
         if waived and gated:
             status += f" ({waived} waived)"
@@ -166,11 +114,6 @@ def _table(findings: Sequence[Finding]) -> str:
         rows.append(f"| {cell(check_id)} | {cell(check[0].title)} | {status} | {subjects} | "
                     f"{_not_passing(gated)} |")
     return "\n".join(rows)
-
-
-def _worst(findings: Sequence[Finding]) -> Status:
-    statuses = {f.status for f in findings}
-    return next(status for status in WORST_FIRST if status in statuses)
 
 
 def _not_passing(findings: Sequence[Finding]) -> str:
@@ -221,7 +164,7 @@ def _remediation_blocks(remediation: Remediation) -> list[str]:
 
 def _link(url: str) -> str:
     """An autolink when `url` is one plain URL, else the text escaped."""
-    return f"<{url}>" if _URL.fullmatch(url) else inline(url)
+    return f"<{url}>" if URL.fullmatch(url) else inline(url)
 
 
 def _waived(findings: Sequence[Finding]) -> list[str]:
@@ -238,6 +181,6 @@ def _waived(findings: Sequence[Finding]) -> list[str]:
 
 def _footer(run: Run) -> str:
     completeness = "; ".join(inline(statement) for statement in run.completeness) or "not reported"
-    lines = _attestation(run.attestation, _Painter(color=False, unicode=True), verbose=False)
+    lines = attestation_lines(run.attestation, Painter(color=False, unicode=True), verbose=False)
     attestation = "; ".join(inline(line.removeprefix("read-only: ")) for line in lines)
     return f"**Completeness:** {completeness}\n\n**Read-only:** {attestation}"

@@ -1,8 +1,8 @@
 """The SARIF 2.1.0 report, for GitHub code scanning and other SARIF viewers: one run, one result per finding.
 
 Mapping:
-- `tool.driver.rules` is the whole catalog (sorted by id), plus a rule made from the finding for any check id the
-  catalog does not know; a rule's level comes from its severity (critical/high -> error, medium -> warning,
+- `tool.driver.rules` are the run's checks (sorted by id), plus a rule made from the finding for any check id the
+  run does not describe; a rule's level comes from its severity (critical/high -> error, medium -> warning,
   low/info -> note) and `properties.security-severity` from the same (9.0, 7.0, 5.0, 3.0, 1.0);
 - statuses -> `kind`/`level`: fail -> fail/<the severity's level>; warn -> fail/warning; error -> review/none (the
   message says xtcheck could not decide); skip -> notApplicable/none; pass -> pass/none. SARIF 2.1.0 (3.27.10) says
@@ -28,15 +28,15 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
-from .. import registry
-from ..model import CheckSpec, Finding, Remediation, Run, RunIds, Severity, Status, summarize, verdict
-from .jsonreport import jsonable, ordered, run_identity
-from .markdown import fence, inline, paragraph
-from .text import json_visible
+from ..findings import jsonable, ordered
+from ..gate import summarize, verdict
+from ..model import CheckSpec, Finding, Remediation, Run, RunIds, Severity, Status
+from ..text import json_visible
+from .common import run_identity
+from .mdtext import fence, inline, paragraph
+from .sarif_places import Place, Places, host, logical_location
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -55,7 +55,6 @@ PLACEHOLDERS = RunIds(client_id="<client-id>", exchange_tenant="<tenant-B-id>", 
                       home_tenant="<app-home-tenant-id>", environment_url="<environment-url>",
                       login_host="https://login.microsoftonline.com", graph_host="https://graph.microsoft.com",
                       portal_host="https://entra.microsoft.com", profile="<profile>")
-_SERVICE_PRINCIPAL_AREAS = frozenset({"EXO", "GRA", "EWS"})
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -70,11 +69,10 @@ def render_sarif(findings: Sequence[Finding], run: Run, stream: TextIO, *, artif
 def sarif_log(findings: Sequence[Finding], run: Run, *, artifact_uri: str | None = None,
               problems_only: bool = False) -> dict[str, Any]:
     """The SARIF log as plain data."""
-    catalog, _ = registry.load()
     reported = [f for f in ordered(findings) if not problems_only or (f.status in PROBLEMS and not f.waived)]
-    rules = _rules(catalog, reported)
+    rules = _rules({spec.id: spec for spec in run.checks}, reported)
     rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
-    places = _Places(run)
+    places = Places(run)
     chains = [places.chain(finding) for finding in reported]
     locations = places.table()
     position = {place.fqn: index for index, place in enumerate(locations)}
@@ -84,7 +82,7 @@ def sarif_log(findings: Sequence[Finding], run: Run, *, artifact_uri: str | None
         "tool": {"driver": {"name": "xtcheck", "version": run.tool_version, "rules": rules}},
         "automationDetails": {"id": automation_id(run)},
         "invocations": [_invocation(run)],
-        "logicalLocations": [_logical_location(place, position) for place in locations],
+        "logicalLocations": [logical_location(place, position) for place in locations],
         "results": results,
         "properties": _run_properties(findings, run),
     }
@@ -93,8 +91,8 @@ def sarif_log(findings: Sequence[Finding], run: Run, *, artifact_uri: str | None
 
 def automation_id(run: Run) -> str:
     """GitHub's analysis category: "xtcheck/contoso.crm4.dynamics.com/" (the trailing slash: one id per run)."""
-    host = _host(run.environment_url)
-    return f"xtcheck/{host}/" if host else "xtcheck/"
+    name = host(run.environment_url)
+    return f"xtcheck/{name}/" if name else "xtcheck/"
 
 
 def fingerprint(finding: Finding) -> str:
@@ -116,14 +114,6 @@ def unwrap(text: str) -> list[str]:
     """A docstring's paragraphs, each on one line (rationale is hard-wrapped in the source)."""
     return [" ".join(line.strip() for line in block.splitlines()) for block in re.split(r"\n\s*\n", text.strip())
             if block.strip()]
-
-
-def _host(url: str) -> str:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        host = ""
-    return host or url.strip().strip("/")
 
 
 # -- rules ------------------------------------------------------------------------------------------------------
@@ -169,14 +159,14 @@ def _rule_properties(area: str, severity: Severity) -> dict[str, Any]:
 
 def _static_remedy(spec: CheckSpec) -> Remediation | None:
     try:
-        return spec.remedy(PLACEHOLDERS)
-    except Exception:  # a remedy that needs a real run's ids: the help goes without it
+        return spec.fix(PLACEHOLDERS, {})
+    except Exception:  # a remedy that needs a real finding's evidence: the help goes without it
         return None
 
 
 def _help(spec: CheckSpec) -> dict[str, str]:
     remedy = _static_remedy(spec)
-    permissions = [f"{p.service} {p.name} in {p.where}" for p in registry.permissions_of(spec)]
+    permissions = [f"{p.service} {p.name} in {p.where}" for p in spec.permissions]
     rationale = unwrap(spec.rationale) or [spec.title]
     text = [spec.title, "", "\n\n".join(rationale)]
     markdown = [f"**{inline(spec.title)}**", *(paragraph(block) for block in rationale)]
@@ -196,82 +186,6 @@ def _help(spec: CheckSpec) -> dict[str, str]:
         text.extend(["", "References:", *(f"  {link}" for link in spec.references)])
         markdown.append("**References**\n\n" + "\n".join(f"- <{link}>" for link in spec.references))
     return {"text": "\n".join(text), "markdown": "\n\n".join(markdown)}
-
-
-# -- logical locations ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Place:
-    fqn: str
-    name: str
-    kind: str
-    parent: str | None = None
-
-
-class _Places:
-    """Where each finding is, as a chain of logical locations from its root; remembers every place it hands out."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        self.seen: dict[str, _Place] = {}
-        host = _host(run.environment_url) or "environment"
-        self.tenant_a = _Place("tenantA", run.dynamics_tenant or "tenant A", "tenant")
-        self.tenant_b = _Place("tenantB", run.exchange_tenant or "tenant B", "tenant")
-        self.environment = _Place(f"tenantA/{host}", host, "environment", self.tenant_a.fqn)
-
-    def chain(self, finding: Finding) -> list[_Place]:
-        chain = self._chain(finding)
-        for place in chain:
-            self.seen.setdefault(place.fqn, place)
-        return chain
-
-    def table(self) -> list[_Place]:
-        """Every place handed out, by fully qualified name: a parent always comes before its children."""
-        return [self.seen[fqn] for fqn in sorted(self.seen)]
-
-    def _chain(self, finding: Finding) -> list[_Place]:
-        area, subject = finding.area, finding.subject
-        if area == "APP":
-            return [self._app(subject)]
-        if area in _SERVICE_PRINCIPAL_AREAS:
-            return self._in_tenant_b(subject)
-        if area == "PRF":
-            return [self.tenant_a, self.environment, self._profile(subject.removeprefix("profile ").strip())]
-        if area == "MBX":
-            return self._mailbox(subject)
-        return [_Place(f"other/{area}/{subject}", subject, "resource")]
-
-    def _in_tenant_b(self, subject: str) -> list[_Place]:
-        """The app's service principal in tenant B, or the tenant itself (discovery, its organization config)."""
-        if not subject.startswith("app "):
-            return [self.tenant_b]
-        client = subject.removeprefix("app ").strip() or self.run.client_id or "app"
-        return [self.tenant_b, _Place(f"tenantB/servicePrincipal/{client}", client, "servicePrincipal",
-                                      self.tenant_b.fqn)]
-
-    def _mailbox(self, subject: str) -> list[_Place]:
-        profile = self._profile("")
-        parents = [self.tenant_a, self.environment, profile]
-        if subject == "mailboxes":  # about every mailbox in scope: the profile they hang on
-            return parents
-        return [*parents, _Place(f"{profile.fqn}/mailbox/{subject}", subject, "mailbox", profile.fqn)]
-
-    def _app(self, subject: str) -> _Place:
-        client = (subject.removeprefix("app ").strip() if subject.startswith("app ") else "") or self.run.client_id
-        return _Place(f"app/{client}" if client else "app", client or "app", "app")
-
-    def _profile(self, name: str) -> _Place:
-        if not name or name == "email server profile":
-            name = self.run.profile or "email server profile"
-        return _Place(f"{self.environment.fqn}/profile/{name}", name, "profile", self.environment.fqn)
-
-
-def _logical_location(place: _Place, position: Mapping[str, int]) -> dict[str, Any]:
-    location: dict[str, Any] = {"name": place.name, "fullyQualifiedName": place.fqn, "kind": place.kind}
-    if place.parent is not None:
-        location["parentIndex"] = position[place.parent]
-    return location
 
 
 # -- results ----------------------------------------------------------------------------------------------------
@@ -298,12 +212,12 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def _result(finding: Finding, rule_index: int, place: _Place, position: Mapping[str, int],
+def _result(finding: Finding, rule_index: int, place: Place, position: Mapping[str, int],
             artifact_uri: str | None) -> dict[str, Any]:
     location: dict[str, Any] = {}
     if artifact_uri:
         location["physicalLocation"] = {"artifactLocation": {"uri": artifact_uri}}
-    location["logicalLocations"] = [{"index": position[place.fqn], **_logical_location(place, position)}]
+    location["logicalLocations"] = [{"index": position[place.fqn], **logical_location(place, position)}]
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "ruleIndex": rule_index,
@@ -358,7 +272,7 @@ def _run_properties(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
     return {
         **run_identity(run),
         "names": jsonable(run.names),
-        "checks": sorted(run.checks),
+        "checks": run.check_ids,
         "verdict": verdict(gated).value,
         "counts": {status.value: counts[status] for status in Status},
         "waived": len(findings) - len(gated),

@@ -1,13 +1,14 @@
-"""The checks, one module per area (app, consent, exchange, profile, mailbox, telemetry), and the few helpers they
-share."""
+"""The checks, one module per area (registry.RULE_MODULES: APP-* in app.py, EXO-* in exchange.py, ...), and the few
+helpers they share."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ..knowledge import Entry, lookup, match
+from ..model import BriefPass, CheckResult, Judge, Outcome, skipped, warned
 
 FULL_ACCESS_AS_APP = "full_access_as_app"
 FULL_ACCESS_ROLE_ID = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"  # well known; resolved by name where possible
@@ -124,3 +125,38 @@ def ago(moment: datetime, now: datetime) -> str:
     if minutes < 48 * 60:
         return f"{round(minutes / 60)} hours ago"
     return f"{round(minutes / 1440)} days ago"
+
+
+def profile_subject(selection: Mapping[str, Any]) -> str:
+    """The profile by name: the match's, else the configured name, else a generic label (as the engine's skips)."""
+    name = (selection.get("match") or {}).get("name") or selection.get("wanted")
+    return f"profile {name}" if name else "email server profile"
+
+
+MISSING_MAILBOX = "no mailbox with this address exists in Dynamics"
+
+
+def not_checked(address: str) -> Outcome:
+    """A listed address that matched no mailbox, for every mailbox check but MBX-001 (which fails it)."""
+    return skipped(address, f"{MISSING_MAILBOX} (see MBX-001)", address=address)
+
+
+def each_mailbox(mailboxes: Mapping[str, Any], subjects: Sequence[str], judge: Judge,
+                 missing: Callable[[str], Outcome]) -> CheckResult:
+    """One outcome per mailbox in scope (and per listed address that matched none), or one warning for none;
+    `subjects` are the rows' subjects, in their order (the `mailbox_subjects` evidence).
+
+    Each mailbox is judged briefly: a pass comes out as a `BriefPass` that writes its message and evidence only
+    when read (what a report of 100,000 mailboxes needs), anything else whole."""
+    profile, rows = mailboxes.get("profile"), mailboxes.get("rows") or []
+    if profile is None:
+        yield skipped("mailboxes", "no email server profile selected (see PRF-001)")
+        return
+    if not rows and mailboxes.get("scope") == "all":
+        yield warned("mailboxes", f"no active mailboxes use profile {profile.get('name')}: nothing syncs through it",
+                     profile=profile.get("name"), profile_id=profile.get("id"))
+        return
+    for address in mailboxes.get("missing") or []:
+        yield missing(address)
+    for subject, row in zip(subjects, rows, strict=True):
+        yield judge(subject, row, True) or BriefPass(subject, judge, row)

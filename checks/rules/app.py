@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from ..model import CheckResult, Outcome, Severity, failed, passed, skipped, warned
-from ..probes.entra import EXCHANGE_APP_ID, READ_APPS_B, READ_APPS_HOME
+from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, failed, passed, skipped, warned
+from ..probes.entra import EXCHANGE_APP_ID
 from ..registry import check
 from ..settings import Thresholds
 from . import (
@@ -19,9 +19,17 @@ from . import (
     full_access_role,
     names,
     parse_time,
-    remedies,
     role_names,
     same_id,
+)
+from .fixes import app_registration, consent_url, rotate_secret
+from .sources import (
+    ACCOUNT_TYPES,
+    GRAPH_APPLICATION,
+    GRAPH_CREDENTIAL_DOC,
+    GRAPH_REQUIRED_ACCESS,
+    LEARN_CROSS_TENANT,
+    PROFILE_FORM_ISSUE,
 )
 
 MULTITENANT = "AzureADMultipleOrgs"
@@ -31,9 +39,22 @@ _DELEGATED_NAMES = {"3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5": "EWS.AccessAsUser.Al
 _NO_APP = "no app registration to inspect (see APP-001)"
 
 
-@check("APP-001", "The app registration exists in its home tenant", Severity.CRITICAL,
-       remedy=remedies.register_app, references=(remedies.LEARN_CROSS_TENANT, remedies.GRAPH_APPLICATION),
-       permissions=(READ_APPS_HOME, READ_APPS_B), depends_on=("EXO-004",))
+def register_app(ids: RunIds) -> Remediation:
+    return Remediation(
+        "Point xtcheck and the email server profile at an app registration that exists, or register one.",
+        steps=(f"Check the client id {ids.client_id}: it must be the app's Application (client) ID, not its "
+               "Object ID or a secret id.",
+               f"If the app was deleted, restore it (App registrations > Deleted applications) or register a new "
+               f"multitenant app in tenant {ids.exchange_tenant} and put its client id in the profile.",),
+        commands=(f"az login --tenant {ids.home_tenant} --allow-no-subscriptions",
+                  f"az ad app show --id {ids.client_id} --query \"{{appId:appId,displayName:displayName}}\"",
+                  'az ad app create --display-name "Dynamics 365 cross-tenant sync" '
+                  "--sign-in-audience AzureADMultipleOrgs"),
+    )
+
+
+@check("APP-001", "The app registration exists in its home tenant", Severity.CRITICAL, link="app",
+       remedy=register_app, references=(LEARN_CROSS_TENANT, GRAPH_APPLICATION), depends_on=("EXO-004",))
 def app_registration_exists(application: Mapping[str, Any], client_id: str) -> CheckResult:
     """Server-side sync signs in as this app. If no tenant holds its registration, no token is ever issued and
     nothing syncs; the usual cause is a wrong id (the Object ID instead of the client id) or a deleted app."""
@@ -50,9 +71,19 @@ def app_registration_exists(application: Mapping[str, Any], client_id: str) -> C
                  created=app.get("createdDateTime"), searched=searched)
 
 
+def make_multitenant(ids: RunIds) -> Remediation:
+    return Remediation(
+        f"Set the app {ids.client_id} to 'Accounts in any organizational directory' (AzureADMultipleOrgs).",
+        steps=(app_registration(ids, "Authentication > Supported account types > Accounts in any organizational "
+                                     "directory > Save"),),
+        commands=(f"az login --tenant {ids.home_tenant} --allow-no-subscriptions",
+                  f"az ad app update --id {ids.client_id} --sign-in-audience AzureADMultipleOrgs"),
+    )
+
+
 @check("APP-002", "The app accepts accounts in any organizational directory (multitenant)", Severity.HIGH,
-       remedy=remedies.make_multitenant, references=(remedies.ACCOUNT_TYPES, remedies.LEARN_CROSS_TENANT),
-       permissions=(READ_APPS_HOME,), depends_on=("APP-001",))
+       link="app", remedy=make_multitenant, references=(ACCOUNT_TYPES, GRAPH_APPLICATION, LEARN_CROSS_TENANT),
+       depends_on=("APP-001",))
 def app_is_multitenant(application: Mapping[str, Any], client_id: str) -> CheckResult:
     """The cross-tenant setup calls for a multitenant app: a single-tenant app gets tokens only from its home
     tenant, and every other tenant refuses it (AADSTS700016)."""
@@ -75,10 +106,24 @@ def app_is_multitenant(application: Mapping[str, Any], client_id: str) -> CheckR
                      "organizational directory", signInAudience=audience)
 
 
+def request_full_access(ids: RunIds) -> Remediation:
+    return Remediation(
+        f"Request full_access_as_app on Office 365 Exchange Online as an application permission for the app "
+        f"{ids.client_id}, then grant admin consent in tenant {ids.exchange_tenant}.",
+        steps=(app_registration(ids, "API permissions > Add a permission > APIs my organization uses > Office 365 "
+                                     "Exchange Online > Application permissions > full_access_as_app"),
+               "Remove Exchange permissions picked by mistake (a delegated EWS.AccessAsUser.All, "
+               "Exchange.ManageAsApp) unless something else needs them.",
+               f"Grant admin consent as an administrator of tenant {ids.exchange_tenant}: {consent_url(ids)}"),
+        commands=(f"az login --tenant {ids.home_tenant} --allow-no-subscriptions",
+                  f"az ad app permission add --id {ids.client_id} --api {EXCHANGE_APP_ID} "
+                  f"--api-permissions {FULL_ACCESS_ROLE_ID}=Role"),
+    )
+
+
 @check("APP-003", "The app requests full_access_as_app on Office 365 Exchange Online as an application permission",
-       Severity.HIGH, remedy=remedies.request_full_access,
-       references=(remedies.LEARN_CROSS_TENANT, "https://learn.microsoft.com/graph/api/resources/requiredresourceaccess"),
-       permissions=(READ_APPS_HOME, READ_APPS_B), depends_on=("APP-001",))
+       Severity.HIGH, link="app", remedy=request_full_access, references=(LEARN_CROSS_TENANT, GRAPH_REQUIRED_ACCESS),
+       depends_on=("APP-001",))
 def full_access_as_app_is_requested(application: Mapping[str, Any], exchange_resource_sp: Mapping[str, Any] | None,
                                     client_id: str) -> CheckResult:
     """Server-side sync signs in as the app itself (client credentials), so Exchange needs the application
@@ -154,10 +199,9 @@ def _days(later: datetime, earlier: datetime) -> int:
     return round((later - earlier).total_seconds() / 86400)
 
 
-@check("APP-004", "A client secret of the app is valid now and not about to expire", Severity.HIGH,
-       remedy=remedies.rotate_secret_for_run,
-       references=(remedies.GRAPH_CREDENTIAL_DOC, remedies.LEARN_CROSS_TENANT, remedies.PROFILE_FORM_ISSUE),
-       permissions=(READ_APPS_HOME,), depends_on=("APP-001",))
+@check("APP-004", "A client secret of the app is valid now and not about to expire", Severity.HIGH, link="app",
+       remedy=rotate_secret, references=(GRAPH_CREDENTIAL_DOC, LEARN_CROSS_TENANT, PROFILE_FORM_ISSUE),
+       depends_on=("APP-001",))
 def client_secret_is_valid(application: Mapping[str, Any], client_id: str, thresholds: Thresholds,
                            now: datetime, profile_modified: Mapping[str, Any]) -> CheckResult:
     """The profile authenticates with a client secret; when the last valid one expires, every mailbox on the profile
@@ -171,20 +215,18 @@ def client_secret_is_valid(application: Mapping[str, Any], client_id: str, thres
     secrets = [_secret(raw) for raw in app.get("passwordCredentials") or []]
     evidence: dict[str, Any] = {"credentials": [s.evidence() for s in secrets],
                 "warning_days": thresholds.secret_expiry_warning_days}
-    yield _secret_outcome(client_id, secrets, thresholds.secret_expiry_warning_days, now,
-                          str(application.get("home_tenant") or ""), evidence)
-    stale = _stale_profile_secret(profile_modified, secrets, now, client_id, str(application.get("home_tenant") or ""))
+    yield _secret_outcome(client_id, secrets, thresholds.secret_expiry_warning_days, now, evidence)
+    stale = _stale_profile_secret(profile_modified, secrets, now)
     if stale is not None:
         yield stale
 
 
-def _secret_outcome(client_id: str, secrets: list[_Secret], window: int, now: datetime, home: str,
+def _secret_outcome(client_id: str, secrets: list[_Secret], window: int, now: datetime,
                     evidence: dict[str, Any]) -> Outcome:
     subject = app_subject(client_id)
-    fix = remedies.rotate_secret(client_id, home, f"sss-{now.year}")
     valid = [s for s in secrets if s.valid_at(now)]
     if not valid:
-        return failed(subject, _none_valid(client_id, secrets, now), fix=fix, **evidence)
+        return failed(subject, _none_valid(client_id, secrets, now), **evidence)
     latest = max(valid, key=lambda s: s.end or datetime.max.replace(tzinfo=UTC))
     if latest.end is None:
         return passed(subject, f"app {client_id} has {_count(valid)}; {latest.label} never expires", **evidence)
@@ -201,7 +243,7 @@ def _secret_outcome(client_id: str, secrets: list[_Secret], window: int, now: da
     else:
         message = (f"all {len(valid)} valid secrets of app {client_id} expire within {window} days; the last, "
                    f"{latest.label}, expires on {when}: sync stops then")
-    return warned(subject, message, fix=fix, **evidence)
+    return warned(subject, message, **evidence)
 
 
 def _count(valid: list[_Secret]) -> str:
@@ -222,8 +264,8 @@ def _none_valid(client_id: str, secrets: list[_Secret], now: datetime) -> str:
             f"{day(first.start or now)}")
 
 
-def _stale_profile_secret(profile_modified: Mapping[str, Any], secrets: list[_Secret], now: datetime,
-                          client_id: str, home: str) -> Outcome | None:
+def _stale_profile_secret(profile_modified: Mapping[str, Any], secrets: list[_Secret],
+                          now: datetime) -> Outcome | None:
     """A warning when every secret that existed at the profile's last save has expired since (the profile cannot
     hold a secret created later)."""
     saved = None if profile_modified.get("error") else parse_time(profile_modified.get("modifiedon"))
@@ -237,5 +279,4 @@ def _stale_profile_secret(profile_modified: Mapping[str, Any], secrets: list[_Se
                                 "secrets_at_last_save": [s.evidence() for s in existing]}
     return warned(f"profile {name}", f"the profile was last saved on {day(saved)}; every secret that existed then has "
                   f"expired ({names([s.label for s in existing])}), so it very likely still holds an expired secret "
-                  "(the form hides it after saving; known issue MicrosoftDocs/power-platform#2608)",
-                  fix=remedies.rotate_secret(client_id, home, f"sss-{now.year}"), **evidence)
+                  "(the form hides it after saving; known issue MicrosoftDocs/power-platform#2608)", **evidence)

@@ -1,28 +1,36 @@
-"""Checks on the Exchange tenant itself: it exists in the configured cloud, the app really gets a token with
-full_access_as_app from it, and its organization still lets the app use EWS until EWS is switched off."""
+"""Checks on tenant B itself and the app's standing there: the tenant exists in the configured cloud, the app has an
+enabled service principal with admin consent for full_access_as_app, and a token it gets really carries it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from ..model import CheckResult, Outcome, Remediation, Severity, Status, errored, failed, passed, skipped, warned
-from ..probes.entra import READ_APPS_B
-from ..probes.exchange import EXPORT_COMMAND, MANAGE_AS_APP
+from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, errored, failed, passed, skipped
+from ..probes.entra import EXCHANGE_APP_ID
 from ..registry import check
 from . import (
     FULL_ACCESS_AS_APP,
+    FULL_ACCESS_ROLE_ID,
     app_subject,
     clean_id,
-    day,
+    full_access_role,
+    held_roles,
     known_cause,
-    missing_graph_roles,
     names,
-    remedies,
     same_id,
     trim,
+)
+from .fixes import consent_url, enterprise_app, known_fix
+from .sources import (
+    ENTRA_CODES,
+    FIND_TENANT_ID,
+    GRAPH_APP_ROLE_ASSIGNMENTS,
+    GRAPH_SERVICE_PRINCIPAL,
+    LEARN_CROSS_TENANT,
+    NATIONAL_CLOUDS,
+    SIGN_IN_LOGS,
 )
 
 _AADSTS_PREFIX = re.compile(r"^AADSTS\d+:\s*")
@@ -33,11 +41,24 @@ _CLOUDS = {"microsoftonline.us": ("the US Government cloud (GCC High or DoD)", "
            "chinacloudapi.cn": ("the China cloud operated by 21Vianet", "set cloud: china"),
            "microsoftonline.com": ("the global (public) cloud", "set cloud: public")}
 _SIGNED_IN = "xtcheck signed in as the app once for this (a sign-in log entry in tenant B) and wrote nothing"
-EWS_NULL_SWITCH = datetime(2026, 10, 1, tzinfo=UTC)  # tenants left at EwsEnabled null are switched to False
-EWS_SHUTDOWN = datetime(2027, 4, 1, tzinfo=UTC)  # EWS in Exchange Online is switched off for good
-EWS_ACCESS = "EWS access in tenant B"
-_SOURCES = {"export": "the Get-OrganizationConfig export", "admin-api": "the Exchange Online admin API"}
-EWS_RETIREMENT = "EWS retirement"
+_NO_SP = "the app has no service principal in tenant B (see EXO-001)"
+
+
+def _connect_b(ids: RunIds) -> str:
+    return (f"Connect-MgGraph -TenantId {ids.exchange_tenant} "
+            "-Scopes Application.Read.All,AppRoleAssignment.ReadWrite.All")
+
+
+def find_exchange_tenant(ids: RunIds) -> Remediation:
+    return Remediation(
+        "Configure the Exchange tenant by its Directory (tenant) ID, in the cloud that holds it.",
+        steps=("Sign in to the Microsoft Entra admin center of the tenant that holds the Exchange Online mailboxes and "
+               "copy Overview > Tenant ID (not a subscription id, not the Dynamics tenant's id).",
+               "Put it in xtcheck's config (exchange.tenant_id) and in the email server profile's TenantId.",
+               f"If the tenant lives in a national cloud (US Government, China), set xtcheck's cloud to match; the "
+               f"login host used now is {ids.login_host}."),
+        commands=(f"curl -s {ids.login_host}/{ids.exchange_tenant}/v2.0/.well-known/openid-configuration",),
+    )
 
 
 def _tenant_subject(discovery: Mapping[str, Any]) -> str:
@@ -50,9 +71,8 @@ def _cloud_of(instance: str) -> tuple[str, str]:
                 (f"the cloud that calls itself {instance}", "set cloud: custom with that cloud's endpoints"))
 
 
-@check("EXO-004", "The Exchange tenant exists in the configured cloud", Severity.CRITICAL,
-       remedy=remedies.find_exchange_tenant, references=(remedies.NATIONAL_CLOUDS, remedies.ENTRA_CODES),
-       permissions=())
+@check("EXO-004", "The Exchange tenant exists in the configured cloud", Severity.CRITICAL, link="exchange",
+       remedy=find_exchange_tenant, references=(FIND_TENANT_ID, NATIONAL_CLOUDS, ENTRA_CODES))
 def exchange_tenant_exists(exchange_tenant_discovery: Mapping[str, Any]) -> CheckResult:
     """Every token Dynamics asks for names tenant B; if Entra does not know that tenant in the cloud it signs in to
     (a subscription id pasted for the tenant id, a typo, a tenant in a national cloud), nothing ever syncs
@@ -86,9 +106,22 @@ def exchange_tenant_exists(exchange_tenant_discovery: Mapping[str, Any]) -> Chec
                  **evidence)
 
 
+def fix_app_sign_in(ids: RunIds, known_cause: str | None = None) -> Remediation:
+    """The known cause of the refusal when xtcheck recognised it; else how to get a token at all."""
+    return known_fix(known_cause) or Remediation(
+        f"Make the app {ids.client_id} able to get an Exchange token from tenant {ids.exchange_tenant} with the "
+        "secret the profile holds.",
+        steps=("Read the AADSTS code in the finding: an invalid secret (7000215) means the profile or app.secret "
+               "holds the Secret ID or an old value; an expired one (7000222) needs a new secret.",
+               f"If the token carries no full_access_as_app, grant admin consent in tenant {ids.exchange_tenant}: "
+               f"{consent_url(ids)}; new roles show only in tokens issued after the grant.",
+               "Enter the same secret in the email server profile, then run Test & Enable on one mailbox."),
+    )
+
+
 @check("EXO-003", "A token the app gets from the Exchange tenant carries full_access_as_app", Severity.HIGH,
-       remedy=remedies.fix_app_sign_in, references=(remedies.ENTRA_CODES, remedies.LEARN_CROSS_TENANT),
-       permissions=(), depends_on=("EXO-004", "EXO-001"))
+       link="consent", remedy=fix_app_sign_in, references=(ENTRA_CODES, LEARN_CROSS_TENANT, SIGN_IN_LOGS),
+       depends_on=("EXO-004", "EXO-001"))
 def app_token_carries_full_access(live_token: Mapping[str, Any], exchange_tenant_id: str,
                                   client_id: str) -> CheckResult:
     """The other checks read configuration; this one does what Dynamics does: it signs in to tenant B as the app
@@ -126,7 +159,7 @@ def _refused(subject: str, live_token: Mapping[str, Any], client_id: str) -> Out
     cause = f" ({entry.title})" if entry else ""
     said = _AADSTS_PREFIX.sub("", error.rpartition(" failed: ")[2] or error)
     return failed(subject, f"app {client_id} could not get an Exchange token from tenant B: {named}{cause}: "
-                  f"{trim(said, 200)}; {_SIGNED_IN}", fix=remedies.known_fix(entry) if entry else None, **evidence)
+                  f"{trim(said, 200)}; {_SIGNED_IN}", **evidence)
 
 
 def _claim_problems(claims: Mapping[str, Any], tenant: str, client_id: str) -> list[str]:
@@ -143,114 +176,89 @@ def _claim_problems(claims: Mapping[str, Any], tenant: str, client_id: str) -> l
     return problems
 
 
-@check("EWS-001", "The app may use EWS in the Exchange tenant until EWS is switched off", Severity.HIGH,
-       remedy=remedies.allow_app_for_ews_for_run,
-       references=(remedies.EWS_ACCESS, remedies.EWS_RETIREMENT, remedies.SET_ORG_CONFIG),
-       permissions=(MANAGE_AS_APP, READ_APPS_B), depends_on=("EXO-004", "EXO-001"))
-def app_may_use_ews(org_config: Mapping[str, Any], client_id: str, now: datetime,
-                    graph_resource_sp: Mapping[str, Any] | None, app_role_assignments: list[Mapping[str, Any]],
-                    client_service_principal: Mapping[str, Any] | None) -> CheckResult:
-    """Cross-tenant sync still reaches the mailboxes through EWS. From October 2026 Exchange Online lets an app use
-    EWS only when the organization has EwsEnabled true and the app's id in EwsAllowedAppIDs (a tenant left unset is
-    switched off), and on 1 April 2027 EWS is switched off for good, after which sync needs Microsoft Graph
-    permissions. Exchange settings are not in Graph: an operator's export or the opt-in admin API supplies them."""
-    yield _ews_access(org_config, client_id, now)
-    yield _ews_forecast(now, graph_resource_sp, app_role_assignments, client_service_principal)
 
 
-def _ews_access(org_config: Mapping[str, Any], client_id: str, now: datetime) -> Outcome:
-    if now >= EWS_SHUTDOWN:
-        return passed(EWS_ACCESS, "EWS is retired in Exchange Online; only the Microsoft Graph permissions matter "
-                      "(GRA-001)")
-    config = org_config.get("config")
-    if org_config.get("source") is None or config is None:
-        return skipped(EWS_ACCESS, "the organization's EWS settings were not read: export them in Exchange Online "
-                       f"PowerShell of tenant B with `{EXPORT_COMMAND}` and set exchange.org_config_export to the "
-                       "file, or set exchange.admin_api: true to read them through the Exchange Online admin API",
-                       not_read=org_config.get("reason"), command=EXPORT_COMMAND)
-    verdicts = [_app_id_verdict(config, client_id, now), *_user_agent_verdicts(config)]
-    status = next(s for s in (Status.FAIL, Status.WARN, Status.PASS) if any(v[0] == s for v in verdicts))
-    message = "; ".join(text for _, text, _ in verdicts)
-    evidence: dict[str, Any] = {"source": org_config.get("source"), **config}
-    if status == Status.PASS:
-        return passed(EWS_ACCESS, f"app {client_id} may use EWS in tenant B until it is switched off: {message} "
-                      f"(read from {_SOURCES.get(str(org_config.get('source')), org_config.get('source'))})",
+def create_service_principal(ids: RunIds) -> Remediation:
+    return Remediation(
+        f"Give admin consent for the app {ids.client_id} in tenant {ids.exchange_tenant}; that creates its enabled "
+        "service principal (enterprise application) there.",
+        steps=(f"As an administrator of tenant {ids.exchange_tenant}, open {consent_url(ids)} and accept.",
+               enterprise_app(ids, "Properties > Enabled for users to sign in = Yes (if it exists but is "
+                                   "disabled)")),
+        commands=(f"az login --tenant {ids.exchange_tenant} --allow-no-subscriptions",
+                  f"az ad sp create --id {ids.client_id}",
+                  f"az ad sp update --id {ids.client_id} --set accountEnabled=true"),
+    )
+
+
+@check("EXO-001", "The app has an enabled service principal in the Exchange tenant", Severity.CRITICAL,
+       link="consent", remedy=create_service_principal, references=(LEARN_CROSS_TENANT, GRAPH_SERVICE_PRINCIPAL),
+       depends_on=("EXO-004",))
+def service_principal_is_enabled(client_service_principal: Mapping[str, Any] | None, client_id: str,
+                                 exchange_tenant_id: str) -> CheckResult:
+    """Consent and sign-in in tenant B both hang on the app's service principal there: without one nothing was ever
+    consented (AADSTS7000229), and a disabled one makes Entra refuse every token (AADSTS7000112)."""
+    subject = app_subject(client_id)
+    sp = client_service_principal
+    if sp is None:
+        yield failed(subject, f"app {client_id} has no service principal in tenant B ({exchange_tenant_id}): admin "
+                     "consent was never given there", tenant=exchange_tenant_id)
+        return
+    evidence: dict[str, Any] = {"tenant": exchange_tenant_id, "service_principal_id": sp.get("id"),
+                "display_name": sp.get("displayName"), "accountEnabled": sp.get("accountEnabled"),
+                "appOwnerOrganizationId": sp.get("appOwnerOrganizationId"),
+                "servicePrincipalType": sp.get("servicePrincipalType")}
+    where = f"service principal '{sp.get('displayName')}' ({sp.get('id')}) of app {client_id} in tenant B"
+    if sp.get("accountEnabled") is True:
+        yield passed(subject, f"{where} is enabled", **evidence)
+    elif sp.get("accountEnabled") is False:
+        yield failed(subject, f"{where} is disabled (accountEnabled false), so Entra refuses its tokens", **evidence)
+    else:
+        yield errored(subject, f"{where} was read without accountEnabled, so whether it may sign in is unknown",
                       **evidence)
-    fix = next((f for s, _, f in verdicts if s == status), None)
-    return (failed if status == Status.FAIL else warned)(EWS_ACCESS, message, fix=fix, **evidence)
 
 
-Verdict = tuple[Status, str, Remediation | None]
+def grant_full_access(ids: RunIds) -> Remediation:
+    return Remediation(
+        f"Grant admin consent for full_access_as_app (Office 365 Exchange Online) to the app {ids.client_id} in "
+        f"tenant {ids.exchange_tenant}.",
+        steps=(f"As an administrator of tenant {ids.exchange_tenant}, open {consent_url(ids)} and accept.",
+               enterprise_app(ids, "Security > Permissions > Grant admin consent"),
+               "A role such as Exchange.ManageAsApp opens no mailbox: full_access_as_app is still needed."),
+        commands=(_connect_b(ids),
+                  f"$sp = Get-MgServicePrincipal -Filter \"appId eq '{ids.client_id}'\"",
+                  f"$exo = Get-MgServicePrincipal -Filter \"appId eq '{EXCHANGE_APP_ID}'\"",
+                  "New-MgServicePrincipalAppRoleAssignment -ServicePrincipalId $sp.Id -PrincipalId $sp.Id "
+                  f"-ResourceId $exo.Id -AppRoleId {FULL_ACCESS_ROLE_ID}"),
+    )
 
 
-def _flag(value: object) -> bool | None:
-    if isinstance(value, str):
-        return {"true": True, "false": False}.get(value.strip().lower())
-    return value if isinstance(value, bool) else None
-
-
-def _app_id_verdict(config: Mapping[str, Any], client_id: str, now: datetime) -> Verdict:
-    enabled, listed = _flag(config.get("EwsEnabled")), config.get("EwsAllowedAppIDs")
-    fix = remedies.allow_app_for_ews(client_id, listed or [])
-    if enabled is False:
-        return Status.FAIL, f"EwsEnabled is False in tenant B: EWS is blocked for every app, app {client_id} too", fix
-    if enabled is True:
-        if any(same_id(i, client_id) for i in listed or []):
-            return Status.PASS, "EwsEnabled is True and the app is in EwsAllowedAppIDs", None
-        which = f"a list of {len(listed)} that leaves out app {client_id}" if listed else \
-            "an empty list, which blocks every app"
-        return Status.FAIL, (f"EwsEnabled is True, so only the apps listed in EwsAllowedAppIDs may use EWS, and it "
-                             f"holds {which}"), fix
-    advice = "set EwsEnabled to True and add the app to EwsAllowedAppIDs"
-    if now >= EWS_NULL_SWITCH:
-        return Status.FAIL, ("EwsEnabled is not set (null), and False blocks EWS for every app: Microsoft switches "
-                             f"null to False from October 2026; {advice}"), fix
-    return Status.WARN, (f"EwsEnabled is not set (null), which allows EWS for now, but Microsoft switches null to "
-                         f"False from October 2026; {advice}"), fix
-
-
-def _entries(value: object) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
-    return [str(i).strip() for i in items if str(i).strip()]
-
-
-def _admits_dynamics(entry: str) -> bool:
-    """Whether a user-agent pattern covers Dynamics' EWS user agent (CRM/...); '*' covers everything."""
-    return entry.upper().startswith("CRM") or entry.startswith("*")
-
-
-def _user_agent_verdicts(config: Mapping[str, Any]) -> list[Verdict]:
-    policy = str(config.get("EwsApplicationAccessPolicy") or "")
-    if policy.lower() == "enforceallowlist":
-        allowed = _entries(config.get("EwsAllowList"))
-        if not any(_admits_dynamics(e) for e in allowed):
-            return [(Status.WARN, "the user-agent policy is EnforceAllowList and EwsAllowList "
-                     f"({', '.join(allowed[:10]) or 'empty'}) has no entry admitting Dynamics' user agent (CRM/*)",
-                     remedies.admit_dynamics_user_agent())]
-    if policy.lower() == "enforceblocklist":
-        blocked = [e for e in _entries(config.get("EwsBlockList")) if _admits_dynamics(e)]
-        if blocked:
-            return [(Status.FAIL, f"the user-agent policy is EnforceBlockList and EwsBlockList lists "
-                     f"{', '.join(blocked)}, which blocks Dynamics' user agent (CRM/*)",
-                     remedies.admit_dynamics_user_agent(blocked))]
-    return []
-
-
-def _ews_forecast(now: datetime, graph_sp: Mapping[str, Any] | None, assignments: list[Mapping[str, Any]],
-                  client_sp: Mapping[str, Any] | None) -> Outcome:
-    if now >= EWS_SHUTDOWN:
-        return passed(EWS_RETIREMENT, f"EWS in Exchange Online was switched off on {day(EWS_SHUTDOWN)}; sync runs on "
-                      "Microsoft Graph alone, whose permissions GRA-001 checks")
-    left = (EWS_SHUTDOWN.date() - now.date()).days
-    when = f"EWS in Exchange Online is switched off for good on {day(EWS_SHUTDOWN)} (in {left} days)"
-    evidence: dict[str, Any] = {"shutdown": day(EWS_SHUTDOWN)}  # days left stay in the message: a waiver's
-    # fingerprint covers evidence, which must not change by itself every day
-    if client_sp is None or graph_sp is None:
-        missing_what = "the app's service principal" if client_sp is None else "Microsoft Graph's service principal"
-        return warned(EWS_RETIREMENT, f"{when}; whether the Microsoft Graph permissions for the move are in place is "
-                      f"unknown: {missing_what} in tenant B could not be read", **evidence)
-    missing, _ = missing_graph_roles(client_sp, graph_sp, assignments)
-    if not missing:
-        return passed(EWS_RETIREMENT, f"{when}; the Graph permissions are in place for the move", **evidence)
-    return warned(EWS_RETIREMENT, f"{when}; sync then needs Microsoft Graph, and the app still lacks {len(missing)} of "
-                  f"the Graph permissions for the move: {', '.join(missing)} (GRA-001)", missing=missing, **evidence)
+@check("EXO-002", "The app holds admin consent for full_access_as_app in the Exchange tenant", Severity.CRITICAL,
+       link="consent", remedy=grant_full_access, references=(LEARN_CROSS_TENANT, GRAPH_APP_ROLE_ASSIGNMENTS),
+       depends_on=("EXO-004", "EXO-001"))
+def full_access_as_app_is_consented(client_service_principal: Mapping[str, Any] | None,
+                                    exchange_resource_sp: Mapping[str, Any] | None,
+                                    app_role_assignments: list[Mapping[str, Any]], client_id: str) -> CheckResult:
+    """Requesting a permission grants nothing: only an administrator's consent in tenant B, recorded as an app role
+    assignment, puts full_access_as_app into the app's Exchange tokens. Without it Exchange refuses every mailbox."""
+    subject = app_subject(client_id)
+    if client_service_principal is None:
+        yield skipped(subject, _NO_SP)
+        return
+    if exchange_resource_sp is None:
+        yield failed(subject, "tenant B has no Office 365 Exchange Online service principal: Exchange Online is not "
+                     f"provisioned there, so app {client_id} cannot be granted full_access_as_app")
+        return
+    rid, note = full_access_role(exchange_resource_sp)
+    held = held_roles(app_role_assignments, client_service_principal, exchange_resource_sp)
+    evidence: dict[str, Any] = {"role_id": rid, "service_principal_id": client_service_principal.get("id"),
+                "exchange_service_principal_id": exchange_resource_sp.get("id"),
+                "exchange_roles_held": sorted(held.values())}
+    grant = held.get(rid)
+    if grant is not None:
+        yield passed(subject, f"app {client_id} holds full_access_as_app on Office 365 Exchange Online in tenant B"
+                     f"{note}", **evidence)
+        return
+    instead = f"holds {names(sorted(held.values()))} instead" if held else "holds no Exchange Online role at all"
+    yield failed(subject, f"app {client_id} has no admin consent for full_access_as_app in tenant B: it {instead}"
+                 f"{note}", **evidence)

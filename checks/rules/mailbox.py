@@ -3,16 +3,16 @@ addressed in a domain of the Exchange tenant."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from ..model import BriefPass, CheckResult, Judge, Outcome, Severity, failed, passed, skipped, warned
-from ..probes.dataverse import READ_MAILBOXES, READ_ORGANIZATION, READ_PROFILES
-from ..probes.entra import READ_DOMAINS_B
+from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, failed, passed, warned
 from ..registry import check
-from . import day, known_cause, names, parse_time, remedies, same_id
+from . import MISSING_MAILBOX, day, each_mailbox, known_cause, names, not_checked, parse_time, same_id
+from . import fixes as portal
+from .fixes import known_fix, profile_name
+from .sources import CUSTOM_DOMAINS, LEARN_CROSS_TENANT, LEARN_EXCHANGE_ONLINE, MAILBOX_TABLE
 
 APPROVAL: dict[object, str] = {0: "Empty", 1: "Approved", 2: "Pending Approval", 3: "Rejected"}
 _SSS = "Server-Side Synchronization or Email Router"
@@ -28,70 +28,37 @@ _DELIVERY = (("incomingemaildeliverymethod", 2, INCOMING, "incoming email"),
 _TESTS = (("incomingemailstatus", "enabledforincomingemail", "incoming email"),
           ("outgoingemailstatus", "enabledforoutgoingemail", "outgoing email"),
           ("actstatus", "enabledforact", "appointments, contacts and tasks"))
-_REFERENCES = (remedies.LEARN_EXCHANGE_ONLINE, remedies.LEARN_CROSS_TENANT, remedies.MAILBOX_TABLE)
-_MISSING = "no mailbox with this address exists in Dynamics"
-
-def each_mailbox(mailboxes: Mapping[str, Any], judge: Judge, missing: Callable[[str], Outcome]) -> CheckResult:
-    """One outcome per mailbox in scope (and per listed address that matched none), or one warning for none.
-
-    Each mailbox is judged briefly: a pass comes out as a `BriefPass` that writes its message and evidence only
-    when read (what a report of 100,000 mailboxes needs), anything else whole."""
-    profile, rows = mailboxes.get("profile"), mailboxes.get("rows") or []
-    if profile is None:
-        yield skipped("mailboxes", "no email server profile selected (see PRF-001)")
-        return
-    if not rows and mailboxes.get("scope") == "all":
-        yield warned("mailboxes", f"no active mailboxes use profile {profile.get('name')}: nothing syncs through it",
-                     profile=profile.get("name"), profile_id=profile.get("id"))
-        return
-    for address in mailboxes.get("missing") or []:
-        yield missing(address)
-    for subject, row in zip(subjects(rows), rows, strict=True):
-        yield judge(subject, row, True) or BriefPass(subject, judge, row)
-
-
-def subjects(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Each mailbox's subject: its address, or with its name beside it when two mailboxes share the address.
-
-    The five mailbox checks ask in turn for the same rows, so the last answer is kept, by the rows' identity, in
-    one tuple swapped whole (a thread never pairs one list's subjects with another list)."""
-    global _last  # noqa: PLW0603
-    last = _last
-    if last is not None and last[0] is rows:
-        return list(last[1])
-    addresses = [_address(row) for row in rows]
-    seen = Counter(address.lower() for address in addresses)
-    named = [address if seen[address.lower()] == 1 else f"{address} ({row.get('name')})"
-             for address, row in zip(addresses, rows, strict=True)]
-    _last = (rows, named)
-    return named
-
-
-_last: tuple[Sequence[Mapping[str, Any]], list[str]] | None = None  # the last rows asked for, and their subjects
-
-
-def _address(row: Mapping[str, Any]) -> str:
-    address = row.get("emailaddress")
-    return address if type(address) is str and address else \
-        str(address or f"mailbox {row.get('name') or row.get('mailboxid')}")
-
+_REFERENCES = (LEARN_EXCHANGE_ONLINE, LEARN_CROSS_TENANT, MAILBOX_TABLE)
+_DOMAIN_STEPS = ("Use the mailbox's address in the Exchange tenant (a verified domain there), or verify the domain in "
+                 "tenant B if it belongs there; a subdomain must be verified on its own.",
+                 "Then Approve Email (an address change resets the approval) and run Test & Enable.")
 
 def _not_found(address: str) -> Outcome:
-    return failed(address, f"{_MISSING}: {address}", address=address)
+    return failed(address, f"{MISSING_MAILBOX}: {address}", address=address)
 
 
-def not_checked(address: str) -> Outcome:
-    return skipped(address, f"{_MISSING} (see MBX-001)", address=address)
+def fix_mailbox_delivery(ids: RunIds) -> Remediation:
+    name = profile_name(ids)
+    return Remediation(
+        f"Point the mailbox at {name} and set every delivery method to server-side synchronization.",
+        steps=(portal.mailboxes(ids, "Edit"),
+               f"Server Profile = {name}; Incoming Email = Server-Side Synchronization or Email Router; Outgoing "
+               "Email = Server-Side Synchronization or Email Router; Appointments, Contacts, and Tasks = "
+               "Server-Side Synchronization.",
+               "Save, then Test & Enable Mailbox. 'Apply Default Email Settings' moves mailboxes to the default "
+               "profile, which may be the same-tenant one."),
+    )
 
 
 @check("MBX-001", "Each mailbox in scope uses the profile and server-side synchronization", Severity.HIGH,
-       remedy=remedies.fix_mailbox_delivery, references=_REFERENCES, permissions=(READ_MAILBOXES, READ_PROFILES),
-       depends_on=("PRF-001",))
-def mailbox_uses_profile_and_server_side_sync(mailboxes: Mapping[str, Any]) -> CheckResult:
+       link="mailboxes", remedy=fix_mailbox_delivery, references=_REFERENCES, depends_on=("PRF-001",))
+def mailbox_uses_profile_and_server_side_sync(mailboxes: Mapping[str, Any],
+                                              mailbox_subjects: list[str]) -> CheckResult:
     """A mailbox syncs with tenant B only through the cross-tenant profile, and only for what its delivery methods
     hand to server-side synchronization. Apply Default Email Settings quietly moves mailboxes to the default
     (same-tenant) profile."""
-    yield from each_mailbox(mailboxes, partial(_delivery, mailboxes.get("profile") or {}), _not_found)
+    yield from each_mailbox(mailboxes, mailbox_subjects, partial(_delivery, mailboxes.get("profile") or {}),
+                            _not_found)
 
 
 def _delivery(profile: Mapping[str, Any], subject: str, row: Mapping[str, Any],
@@ -117,13 +84,23 @@ def _delivery(profile: Mapping[str, Any], subject: str, row: Mapping[str, Any],
                   "for email and for appointments, contacts and tasks", **evidence)
 
 
-@check("MBX-002", "Each mailbox's email address is approved", Severity.HIGH, remedy=remedies.approve_mailbox,
-       references=_REFERENCES, permissions=(READ_MAILBOXES, READ_PROFILES, READ_ORGANIZATION),
-       depends_on=("PRF-001",))
-def mailbox_address_is_approved(mailboxes: Mapping[str, Any], organization_settings: Mapping[str, Any]) -> CheckResult:
+def approve_mailbox(ids: RunIds) -> Remediation:
+    return Remediation(
+        "Approve the mailbox's email address, then run Test & Enable.",
+        steps=(portal.mailboxes(ids, "Approve Email"),
+               "Approve as a Global or Exchange administrator who is also System Administrator in Dynamics; for the "
+               "cross-tenant profile the approver must be an administrator of the primary tenant.",
+               "Then Test & Enable Mailbox."),
+    )
+
+
+@check("MBX-002", "Each mailbox's email address is approved", Severity.HIGH, link="mailboxes",
+       remedy=approve_mailbox, references=_REFERENCES, depends_on=("PRF-001",))
+def mailbox_address_is_approved(mailboxes: Mapping[str, Any], mailbox_subjects: list[str],
+                                organization_settings: Mapping[str, Any]) -> CheckResult:
     """With "Process emails only for approved users/queues" on (the default), server-side sync leaves a mailbox
     alone until an administrator approves its address; editing the address resets the approval."""
-    yield from each_mailbox(mailboxes, partial(_approval, organization_settings), not_checked)
+    yield from each_mailbox(mailboxes, mailbox_subjects, partial(_approval, organization_settings), not_checked)
 
 
 def _profile_name(row: Mapping[str, Any], profile: Mapping[str, Any]) -> Any:
@@ -157,13 +134,23 @@ def _approval(organization: Mapping[str, Any], subject: str, row: Mapping[str, A
                   f"only for approved {kind}", **evidence)
 
 
-@check("MBX-003", "Each mailbox passed Test & Enable and is enabled", Severity.HIGH,
-       remedy=remedies.run_test_and_enable, references=_REFERENCES, permissions=(READ_MAILBOXES, READ_PROFILES),
-       depends_on=("PRF-001",))
-def mailbox_passed_test_and_enable(mailboxes: Mapping[str, Any]) -> CheckResult:
+def run_test_and_enable(ids: RunIds) -> Remediation:
+    return Remediation(
+        "Run Test & Enable on the mailbox and read its alerts if it fails.",
+        steps=(portal.mailboxes(ids, "Test & Enable Mailbox"),
+               "Wait for the test to finish, then check Incoming Email Status, Outgoing Email Status and "
+               "Appointments, Contacts, and Tasks Status; on failure open the mailbox's Alerts for the cause.",
+               "A mailbox that fails with 401 while others pass is often left out by an Exchange application access "
+               "policy or RBAC scope in the Exchange tenant."),
+    )
+
+
+@check("MBX-003", "Each mailbox passed Test & Enable and is enabled", Severity.HIGH, link="mailboxes",
+       remedy=run_test_and_enable, references=_REFERENCES, depends_on=("PRF-001",))
+def mailbox_passed_test_and_enable(mailboxes: Mapping[str, Any], mailbox_subjects: list[str]) -> CheckResult:
     """Test & Enable proves Dynamics can reach the mailbox in tenant B for incoming and outgoing email and for
     appointments, contacts and tasks; a mailbox never tested does not sync, and one that failed is disabled."""
-    yield from each_mailbox(mailboxes, _tested, not_checked)
+    yield from each_mailbox(mailboxes, mailbox_subjects, _tested, not_checked)
 
 
 def _tested(subject: str, row: Mapping[str, Any], brief: bool = False) -> Outcome | None:
@@ -194,16 +181,27 @@ def _tested(subject: str, row: Mapping[str, Any], brief: bool = False) -> Outcom
                   f"tasks{f' (last tested on {day(when)})' if when else ''}{queued}", **evidence)
 
 
+def fix_mailbox_domain(ids: RunIds, known_cause: str | None = None) -> Remediation:
+    """The known cause (no user found with the address) with the steps for a domain; else the steps alone."""
+    return known_fix(known_cause, _DOMAIN_STEPS) or Remediation(
+        f"Give the mailbox an address in a verified domain of tenant {ids.exchange_tenant}, or verify its domain "
+        "there.",
+        steps=(portal.mailboxes(ids, "check Email Address against the user's mail addresses in the Exchange tenant"),
+               f"If the domain belongs to tenant {ids.exchange_tenant}, add and verify it there (a subdomain is a "
+               "separate domain and needs verifying on its own).",
+               "Then Approve Email (an address change resets the approval) and run Test & Enable."),
+    )
 @check("MBX-005", "Each mailbox's address is in a verified domain of the Exchange tenant", Severity.HIGH,
-       remedy=remedies.fix_mailbox_domain, references=(*_REFERENCES, remedies.CUSTOM_DOMAINS),
-       permissions=(READ_MAILBOXES, READ_PROFILES, READ_DOMAINS_B), depends_on=("PRF-001", "EXO-004"))
-def mailbox_domain_is_verified_in_exchange_tenant(mailboxes: Mapping[str, Any],
+       link="mailboxes", remedy=fix_mailbox_domain, references=(*_REFERENCES, CUSTOM_DOMAINS),
+       depends_on=("PRF-001", "EXO-004"))
+def mailbox_domain_is_verified_in_exchange_tenant(mailboxes: Mapping[str, Any], mailbox_subjects: list[str],
                                                   tenant_domains: Mapping[str, Any]) -> CheckResult:
     """Exchange in tenant B finds a mailbox only by an address in one of tenant B's verified domains. An address in
     another tenant's domain (a mailbox that belongs to tenant A, a typo, a domain never verified) cannot sync through
     the cross-tenant profile; Test & Enable reports that no user was found with the address."""
     verified = [str(d).lower() for d in tenant_domains.get("verified") or []]
-    yield from each_mailbox(mailboxes, partial(_in_domain, verified, frozenset(verified), verified[:10]), not_checked)
+    judge = partial(_in_domain, verified, frozenset(verified), verified[:10])
+    yield from each_mailbox(mailboxes, mailbox_subjects, judge, not_checked)
 
 
 def _in_domain(verified: list[str], known: frozenset[str], shown: list[str], subject: str, row: Mapping[str, Any],
@@ -224,10 +222,5 @@ def _in_domain(verified: list[str], known: frozenset[str], shown: list[str], sub
     evidence["known_cause"] = entry.key if entry else None
     what = f"domain {domain} is not" if domain else "address has no domain, so it is not in"
     return failed(subject, f"mailbox {subject}'s {what} a verified domain of tenant B{note}; tenant B verifies "
-                  f"{listed or 'no domain at all'}", fix=remedies.known_fix(entry, _DOMAIN_STEPS) if entry else None,
-                  **evidence)
+                  f"{listed or 'no domain at all'}", **evidence)
 
-
-_DOMAIN_STEPS = ("Use the mailbox's address in the Exchange tenant (a verified domain there), or verify the domain in "
-                 "tenant B if it belongs there; a subdomain must be verified on its own.",
-                 "Then Approve Email (an address change resets the approval) and run Test & Enable.")

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..model import CheckResult, Outcome, Severity, errored, failed, passed, skipped, warned
-from ..probes.dataverse import EXCHANGE_SERVER_TYPES, READ_PROFILES
+from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, errored, failed, passed, skipped, warned
+from ..probes.dataverse import EXCHANGE_SERVER_TYPES
 from ..registry import check
 from ..settings import Settings
-from . import clean_id, remedies
+from . import clean_id, day, known_cause, names, parse_time, profile_subject, trim
+from .fixes import known_fix, profile_name, profiles
+from .sources import LEARN_CROSS_TENANT, LEARN_EXCHANGE_ONLINE, PROFILE_FORM_ISSUE, PROFILE_TABLE, SSS_MONITORING
 
 SERVER_TYPES: dict[object, str] = {0: "Exchange Server", 1: "Other (POP3/SMTP)", 2: "Exchange Server (Hybrid)",
                                    3: "Exchange Online (Hybrid)", 4: "IMAP/SMTP"}
@@ -23,17 +25,27 @@ OAUTH = 7
 _PROFILE_SETTINGS = ("servertype", "emailservertypename", "incomingcredentialretrieval", "outgoingcredentialretrieval",
                      "isoauthclientsecretset")
 _NO_PROFILE = "no email server profile selected (see PRF-001)"
-_REFERENCES = (remedies.LEARN_CROSS_TENANT, remedies.LEARN_EXCHANGE_ONLINE, remedies.PROFILE_TABLE)
+_REFERENCES = (LEARN_CROSS_TENANT, LEARN_EXCHANGE_ONLINE, PROFILE_TABLE)
+# (column, what it records); values 0 Failure, 1 Success, 2 Warning (the last only for execution)
+_PROFILE_TESTS = (("lasttestexecutionstatus", "the test run"), ("lasttestvalidationstatus", "validation"),
+                  ("lastauthorizationstatus", "authorization"))
 
 
-def profile_subject(selection: Mapping[str, Any]) -> str:
-    """The profile by name: the match's, else the configured name, else a generic label (as the engine's skips)."""
-    name = (selection.get("match") or {}).get("name") or selection.get("wanted")
-    return f"profile {name}" if name else "email server profile"
+def fix_profile(ids: RunIds) -> Remediation:
+    name = profile_name(ids)
+    return Remediation(
+        f"Activate or re-create the Exchange Online 'Oauth (Cross Tenant)' email server profile {name}, or name the "
+        "right one in the config (dynamics.profile).",
+        steps=(profiles(ids, f"select {name} > Activate"),
+               "If it does not exist: New server profile > Email Server Type = Exchange Online, Authentication "
+               f"Type = Oauth (Cross Tenant), TenantId = {ids.exchange_tenant}, Application ID = {ids.client_id}, "
+               "Client secret = the secret's value; then move the mailboxes to it.",
+               "If several profiles qualify, set dynamics.profile to the name or id of the one to audit."),
+    )
 
 
-@check("PRF-001", "The email server profile exists and is active", Severity.CRITICAL, remedy=remedies.fix_profile,
-       references=_REFERENCES, permissions=(READ_PROFILES,))
+@check("PRF-001", "The email server profile exists and is active", Severity.CRITICAL, link="profile",
+       remedy=fix_profile, references=_REFERENCES)
 def email_server_profile_is_active(email_server_profile: Mapping[str, Any]) -> CheckResult:
     """Every mailbox syncs through its email server profile; a missing or inactive profile stops them all, and an
     ambiguous choice means xtcheck cannot tell which one to audit."""
@@ -75,9 +87,23 @@ def _unmatched(subject: str, configured: bool, wanted: str | None, candidates: l
                   "the profile to audit", **evidence)
 
 
+def fix_profile_settings(ids: RunIds) -> Remediation:
+    name = profile_name(ids)
+    return Remediation(
+        f"Make {name} an Exchange Online profile with Authentication Type 'Oauth (Cross Tenant)' and its client "
+        "secret set.",
+        steps=(profiles(ids, f"open {name}"),
+               "Email Server Type = Exchange Online; Authentication Type = Oauth (Cross Tenant); "
+               f"TenantId = {ids.exchange_tenant}; Application ID = {ids.client_id}; Client secret = the value of a "
+               "valid secret (not its Secret ID).",
+               f"The saved form hides these fields (known issue: {PROFILE_FORM_ISSUE}); if you cannot edit them, "
+               "create a new profile with these values and move the mailboxes to it, then run Test & Enable."),
+    )
+
+
 @check("PRF-002", "The profile is an Exchange Online profile using OAuth with a client secret set", Severity.HIGH,
-       remedy=remedies.fix_profile_settings, references=(*_REFERENCES, remedies.PROFILE_FORM_ISSUE),
-       permissions=(READ_PROFILES,), depends_on=("PRF-001",))
+       link="profile", remedy=fix_profile_settings, references=(*_REFERENCES, PROFILE_FORM_ISSUE),
+       depends_on=("PRF-001",))
 def profile_uses_exchange_online_oauth(email_server_profile: Mapping[str, Any]) -> CheckResult:
     """The cross-tenant profile must be an Exchange Online profile that authenticates with the app's client secret
     ("Oauth (Cross Tenant)"). Without a stored secret Dynamics cannot prove the app's identity (AADSTS7000218). How
@@ -129,9 +155,19 @@ def _stray(raw: str) -> str:
         else ""
 
 
-@check("PRF-003", "The profile's client id is the app's client id", Severity.HIGH,
-       remedy=remedies.fix_profile_client_id, references=_REFERENCES, permissions=(READ_PROFILES,),
-       depends_on=("PRF-001",))
+def fix_profile_client_id(ids: RunIds) -> Remediation:
+    name = profile_name(ids)
+    return Remediation(
+        f"Enter the app's Application (client) ID {ids.client_id} in {name}.",
+        steps=(profiles(ids, f"open {name} > Application ID = {ids.client_id}"),
+               "Copy the Application (client) ID from the app's overview page, not the Object ID beside it.",
+               f"If the form hides the field (known issue: {PROFILE_FORM_ISSUE}), create a new profile with the right "
+               "values and move the mailboxes to it; then run Test & Enable."),
+    )
+
+
+@check("PRF-003", "The profile's client id is the app's client id", Severity.HIGH, link="profile",
+       remedy=fix_profile_client_id, references=(*_REFERENCES, PROFILE_FORM_ISSUE), depends_on=("PRF-001",))
 def profile_client_id_matches_app(email_server_profile: Mapping[str, Any], settings: Settings) -> CheckResult:
     """Dynamics asks tenant B for tokens with the client id stored in the profile. A different id (often the app's
     Object ID, copied from beside it) names no app there and every token request fails (AADSTS700016)."""
@@ -156,9 +192,19 @@ def profile_client_id_matches_app(email_server_profile: Mapping[str, Any], setti
                      f"{settings.client_id}{note}", **evidence)
 
 
-@check("PRF-004", "The profile's Exchange tenant id is the Exchange tenant", Severity.HIGH,
-       remedy=remedies.fix_profile_tenant, references=_REFERENCES, permissions=(READ_PROFILES,),
-       depends_on=("PRF-001",))
+def fix_profile_tenant(ids: RunIds) -> Remediation:
+    name = profile_name(ids)
+    return Remediation(
+        f"Enter tenant B's tenant id {ids.exchange_tenant} in {name}.",
+        steps=(profiles(ids, f"open {name} > TenantId = {ids.exchange_tenant}"),
+               "Copy the Tenant ID from the Exchange tenant's Microsoft Entra overview page (not a subscription id).",
+               f"If the form hides the field (known issue: {PROFILE_FORM_ISSUE}), create a new profile with the right "
+               "values and move the mailboxes to it; then run Test & Enable."),
+    )
+
+
+@check("PRF-004", "The profile's Exchange tenant id is the Exchange tenant", Severity.HIGH, link="profile",
+       remedy=fix_profile_tenant, references=_REFERENCES, depends_on=("PRF-001",))
 def profile_tenant_is_exchange_tenant(email_server_profile: Mapping[str, Any], exchange_tenant_id: str,
                                       settings: Settings) -> CheckResult:
     """Dynamics requests its tokens from the tenant id stored in the profile; any other tenant either does not exist
@@ -188,3 +234,49 @@ def _likely_cause(value: str, tenant: str, settings: Settings) -> str:
     if len(value) == len(clean_id(tenant)) and differ <= 4:
         return f" (they differ in {differ} characters, which looks like a typing slip)"
     return ""
+
+
+def retest_profile(ids: RunIds, known_cause: str | None = None) -> Remediation:
+    """The known cause of the failed test when xtcheck recognised it; else how to test again."""
+    name = profile_name(ids)
+    return known_fix(known_cause) or Remediation(
+        f"Fix what the last test of {name} reported, then test it again.",
+        steps=(profiles(ids, f"open {name} > read Last Test Result and its message"),
+               "An authorization failure points at the app: its client id, tenant id or secret in the profile, or "
+               f"consent in tenant {ids.exchange_tenant} (run xtcheck's APP, EXO and PRF checks).",
+               "Then run Test & Enable on one mailbox of the profile."),
+    )
+
+
+@check("PRF-005", "The profile's last test and authorization succeeded", Severity.HIGH, link="profile",
+       remedy=retest_profile, references=(LEARN_CROSS_TENANT, PROFILE_TABLE, SSS_MONITORING), depends_on=("PRF-001",))
+def profile_last_test_succeeded(email_server_profile: Mapping[str, Any]) -> CheckResult:
+    """Dynamics records the outcome of the profile's last test and of its last authorization against Exchange. A
+    failure there means the profile's own credentials (the app, its secret, tenant B) did not work the last time they
+    were tried, whatever the configuration looks like."""
+    match, subject = email_server_profile.get("match"), profile_subject(email_server_profile)
+    if match is None:
+        yield skipped(subject, _NO_PROFILE)
+        return
+    name, message = match.get("name"), trim(match.get("lastcrmmessage"))
+    statuses = {column: match.get(column) for column, _ in _PROFILE_TESTS}
+    when = parse_time(match.get("lastteststarttime"))
+    evidence: dict[str, Any] = {**statuses, "lastteststarttime": match.get("lastteststarttime"),
+                                "lastcrmmessage": message or None}
+    tested = f" on {day(when)}" if when else ""
+    said = f": {message}" if message else ""
+    if all(value is None for value in statuses.values()):
+        yield warned(subject, f"profile {name} has never been tested, so nothing shows that its credentials work",
+                     **evidence)
+        return
+    failures = [what for column, what in _PROFILE_TESTS if statuses[column] == 0]
+    if failures:
+        entry = known_cause(texts=[message])
+        evidence["known_cause"] = entry.key if entry else None
+        yield failed(subject, f"the last test of profile {name}{tested} failed for {names(failures)}{said}",
+                     **evidence)
+    elif statuses["lasttestexecutionstatus"] == 2:
+        yield warned(subject, f"the last test of profile {name}{tested} ended with a warning{said}", **evidence)
+    else:
+        succeeded = names([what for column, what in _PROFILE_TESTS if statuses[column] == 1])
+        yield passed(subject, f"the last test of profile {name}{tested} succeeded ({succeeded})", **evidence)

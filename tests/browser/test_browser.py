@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from checks.audit import AuditResult, audit
-from checks.model import verdict
+from checks.gate import verdict
 from checks.report.html import render_html
 from checks.sandbox.server import Sandbox
 from checks.settings import RunOptions, load
@@ -88,6 +88,6 @@ def test_the_browser_reads_the_verdict_and_every_check(chromium: str, demo: tupl
     gated = [f for f in result.findings if not f.waived]
     assert f'class="verdict-word">{verdict(gated).value.upper()}<' in dom
     assert result.run.checks, "the demo ran no checks"
-    missing = [check_id for check_id in result.run.checks if f'id="check-{check_id}"' not in dom]
+    missing = [check_id for check_id in result.run.check_ids if f'id="check-{check_id}"' not in dom]
     assert missing == []
     assert dom.count('class="node node-') == 5

@@ -16,7 +16,8 @@ import schemas
 from checks import registry
 from checks.audit import AuditResult, audit
 from checks.cli import main
-from checks.model import Status, exit_code
+from checks.gate import exit_code
+from checks.model import Status
 from checks.sandbox.scenario import builtin_names
 from checks.sandbox.server import Sandbox
 from checks.settings import RunOptions, Settings, load
@@ -78,7 +79,7 @@ def test_the_healthy_scenario_passes_every_check_with_exit_0(
     result, _ = audited["healthy"]
     assert {f.status for f in result.findings} == {Status.PASS}
     assert exit_code(result.findings) == 0
-    assert set(result.run.checks) == set(CATALOG)
+    assert set(result.run.check_ids) == set(CATALOG)
     assert "checked 6 of 6 active mailboxes on profile Exchange Online cross-tenant (Contoso), all pages read " \
            "(1 page)" in result.run.completeness
     assert result.run.client_id == "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"

@@ -19,10 +19,11 @@ import yaml
 from checks.audit import audit
 from checks.cli import main
 from checks.errors import ProbeError
+from checks.gate import exit_code
 from checks.http.api import Api
 from checks.http.client import Http
 from checks.http.retry import retry_after
-from checks.model import Finding, Status, exit_code
+from checks.model import Finding, Status
 from checks.sandbox.server import Sandbox
 from checks.settings import RunOptions, Settings, load
 

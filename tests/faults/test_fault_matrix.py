@@ -33,7 +33,7 @@ import schemas
 from checks import registry
 from checks.audit import audit
 from checks.cli import main
-from checks.engine import needed
+from checks.evidence import needed
 from checks.sandbox.server import Sandbox
 from checks.settings import RunOptions, load
 

@@ -8,7 +8,8 @@ import pytest
 from gate_samples import save_demo
 
 from checks.cli import main
-from checks.model import Finding, Severity, Status, WaiverNote, exit_code, gating
+from checks.gate import exit_code, gating
+from checks.model import Finding, Severity, Status, WaiverNote
 
 
 def finding(status: Status, severity: Severity, waiver: WaiverNote | None = None) -> Finding:

@@ -15,8 +15,9 @@ from gate_samples import save_demo
 import schemas
 from checks.cli import main
 from checks.errors import ConfigError
-from checks.model import Finding, Severity, Status, exit_code
-from checks.report.jsonreport import fingerprint
+from checks.findings import fingerprint
+from checks.gate import exit_code
+from checks.model import Finding, Severity, Status
 from checks.sandbox.server import Sandbox
 from checks.waivers import Waiver, apply, load
 

@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from checks.model import BriefPass, Outcome, Status
+from checks.probes.dataverse import mailbox_subjects
 from checks.rules.mailbox import (
     mailbox_address_is_approved,
     mailbox_domain_is_verified_in_exchange_tenant,
     mailbox_passed_test_and_enable,
     mailbox_uses_profile_and_server_side_sync,
 )
-from checks.rules.telemetry import mailbox_syncs
+from checks.rules.mailbox_sync import mailbox_syncs
 from checks.settings import Thresholds
 
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "xtcheck-hypothesis")
@@ -74,10 +75,11 @@ def test_a_brief_pass_is_a_pass_and_every_pass_is_brief(mailbox_rows: list[dict[
     organization = {"requireapprovalforuseremail": approval_required, "requireapprovalforqueueemail": False}
     domains = {"verified": ["contoso.com", "Fabrikam.com"]}
     profile = {"match": {"emailserverprofileid": PROFILE, "name": "Cross-tenant"}}
-    for outcomes in (mailbox_uses_profile_and_server_side_sync(mailboxes),
-                     mailbox_address_is_approved(mailboxes, organization),
-                     mailbox_passed_test_and_enable(mailboxes),
-                     mailbox_domain_is_verified_in_exchange_tenant(mailboxes, domains),
-                     mailbox_syncs(mailboxes, {"rows": alert_rows}, profile,
+    subjects = mailbox_subjects(mailboxes)
+    for outcomes in (mailbox_uses_profile_and_server_side_sync(mailboxes, subjects),
+                     mailbox_address_is_approved(mailboxes, subjects, organization),
+                     mailbox_passed_test_and_enable(mailboxes, subjects),
+                     mailbox_domain_is_verified_in_exchange_tenant(mailboxes, subjects, domains),
+                     mailbox_syncs(mailboxes, subjects, {"rows": alert_rows}, profile,
                                    Thresholds(sync_stale_hours=stale_hours), NOW)):
         check_briefs(list(outcomes))

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from checks.report.text import json_visible, visible
+from checks.text import json_visible, visible
 
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "xtcheck-hypothesis")  # its caches: not in the project
 EXAMPLES = settings(max_examples=200, deadline=None, database=None)

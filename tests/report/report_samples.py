@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from checks import registry
 from checks.model import Attestation, Finding, Remediation, Run, Severity, Status
 
 CLIENT = "33333333-3333-3333-3333-333333333333"
@@ -30,12 +31,14 @@ def finding(check_id: str, status: Status, subject: str, message: str = "", **ex
                    **extra)  # type: ignore[arg-type]
 
 
-def make_run(**overrides: object) -> Run:
+def make_run(checks: tuple[str, ...] | None = None, **overrides: object) -> Run:
+    """A run over `checks` (ids; default: the whole catalog), with other metadata overridden."""
+    catalog = registry.load()[0]
     values: dict[str, object] = dict(
         tool_version="0.1.0", started="2026-03-01T10:00:00Z", finished="2026-03-01T10:00:04Z",
         environment_url="https://contoso.crm4.dynamics.com", dynamics_tenant=TENANT_A, exchange_tenant=TENANT_B,
         client_id=CLIENT, profile="Exchange Online cross-tenant", cloud="public",
-        checks=("APP-001", "APP-002", "APP-004", "EXO-002", "MBX-001", "PRF-001"),
+        checks=tuple(catalog[i] for i in sorted(catalog if checks is None else checks)),
         completeness=("checked 3 of 3 active mailboxes on profile Exchange Online cross-tenant, all pages read",),
         attestation=Attestation(
             requests={"GET graph.microsoft.com": 9, "GET contoso.crm4.dynamics.com": 3,

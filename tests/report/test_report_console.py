@@ -7,7 +7,8 @@ import io
 from report_samples import CLIENT, TENANT_A, TENANT_B, finding, make_run, sample_findings
 
 from checks.model import Attestation, Finding, Remediation, Status
-from checks.report.console import looks_like_shell, render_console
+from checks.report.common import looks_like_shell
+from checks.report.console import render_console
 
 
 def render(findings: list[Finding], *, color: bool = False, quiet: bool = False, verbose: bool = False,

@@ -13,8 +13,8 @@ import pytest
 from report_samples import make_run, sample_findings
 
 from checks.errors import ConfigError, XtcheckError
+from checks.files import write_atomic
 from checks.report import EXTENSIONS, REPORTERS, write_reports
-from checks.report.files import write_atomic
 
 
 def test_every_file_format_has_a_file_name() -> None:

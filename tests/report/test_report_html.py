@@ -12,10 +12,10 @@ from xml.etree import ElementTree
 import pytest
 from report_samples import CLIENT, SECRET_FIX, TENANT_A, TENANT_B, finding, make_run, sample_findings
 
+from checks.findings import fingerprint
 from checks.model import Attestation, Finding, Remediation, Status, UnusedWaiver, WaiverNote
 from checks.report import REPORTERS
 from checks.report.html import render_html
-from checks.report.jsonreport import fingerprint
 
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(1)</script>"

@@ -16,9 +16,10 @@ import pytest
 from report_samples import finding, make_run, sample_findings
 
 import schemas
+from checks.findings import jsonable
 from checks.model import Finding, Remediation, Severity, Status
 from checks.report import REPORTERS
-from checks.report.jsonreport import jsonable, render_json, report_document
+from checks.report.jsonreport import render_json, report_document
 
 
 def render(findings: list[Finding], **run: object) -> str:

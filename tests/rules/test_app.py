@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from rule_samples import fix
 
 from checks.model import Status
 from checks.rules.app import (
@@ -194,9 +195,8 @@ def test_app_004_warns_when_the_only_valid_secret_expires_within_the_window() ->
     assert (outcome.status, outcome.subject) == (Status.WARN, APP)
     assert outcome.message == (f"the only valid secret of app {CLIENT}, 'sss-2026' (hint Zr5), expires on 2026-12-08 "
                                "(in 12 days): sync stops then")
-    assert outcome.fix is not None
     rotate = f"az ad app credential reset --id {CLIENT} --append --display-name sss-2026 --years 1"
-    assert rotate in outcome.fix.commands
+    assert rotate in fix("APP-004", outcome).commands
 
 
 def test_app_004_warns_when_every_valid_secret_expires_within_the_window() -> None:
@@ -280,7 +280,7 @@ def test_app_004_warns_when_every_secret_at_the_profile_s_last_save_has_expired(
                                        "secret")
     assert "MicrosoftDocs/power-platform#2608" in forecast.message
     assert [c["keyId"][:8] for c in forecast.evidence["secrets_at_last_save"]] == ["1d2c3b4a"]
-    assert forecast.fix is not None and any("credential reset" in c for c in forecast.fix.commands)
+    assert any("credential reset" in c for c in fix("APP-004", forecast).commands)
 
 
 def test_app_004_adds_no_forecast_when_a_secret_of_the_last_save_is_still_valid() -> None:

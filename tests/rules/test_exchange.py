@@ -1,46 +1,46 @@
-"""EXO-003, EXO-004 and EWS-001 called directly with the evidence their probes return: discovery documents, live
-token claims, Get-OrganizationConfig exports."""
+"""EXO-001..004 called directly with the evidence their probes return: tenant B's service principals and app role
+assignments, discovery documents, live token claims."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from rule_samples import APP, CLIENT, GRAPH_ID, GRAPH_ROLES, SP_ID, TENANT_B, fix, verdicts
 
 from checks.knowledge import lookup
 from checks.model import Status
-from checks.probes.exchange import EXPORT_COMMAND
-from checks.rules.exchange import app_may_use_ews, app_token_carries_full_access, exchange_tenant_exists
+from checks.rules.exchange import (
+    app_token_carries_full_access,
+    exchange_tenant_exists,
+    full_access_as_app_is_consented,
+    service_principal_is_enabled,
+)
 
-CLIENT = "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"
-APP = f"app {CLIENT}"
-TENANT_B = "c4a1e9b2-8f3d-4e6a-b7c5-1d2e3f4a5b6c"
 OTHER_APP = "0f1e2d3c-4b5a-4c6d-8e7f-9a8b7c6d5e4f"
-SP_ID = "0a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"
-GRAPH_ID = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-BEFORE_SWITCH = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
-AFTER_SHUTDOWN = datetime(2027, 4, 2, 8, 0, tzinfo=UTC)
+EXO_ID = "6f5e4d3c-2b1a-4f0e-9d8c-7b6a5f4e3d2c"
+FULL_ACCESS = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"
+MANAGE_AS_APP = "dc50a0fb-09a3-484d-be87-e023b12c6440"
 SIGNED_IN = "signed in as the app once for this (a sign-in log entry in tenant B) and wrote nothing"
-ACCESS, RETIREMENT = "EWS access in tenant B", "EWS retirement"
-GRAPH_ROLES = {
-    "Mail.ReadWrite": "e2a3a72e-5f79-4c64-b1b1-878b674786c9", "Mail.Send": "b633e1c5-b582-4048-a93e-9f11b44c7e96",
-    "MailboxSettings.ReadWrite": "6931bccd-447a-43d1-b442-00a195474933",
-    "Calendars.ReadWrite": "ef54d2bf-783f-4e0f-bca1-3210c0444d99",
-    "Contacts.ReadWrite": "6918b873-d17a-4dc1-b314-35f528134491",
-    "Tasks.ReadWrite.All": "44e666d1-d276-445b-a5fc-8815eeb81d55",
-    "MailboxConfigItem.ReadWrite": "aa6d92d4-b25a-4640-aefe-3e3231e5e736",
-    "Chat.Read.All": "6b7d71aa-70aa-4810-a8d9-5d9fb2830017",
-    "OnlineMeetings.ReadWrite.All": "b8bb2037-6e08-44ac-a4ea-4674e010e2a4",
-    "CallRecords.Read.All": "45bbb07e-7321-4fd7-a8f6-3ff27e6a81c8",
-    "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
-}
 SERVICE_PRINCIPAL = {"id": SP_ID, "appId": CLIENT, "displayName": "Dynamics 365 cross-tenant sync",
-                     "accountEnabled": True}
-GRAPH_SP = {"id": GRAPH_ID, "appId": "00000003-0000-0000-c000-000000000000", "displayName": "Microsoft Graph",
-            "appRoles": [{"allowedMemberTypes": ["Application"], "id": rid, "isEnabled": True, "value": name}
-                         for name, rid in GRAPH_ROLES.items()]}
+                     "accountEnabled": True, "appOwnerOrganizationId": TENANT_B,
+                     "servicePrincipalType": "Application", "signInAudience": "AzureADMultipleOrgs"}
+EXCHANGE_SP = {"id": EXO_ID, "appId": "00000002-0000-0ff1-ce00-000000000000",
+               "displayName": "Office 365 Exchange Online", "appRoles": [
+                   {"allowedMemberTypes": ["Application"], "id": FULL_ACCESS, "isEnabled": True,
+                    "value": "full_access_as_app"},
+                   {"allowedMemberTypes": ["Application"], "id": MANAGE_AS_APP, "isEnabled": True,
+                    "value": "Exchange.ManageAsApp"}]}
+
+
+def grant(resource: str, role: str, principal: str = SP_ID) -> dict[str, Any]:
+    return {"id": "UxOIjjWsUkKnVR1fbn6CC", "createdDateTime": "2025-09-03T10:00:00Z", "appRoleId": role,
+            "principalDisplayName": "Dynamics 365 cross-tenant sync", "principalId": principal,
+            "principalType": "ServicePrincipal", "resourceDisplayName": "resource", "resourceId": resource}
+
+
+def graph_grants() -> list[dict[str, Any]]:
+    return [grant(GRAPH_ID, rid) for rid in GRAPH_ROLES.values()]
 
 
 def discovery(**changes: Any) -> dict[str, Any]:
@@ -60,24 +60,73 @@ def token(**claims: Any) -> dict[str, Any]:
             "claims": {k: v for k, v in {**base, **claims}.items() if v is not None}}
 
 
-def exported(**settings: Any) -> dict[str, Any]:
-    """An org_config from an export in which Contoso allowed the app, with some settings changed."""
-    config = {"EwsEnabled": True, "EwsAllowedAppIDs": ["cc15fd57-2c6c-4117-a88c-83b1d56b4bbe", CLIENT],
-              "EwsApplicationAccessPolicy": None, "EwsAllowList": None, "EwsBlockList": None}
-    return {"source": "export", "path": "org-config.json", "config": {**config, **settings}}
+# EXO-001
+
+def test_exo_001_passes_for_an_enabled_service_principal() -> None:
+    [outcome] = service_principal_is_enabled(SERVICE_PRINCIPAL, CLIENT, TENANT_B)
+    assert (outcome.status, outcome.subject) == (Status.PASS, APP)
+    assert outcome.evidence["service_principal_id"] == SP_ID
 
 
-def grants(*skip: str) -> list[dict[str, Any]]:
-    return [{"id": f"grant-{name}", "appRoleId": rid, "principalId": SP_ID, "resourceId": GRAPH_ID}
-            for name, rid in GRAPH_ROLES.items() if name not in skip]
+def test_exo_001_fails_without_a_service_principal() -> None:
+    [outcome] = service_principal_is_enabled(None, CLIENT, TENANT_B)
+    assert (outcome.status, outcome.subject) == (Status.FAIL, APP)
+    assert "admin consent was never given" in outcome.message and TENANT_B in outcome.message
 
 
-def ews(org_config: dict[str, Any], now: datetime = NOW, assignments: list[dict[str, Any]] | None = None,
-        graph_sp: dict[str, Any] | None = GRAPH_SP, client_sp: dict[str, Any] | None = SERVICE_PRINCIPAL) -> Any:
-    outcomes = list(app_may_use_ews(org_config, CLIENT, now, graph_sp,
-                                    grants() if assignments is None else assignments, client_sp))
-    assert [o.subject for o in outcomes] == [ACCESS, RETIREMENT]
-    return outcomes
+def test_exo_001_fails_for_a_disabled_service_principal() -> None:
+    [outcome] = service_principal_is_enabled({**SERVICE_PRINCIPAL, "accountEnabled": False}, CLIENT, TENANT_B)
+    assert outcome.status == Status.FAIL
+    assert "disabled" in outcome.message
+
+
+def test_exo_001_errors_when_account_enabled_was_not_read() -> None:
+    sp = {k: v for k, v in SERVICE_PRINCIPAL.items() if k != "accountEnabled"}
+    assert verdicts(service_principal_is_enabled(sp, CLIENT, TENANT_B)) == [(Status.ERROR, APP)]
+
+
+# EXO-002
+
+def test_exo_002_passes_when_full_access_as_app_is_assigned() -> None:
+    assignments = [*graph_grants(), grant(EXO_ID, FULL_ACCESS)]
+    [outcome] = full_access_as_app_is_consented(SERVICE_PRINCIPAL, EXCHANGE_SP, assignments, CLIENT)
+    assert (outcome.status, outcome.subject) == (Status.PASS, APP)
+    assert outcome.evidence["exchange_roles_held"] == ["full_access_as_app"]
+
+
+def test_exo_002_passes_with_upper_case_guids() -> None:
+    assignments = [grant(EXO_ID.upper(), FULL_ACCESS.upper(), principal=SP_ID.upper())]
+    assert verdicts(full_access_as_app_is_consented(SERVICE_PRINCIPAL, EXCHANGE_SP, assignments, CLIENT)) == [
+        (Status.PASS, APP)]
+
+
+def test_exo_002_fails_without_any_exchange_role() -> None:
+    [outcome] = full_access_as_app_is_consented(SERVICE_PRINCIPAL, EXCHANGE_SP, graph_grants(), CLIENT)
+    assert (outcome.status, outcome.subject) == (Status.FAIL, APP)
+    assert "holds no Exchange Online role at all" in outcome.message
+
+
+def test_exo_002_fails_naming_the_wrong_role_held_instead() -> None:
+    assignments = [grant(EXO_ID, MANAGE_AS_APP)]
+    [outcome] = full_access_as_app_is_consented(SERVICE_PRINCIPAL, EXCHANGE_SP, assignments, CLIENT)
+    assert outcome.status == Status.FAIL
+    assert "holds Exchange.ManageAsApp instead" in outcome.message
+
+
+def test_exo_002_fails_when_the_assignment_belongs_to_another_principal() -> None:
+    assignments = [grant(EXO_ID, FULL_ACCESS, principal="99999999-9999-4999-8999-999999999999")]
+    assert verdicts(full_access_as_app_is_consented(SERVICE_PRINCIPAL, EXCHANGE_SP, assignments, CLIENT)) == [
+        (Status.FAIL, APP)]
+
+
+def test_exo_002_fails_when_exchange_online_is_not_provisioned() -> None:
+    [outcome] = full_access_as_app_is_consented(SERVICE_PRINCIPAL, None, [grant(EXO_ID, FULL_ACCESS)], CLIENT)
+    assert outcome.status == Status.FAIL
+    assert "Exchange Online is not provisioned" in outcome.message
+
+
+def test_exo_002_skips_without_a_service_principal() -> None:
+    assert verdicts(full_access_as_app_is_consented(None, EXCHANGE_SP, [], CLIENT)) == [(Status.SKIP, APP)]
 
 
 # EXO-004
@@ -177,7 +226,8 @@ def test_exo_003_fails_with_the_known_cause_of_a_refused_sign_in() -> None:
     assert f"AADSTS7000222 ({entry.title}): The provided client secret keys" in outcome.message
     assert SIGNED_IN in outcome.message
     assert outcome.evidence["known_cause"] == "AADSTS7000222" and outcome.evidence["code"] == 7000222
-    assert outcome.fix is not None and outcome.fix.summary == entry.fix and entry.link in outcome.fix.links
+    remedy = fix("EXO-003", outcome)
+    assert remedy.summary == entry.fix and entry.link in remedy.links
 
 
 def test_exo_003_fails_finding_the_cause_in_the_text_when_no_code_came_back() -> None:
@@ -193,7 +243,8 @@ def test_exo_003_fails_with_the_check_remediation_for_an_unknown_error() -> None
     live = {"configured": True, "acquired": False, "code": 9999999, "error": "something new"}
     [outcome] = app_token_carries_full_access(live, TENANT_B, CLIENT)
     assert outcome.status == Status.FAIL
-    assert outcome.fix is None and outcome.evidence["known_cause"] is None
+    assert outcome.evidence["known_cause"] is None
+    assert fix("EXO-003", outcome).summary.startswith(f"Make the app {CLIENT} able to get an Exchange token")
 
 
 def test_exo_003_is_undecided_when_the_token_is_opaque() -> None:
@@ -205,119 +256,3 @@ def test_exo_003_never_puts_a_secret_or_token_in_evidence() -> None:
     for live in (token(), {"configured": True, "acquired": False, "code": 7000215, "error": "AADSTS7000215"}):
         [outcome] = app_token_carries_full_access(live, TENANT_B, CLIENT)
         assert not {"secret", "token", "access_token"} & set(outcome.evidence)
-
-
-# EWS-001
-
-def test_ews_001_passes_when_the_app_is_allowed_and_graph_is_ready() -> None:
-    access, retirement = ews(exported())
-    assert access.status == Status.PASS
-    assert "EwsEnabled is True and the app is in EwsAllowedAppIDs" in access.message
-    assert "the Get-OrganizationConfig export" in access.message
-    assert retirement.status == Status.PASS
-    assert "2027-04-01 (in 126 days)" in retirement.message
-    assert "the Graph permissions are in place for the move" in retirement.message
-
-
-def test_ews_001_passes_with_an_allowed_id_in_upper_case_and_a_crm_user_agent_allowed() -> None:
-    org = exported(EwsAllowedAppIDs=[CLIENT.upper()], EwsApplicationAccessPolicy="EnforceAllowList",
-                   EwsAllowList=["Outlook/*", "CRM/*"])
-    assert [o.status for o in ews(org)] == [Status.PASS, Status.PASS]
-
-
-def test_ews_001_skips_access_without_an_org_config_naming_what_to_supply() -> None:
-    missing = {"source": None, "config": None, "reason": "no organization config was supplied"}
-    access, retirement = ews(missing)
-    assert access.status == Status.SKIP
-    assert EXPORT_COMMAND in access.message
-    assert "exchange.org_config_export" in access.message and "exchange.admin_api: true" in access.message
-    assert retirement.status == Status.PASS
-
-
-def test_ews_001_fails_when_ews_is_disabled() -> None:
-    access, _ = ews(exported(EwsEnabled=False))
-    assert access.status == Status.FAIL
-    assert "EWS is blocked for every app" in access.message
-
-
-def test_ews_001_fails_when_the_app_is_not_on_the_allow_list() -> None:
-    access, _ = ews(exported(EwsAllowedAppIDs=[OTHER_APP]))
-    assert access.status == Status.FAIL
-    assert "only the apps listed in EwsAllowedAppIDs may use EWS" in access.message
-    assert access.fix is not None
-    command = f'Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs "{OTHER_APP},{CLIENT}"'
-    assert command in access.fix.commands
-    steps = " ".join(access.fix.steps)
-    assert "replaces the whole list" in steps and "up to 24 hours" in steps
-
-
-@pytest.mark.parametrize("listed", [[], None])
-def test_ews_001_fails_when_ews_is_enabled_with_an_empty_list(listed: list[str] | None) -> None:
-    access, _ = ews(exported(EwsAllowedAppIDs=listed))
-    assert access.status == Status.FAIL
-    assert "an empty list, which blocks every app" in access.message
-    assert access.fix is not None
-    assert f'Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs "{CLIENT}"' in access.fix.commands
-
-
-def test_ews_001_fails_when_ews_is_left_unset_after_october_2026() -> None:
-    access, _ = ews(exported(EwsEnabled=None, EwsAllowedAppIDs=None))
-    assert access.status == Status.FAIL
-    assert "Microsoft switches null to False from October 2026; set EwsEnabled to True and add the app to " \
-           "EwsAllowedAppIDs" in access.message
-
-
-def test_ews_001_warns_when_ews_is_left_unset_before_october_2026() -> None:
-    access, retirement = ews(exported(EwsEnabled=None, EwsAllowedAppIDs=None), now=BEFORE_SWITCH)
-    assert access.status == Status.WARN
-    assert "allows EWS for now" in access.message
-    assert "(in 198 days)" in retirement.message
-
-
-def test_ews_001_reads_a_flag_exported_as_text() -> None:
-    access, _ = ews(exported(EwsEnabled="False"))
-    assert access.status == Status.FAIL
-
-
-def test_ews_001_warns_when_the_user_agent_allow_list_leaves_dynamics_out() -> None:
-    access, _ = ews(exported(EwsApplicationAccessPolicy="EnforceAllowList", EwsAllowList=["Outlook/*"]))
-    assert access.status == Status.WARN
-    assert "EwsAllowList (Outlook/*) has no entry admitting Dynamics' user agent (CRM/*)" in access.message
-    assert access.fix is not None
-    assert 'Set-OrganizationConfig -EwsAllowList @{Add="CRM/*"}' in access.fix.commands
-
-
-def test_ews_001_fails_when_the_user_agent_block_list_names_dynamics() -> None:
-    access, _ = ews(exported(EwsApplicationAccessPolicy="EnforceBlockList", EwsBlockList="SomeTool/*,CRM/*"))
-    assert access.status == Status.FAIL
-    assert "EwsBlockList lists CRM/*" in access.message
-
-
-def test_ews_001_fails_on_the_worst_of_app_id_and_user_agent_findings() -> None:
-    org = exported(EwsAllowedAppIDs=[OTHER_APP], EwsApplicationAccessPolicy="EnforceAllowList", EwsAllowList=[])
-    access, _ = ews(org)
-    assert access.status == Status.FAIL
-    assert "leaves out app" in access.message and "EwsAllowList (empty)" in access.message
-    assert access.fix is not None and any("EwsAllowedAppIDs" in c for c in access.fix.commands)
-
-
-def test_ews_001_warns_naming_the_graph_permissions_still_missing_for_the_move() -> None:
-    _, retirement = ews(exported(), assignments=grants("Tasks.ReadWrite.All", "User.Read.All"))
-    assert retirement.status == Status.WARN
-    assert "lacks 2 of the Graph permissions for the move: Tasks.ReadWrite.All, User.Read.All" in retirement.message
-    assert retirement.evidence["missing"] == ["Tasks.ReadWrite.All", "User.Read.All"]
-
-
-def test_ews_001_warns_when_the_graph_permissions_could_not_be_read() -> None:
-    _, retirement = ews(exported(), graph_sp=None)
-    assert retirement.status == Status.WARN
-    assert "unknown" in retirement.message and "Microsoft Graph's service principal" in retirement.message
-    _, retirement = ews(exported(), client_sp=None, assignments=[])
-    assert retirement.status == Status.WARN and "the app's service principal" in retirement.message
-
-
-def test_ews_001_passes_after_ews_is_switched_off() -> None:
-    access, retirement = ews(exported(EwsEnabled=False), now=AFTER_SHUTDOWN, assignments=[])
-    assert (access.status, retirement.status) == (Status.PASS, Status.PASS)
-    assert access.message == "EWS is retired in Exchange Online; only the Microsoft Graph permissions matter (GRA-001)"
-    assert "switched off on 2027-04-01" in retirement.message

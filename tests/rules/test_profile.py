@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rule_samples import fix
 
+from checks.knowledge import lookup
 from checks.model import Status
 from checks.rules.profile import (
     email_server_profile_is_active,
     profile_client_id_matches_app,
+    profile_last_test_succeeded,
     profile_tenant_is_exchange_tenant,
     profile_uses_exchange_online_oauth,
 )
@@ -28,7 +31,8 @@ PROFILE = {
     "aadresourceid": "https://outlook.office365.com", "incomingcredentialretrieval": 7,
     "outgoingcredentialretrieval": 7, "incomingauthenticationprotocol": 4, "outgoingauthenticationprotocol": 4,
     "lasttestexecutionstatus": 1, "lasttestvalidationstatus": 1, "lastauthorizationstatus": 1, "statecode": 0,
-    "modifiedon": "2026-09-28T09:00:00Z",
+    "modifiedon": "2026-09-28T09:00:00Z", "lastteststarttime": "2026-10-27T09:00:00Z",
+    "lastcrmmessage": "Test and enable completed successfully.",
 }
 
 
@@ -210,3 +214,52 @@ def test_prf_002_to_004_skip_without_a_profile() -> None:
     assert verdicts(profile_client_id_matches_app(selection, settings())) == [(Status.SKIP, "email server profile")]
     assert verdicts(profile_tenant_is_exchange_tenant(selection, TENANT_B, settings())) == [
         (Status.SKIP, "email server profile")]
+
+
+# PRF-005
+
+def test_prf_005_passes_when_the_last_test_succeeded() -> None:
+    [outcome] = profile_last_test_succeeded(selected())
+    assert (outcome.status, outcome.subject) == (Status.PASS, SUBJECT)
+    assert "on 2026-10-27 succeeded (the test run, validation and authorization)" in outcome.message
+    assert outcome.evidence["lastauthorizationstatus"] == 1
+
+
+def test_prf_005_warns_when_the_profile_was_never_tested() -> None:
+    never = selected(lasttestexecutionstatus=None, lasttestvalidationstatus=None, lastauthorizationstatus=None,
+                      lastteststarttime=None, lastcrmmessage=None)
+    [outcome] = profile_last_test_succeeded(never)
+    assert (outcome.status, outcome.subject) == (Status.WARN, SUBJECT)
+    assert "never been tested" in outcome.message
+
+
+def test_prf_005_fails_when_authorization_failed_with_the_known_cause() -> None:
+    message = ("Test connection failed for email server profile Exchange Online cross-tenant (Contoso). AADSTS7000222: "
+               "The provided client secret keys for app are expired.")
+    [outcome] = profile_last_test_succeeded(selected(lasttestexecutionstatus=0, lastauthorizationstatus=0,
+                                                      lastcrmmessage=message))
+    entry = lookup("AADSTS7000222")
+    assert entry is not None
+    assert (outcome.status, outcome.subject) == (Status.FAIL, SUBJECT)
+    assert "failed for the test run and authorization: Test connection failed" in outcome.message
+    assert outcome.evidence["known_cause"] == "AADSTS7000222"
+    assert fix("PRF-005", outcome).summary == entry.fix
+
+
+def test_prf_005_fails_for_an_authorization_failure_alone_without_a_known_cause() -> None:
+    [outcome] = profile_last_test_succeeded(selected(lastauthorizationstatus=0, lastcrmmessage="Unexpected."))
+    assert outcome.status == Status.FAIL
+    assert "failed for authorization: Unexpected." in outcome.message
+    assert outcome.evidence["known_cause"] is None
+    assert fix("PRF-005", outcome).summary.startswith("Fix what the last test of")
+
+
+def test_prf_005_warns_when_the_last_test_ended_with_a_warning() -> None:
+    [outcome] = profile_last_test_succeeded(selected(lasttestexecutionstatus=2, lastcrmmessage="Slow response."))
+    assert outcome.status == Status.WARN
+    assert "ended with a warning: Slow response." in outcome.message
+
+
+def test_prf_005_skips_without_a_profile() -> None:
+    missing = {"mode": "configured", "wanted": NAME, "match": None, "candidates": []}
+    assert verdicts(profile_last_test_succeeded(missing)) == [(Status.SKIP, SUBJECT)]

@@ -1,6 +1,6 @@
 """Evidence shared between threads: one computation per name, failures remembered, circles refused, a deadline kept.
 
-These drive `checks.engine.Evidence` with hand-made probes (no sandbox); every wait in them is bounded by a deadline
+These drive `checks.evidence.Evidence` with hand-made probes (no sandbox); every wait in them is bounded by a deadline
 or an event, so a regression fails instead of hanging."""
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from typing import Any
 
 import pytest
 
-from checks.engine import Deadline, Evidence, Unfinished, Workers, needed
 from checks.errors import ProbeError
+from checks.evidence import Evidence, Unfinished, needed
 from checks.model import CheckSpec, Remediation, Severity
 from checks.registry import ProbeSpec
+from checks.workers import Deadline, Workers
 
 
-def spec(name: str, func: Callable[..., Any]) -> ProbeSpec:
+def spec(name: str, func: Callable[..., Any], lazy: tuple[str, ...] = ()) -> ProbeSpec:
     import inspect
 
-    return ProbeSpec(name, func, tuple(inspect.signature(func).parameters))
+    return ProbeSpec(name, func, tuple(inspect.signature(func).parameters), lazy=frozenset(lazy))
 
 
 def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -92,15 +93,16 @@ def test_a_bug_in_a_probe_is_raised_again_not_remembered_as_a_failed_read() -> N
 def test_probes_that_depend_on_each_other_across_threads_are_refused_not_deadlocked() -> None:
     both_started = threading.Barrier(2)
 
-    def first(evidence: Any) -> Any:
+    def first(second: Callable[[], Any]) -> Any:
         both_started.wait(timeout=5)
-        return evidence.get("second")
+        return second()
 
-    def second(evidence: Any) -> Any:
+    def second(first: Callable[[], Any]) -> Any:
         both_started.wait(timeout=5)
-        return evidence.get("first")
+        return first()
 
-    evidence = Evidence({"first": spec("first", first), "second": spec("second", second)}, {},
+    evidence = Evidence({"first": spec("first", first, lazy=("second",)),
+                         "second": spec("second", second, lazy=("first",))}, {},
                         deadline=Deadline.after(30))
     results = in_threads(2, lambda i: evidence.get(("first", "second")[i]))
     assert any(isinstance(r, LookupError) and "circle" in str(r) for r in results), results
@@ -108,11 +110,11 @@ def test_probes_that_depend_on_each_other_across_threads_are_refused_not_deadloc
 
 
 def test_a_circle_in_one_thread_is_refused() -> None:
-    def loop(evidence: Any) -> Any:
-        return evidence.get("loop")
+    def loop(loop: Callable[[], Any]) -> Any:
+        return loop()
 
     with pytest.raises(LookupError, match="circle: loop -> loop"):
-        Evidence({"loop": spec("loop", loop)}, {}).get("loop")
+        Evidence({"loop": spec("loop", loop, lazy=("loop",))}, {}).get("loop")
 
 
 def test_at_the_deadline_unfinished_reads_become_errors_and_no_read_starts() -> None:
@@ -181,7 +183,8 @@ def test_reads_ahead_start_only_once_what_they_name_is_read() -> None:
 
 
 def test_needed_lists_every_probe_a_check_reaches_dependencies_first() -> None:
-    probes = {"a": spec("a", lambda: 1), "b": spec("b", lambda a: a), "c": spec("c", lambda b, settings: b)}
-    check = CheckSpec(id="T-001", title="t", severity=Severity.LOW, rationale="", func=lambda c: iter(()),
-                      params=("c",), remedy=lambda ids: Remediation("x"))
-    assert needed([check], probes) == ["a", "b", "c"]
+    probes = {"a": spec("a", lambda: 1), "b": spec("b", lambda a: a), "c": spec("c", lambda b, settings: b),
+              "d": spec("d", lambda c, e: c, lazy=("e",)), "e": spec("e", lambda: 2)}
+    check = CheckSpec(id="T-001", title="t", severity=Severity.LOW, rationale="", func=lambda d: iter(()),
+                      params=("d",), remedy=lambda ids: Remediation("x"), link="app")
+    assert needed([check], probes) == ["a", "b", "c", "d"]  # "e" is read only if "d" asks for it

@@ -1,13 +1,16 @@
-"""PRF-005 and MBX-004 called directly with Dataverse-shaped profile rows, mailbox rows and tracelog alerts."""
+"""MBX-004 called directly with Dataverse-shaped mailbox rows, the profile and tracelog alerts."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from rule_samples import fix, verdicts
+
 from checks.knowledge import lookup
 from checks.model import Status
-from checks.rules.telemetry import mailbox_syncs, profile_last_test_succeeded
+from checks.probes.dataverse import mailbox_subjects
+from checks.rules.mailbox_sync import mailbox_syncs
 from checks.settings import Thresholds
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -60,59 +63,8 @@ def alerts(*rows: dict[str, Any]) -> dict[str, Any]:
 
 def run(mailboxes: dict[str, Any], found: dict[str, Any] | None = None, thresholds: Thresholds | None = None,
         profile: dict[str, Any] | None = None) -> list[Any]:
-    return list(mailbox_syncs(mailboxes, found or alerts(), profile or selection(), thresholds or Thresholds(), NOW))
-
-
-def verdicts(outcomes: Any) -> list[tuple[Status, str]]:
-    return [(o.status, o.subject) for o in outcomes]
-
-
-# PRF-005
-
-def test_prf_005_passes_when_the_last_test_succeeded() -> None:
-    [outcome] = profile_last_test_succeeded(selection())
-    assert (outcome.status, outcome.subject) == (Status.PASS, PROFILE_SUBJECT)
-    assert "on 2026-10-27 succeeded (the test run, validation and authorization)" in outcome.message
-    assert outcome.evidence["lastauthorizationstatus"] == 1
-
-
-def test_prf_005_warns_when_the_profile_was_never_tested() -> None:
-    never = selection(lasttestexecutionstatus=None, lasttestvalidationstatus=None, lastauthorizationstatus=None,
-                      lastteststarttime=None, lastcrmmessage=None)
-    [outcome] = profile_last_test_succeeded(never)
-    assert (outcome.status, outcome.subject) == (Status.WARN, PROFILE_SUBJECT)
-    assert "never been tested" in outcome.message
-
-
-def test_prf_005_fails_when_authorization_failed_with_the_known_cause() -> None:
-    message = ("Test connection failed for email server profile Exchange Online cross-tenant (Contoso). AADSTS7000222: "
-               "The provided client secret keys for app are expired.")
-    [outcome] = profile_last_test_succeeded(selection(lasttestexecutionstatus=0, lastauthorizationstatus=0,
-                                                      lastcrmmessage=message))
-    entry = lookup("AADSTS7000222")
-    assert entry is not None
-    assert (outcome.status, outcome.subject) == (Status.FAIL, PROFILE_SUBJECT)
-    assert "failed for the test run and authorization: Test connection failed" in outcome.message
-    assert outcome.evidence["known_cause"] == "AADSTS7000222"
-    assert outcome.fix is not None and outcome.fix.summary == entry.fix
-
-
-def test_prf_005_fails_for_an_authorization_failure_alone_without_a_known_cause() -> None:
-    [outcome] = profile_last_test_succeeded(selection(lastauthorizationstatus=0, lastcrmmessage="Unexpected."))
-    assert outcome.status == Status.FAIL
-    assert "failed for authorization: Unexpected." in outcome.message
-    assert outcome.fix is None and outcome.evidence["known_cause"] is None
-
-
-def test_prf_005_warns_when_the_last_test_ended_with_a_warning() -> None:
-    [outcome] = profile_last_test_succeeded(selection(lasttestexecutionstatus=2, lastcrmmessage="Slow response."))
-    assert outcome.status == Status.WARN
-    assert "ended with a warning: Slow response." in outcome.message
-
-
-def test_prf_005_skips_without_a_profile() -> None:
-    missing = {"mode": "configured", "wanted": NAME, "match": None, "candidates": []}
-    assert verdicts(profile_last_test_succeeded(missing)) == [(Status.SKIP, PROFILE_SUBJECT)]
+    return list(mailbox_syncs(mailboxes, mailbox_subjects(mailboxes), found or alerts(), profile or selection(),
+                              thresholds or Thresholds(), NOW))
 
 
 # MBX-004
@@ -148,7 +100,7 @@ def test_mbx_004_fails_for_error_alerts_with_the_known_cause() -> None:
     assert chloe.evidence["known_cause"] == "profile-credentials-incorrect"
     assert chloe.evidence["latest_alert"] == CREDENTIALS_401[:300]
     entry = lookup("profile-credentials-incorrect")
-    assert entry is not None and chloe.fix is not None and chloe.fix.links[0] == entry.link
+    assert entry is not None and fix("MBX-004", chloe).links[0] == entry.link
 
 
 def test_mbx_004_fails_with_the_cause_named_by_the_alert_tracecode() -> None:
@@ -177,7 +129,7 @@ def test_mbx_004_fails_for_a_tested_mailbox_that_never_synced_naming_its_sync_er
     assert "has never synced successfully; its last sync error -2147097998 came 2 hours ago: Exchange" in \
         outcome.message
     assert outcome.evidence["known_cause"] == "8005E272"
-    assert outcome.fix is not None
+    assert fix("MBX-004", outcome).steps[0].startswith("Known cause (8005E272")
 
 
 def test_mbx_004_warns_for_a_recent_sync_error_after_the_last_sync() -> None:

@@ -1,5 +1,5 @@
-"""Checks on what server-side sync itself reports: the profile's last test, and each mailbox's alerts and sync
-status, with the knowledge base's cause and fix attached where the error is a known one."""
+"""The check on what server-side sync itself reports about each mailbox: its alerts and its sync status columns, with
+the knowledge base's cause and fix attached where the error is a known one."""
 
 from __future__ import annotations
 
@@ -9,56 +9,30 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from ..knowledge import Entry
-from ..model import CheckResult, Outcome, Remediation, Severity, failed, passed, skipped, warned
-from ..probes.dataverse import READ_MAILBOXES, READ_PROFILES, READ_TRACELOGS
+from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, failed, passed, skipped, warned
 from ..registry import check
 from ..settings import Thresholds
-from . import ago, clean_id, day, known_cause, names, parse_time, remedies, trim
-from .mailbox import each_mailbox, not_checked
-from .profile import profile_subject
+from . import ago, clean_id, day, each_mailbox, known_cause, not_checked, parse_time, profile_subject, trim
+from . import fixes as portal
+from .fixes import known_fix
+from .sources import MAILBOX_TABLE, SSS_MONITORING, TRACELOG_TABLE
 
-_NO_PROFILE = "no email server profile selected (see PRF-001)"
-# (column, what it records); values 0 Failure, 1 Success, 2 Warning (the last only for execution)
-_PROFILE_TESTS = (("lasttestexecutionstatus", "the test run"), ("lasttestvalidationstatus", "validation"),
-                  ("lastauthorizationstatus", "authorization"))
 _TEST_STATUS = ("incomingemailstatus", "outgoingemailstatus", "actstatus")  # 0 Not Run, 1 Success, 2 Failure
 _ENABLED = ("enabledforincomingemail", "enabledforoutgoingemail", "enabledforact")
-_TELEMETRY_REFERENCES = (remedies.SSS_MONITORING, remedies.TRACELOG_TABLE, remedies.MAILBOX_TABLE)
+SYNC_STEPS = ("Read the mailbox's or profile's Alerts (Common > Alerts) for the full error and its times.",
+              "After fixing the cause, run Test & Enable Mailbox and check that Last Successful Sync Completed On "
+              "moves forward.")
 
 
-@check("PRF-005", "The profile's last test and authorization succeeded", Severity.HIGH,
-       remedy=remedies.retest_profile, references=(remedies.PROFILE_TABLE, remedies.SSS_MONITORING),
-       permissions=(READ_PROFILES,), depends_on=("PRF-001",))
-def profile_last_test_succeeded(email_server_profile: Mapping[str, Any]) -> CheckResult:
-    """Dynamics records the outcome of the profile's last test and of its last authorization against Exchange. A
-    failure there means the profile's own credentials (the app, its secret, tenant B) did not work the last time they
-    were tried, whatever the configuration looks like."""
-    match, subject = email_server_profile.get("match"), profile_subject(email_server_profile)
-    if match is None:
-        yield skipped(subject, _NO_PROFILE)
-        return
-    name, message = match.get("name"), trim(match.get("lastcrmmessage"))
-    statuses = {column: match.get(column) for column, _ in _PROFILE_TESTS}
-    when = parse_time(match.get("lastteststarttime"))
-    evidence: dict[str, Any] = {**statuses, "lastteststarttime": match.get("lastteststarttime"),
-                                "lastcrmmessage": message or None}
-    tested = f" on {day(when)}" if when else ""
-    said = f": {message}" if message else ""
-    if all(value is None for value in statuses.values()):
-        yield warned(subject, f"profile {name} has never been tested, so nothing shows that its credentials work",
-                     **evidence)
-        return
-    failures = [what for column, what in _PROFILE_TESTS if statuses[column] == 0]
-    if failures:
-        entry = known_cause(texts=[message])
-        evidence["known_cause"] = entry.key if entry else None
-        yield failed(subject, f"the last test of profile {name}{tested} failed for {names(failures)}{said}",
-                     fix=remedies.known_fix(entry) if entry else None, **evidence)
-    elif statuses["lasttestexecutionstatus"] == 2:
-        yield warned(subject, f"the last test of profile {name}{tested} ended with a warning{said}", **evidence)
-    else:
-        succeeded = names([what for column, what in _PROFILE_TESTS if statuses[column] == 1])
-        yield passed(subject, f"the last test of profile {name}{tested} succeeded ({succeeded})", **evidence)
+def restore_mailbox_sync(ids: RunIds, known_cause: str | None = None) -> Remediation:
+    """The known cause of the error with the steps to see sync resume; else how to find the cause."""
+    return known_fix(known_cause, SYNC_STEPS) or Remediation(
+        "Read the mailbox's alerts, fix their cause, then run Test & Enable on it.",
+        steps=(portal.mailboxes(ids, "Alerts (under Common) for the errors and their times"),
+               "Fix the cause the alert names (the finding names a known cause when xtcheck recognises it); a whole "
+               "profile failing at once points at the app's secret or consent.",
+               "Run Test & Enable Mailbox and check that Last Successful Sync Completed On moves forward."),
+    )
 
 
 class _Alerts(NamedTuple):
@@ -111,17 +85,17 @@ def _alert_cause(alert: Mapping[str, Any]) -> Entry | None:
 
 
 @check("MBX-004", "Each mailbox syncs: no recent error alerts and a recent successful sync", Severity.HIGH,
-       remedy=remedies.restore_mailbox_sync, references=_TELEMETRY_REFERENCES,
-       permissions=(READ_MAILBOXES, READ_PROFILES, READ_TRACELOGS), depends_on=("PRF-001",))
-def mailbox_syncs(mailboxes: Mapping[str, Any], alerts: Mapping[str, Any], email_server_profile: Mapping[str, Any],
-                  thresholds: Thresholds, now: datetime) -> CheckResult:
+       link="mailboxes", remedy=restore_mailbox_sync, references=(SSS_MONITORING, TRACELOG_TABLE, MAILBOX_TABLE),
+       depends_on=("PRF-001",))
+def mailbox_syncs(mailboxes: Mapping[str, Any], mailbox_subjects: list[str], alerts: Mapping[str, Any],
+                  email_server_profile: Mapping[str, Any], thresholds: Thresholds, now: datetime) -> CheckResult:
     """Configuration can be right and sync still stop: a mailbox removed in tenant B, a policy that leaves it out,
     a secret that changed. Server-side sync records that in each mailbox's status columns and in alerts. Alerts can
     be switched off, so an empty alert list alone proves nothing: this check reads both."""
     since = now - timedelta(days=thresholds.alert_lookback_days)
     index = _alerts_by_subject(list(alerts.get("rows") or []), since)
     judge = partial(_mailbox_sync, index, since, thresholds, now, now - timedelta(hours=thresholds.sync_stale_hours))
-    yield from each_mailbox(mailboxes, judge, not_checked)
+    yield from each_mailbox(mailboxes, mailbox_subjects, judge, not_checked)
     profile = email_server_profile.get("match") or {}
     profile_id = profile.get("emailserverprofileid") or (mailboxes.get("profile") or {}).get("id")
     if profile_id:
@@ -134,15 +108,11 @@ def _profile_alerts(subject: str, own: _Alerts, days: int) -> Outcome:
     entry = _alert_cause(own.errors[0])
     evidence = {**_alert_evidence(own), "known_cause": entry.key if entry else None}
     return failed(subject, f"{subject} has {_count(len(own.errors), 'error alert')} in the last {days} days, the "
-                  f"latest: {trim(own.errors[0].get('text'), 200)}", fix=_fix(entry), **evidence)
+                  f"latest: {trim(own.errors[0].get('text'), 200)}", **evidence)
 
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
-
-
-def _fix(entry: Entry | None) -> Remediation | None:
-    return remedies.known_fix(entry, remedies.SYNC_STEPS) if entry else None
 
 
 class _Sync(NamedTuple):
@@ -185,30 +155,30 @@ def _mailbox_sync(alerts: Mapping[str, _Alerts], since: datetime, thresholds: Th
                  stale, disabled,
                  synced is None and all(row.get(c) in (0, None) for c in _TEST_STATUS),
                  thresholds.alert_lookback_days, thresholds.sync_stale_hours)
-    return _judge_sync(sync, _fix(entry), evidence)
+    return _judge_sync(sync, evidence)
 
 
-def _judge_sync(sync: _Sync, fix: Remediation | None, evidence: dict[str, Any]) -> Outcome:
+def _judge_sync(sync: _Sync, evidence: dict[str, Any]) -> Outcome:
     subject, last = sync.subject, sync.last
     if sync.own.errors:
         latest = sync.own.errors[0]
         return failed(subject, f"mailbox {subject} has {_count(len(sync.own.errors), 'error alert')} in the last "
                       f"{sync.days} days and {last}; the latest ({_when(latest)}): {trim(latest.get('text'), 200)}",
-                      fix=fix, **evidence)
+                      **evidence)
     if sync.never_started:
         return skipped(subject, f"mailbox {subject} was never tested, so it has not started syncing (see MBX-003)",
                        **evidence)
     if sync.stale and not sync.disabled:
         limit = f", more than the {sync.hours} hours allowed" if last.startswith("last") else ""
-        return failed(subject, f"mailbox {subject} {last}{limit}{sync.error}", fix=fix, **evidence)
-    return _judge_quiet(sync, fix, evidence)
+        return failed(subject, f"mailbox {subject} {last}{limit}{sync.error}", **evidence)
+    return _judge_quiet(sync, evidence)
 
 
-def _judge_quiet(sync: _Sync, fix: Remediation | None, evidence: dict[str, Any]) -> Outcome:
+def _judge_quiet(sync: _Sync, evidence: dict[str, Any]) -> Outcome:
     """A mailbox without error alerts that synced recently (or is disabled, which MBX-003 reports)."""
     subject, last = sync.subject, sync.last
     if sync.error:
-        return warned(subject, f"mailbox {subject} {last}{sync.error}", fix=fix, **evidence)
+        return warned(subject, f"mailbox {subject} {last}{sync.error}", **evidence)
     if sync.disabled:
         return skipped(subject, f"mailbox {subject} is disabled for email and for appointments, contacts and tasks "
                        f"(see MBX-003), and {last}", **evidence)
