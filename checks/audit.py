@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import __version__, registry
 from .engine import Decision, blocker, run
-from .errors import XtcheckError
 from .evidence import Evidence, needed
 from .facts import completeness, display_names, run_ids
-from .model import Attestation, CheckSpec, Finding, Run
+from .model import Attestation, AuditResult, CheckSpec, Run
 from .registry import select
 from .settings import Settings
 from .workers import Deadline, Workers
@@ -23,21 +21,11 @@ if TYPE_CHECKING:
     from .progress import Listener
     from .registry import ProbeSpec
 
-# Evidence the run gives rather than reads; a snapshot keeps only what was read.
-SEEDS = ("settings", "thresholds", "now", "apis")
 READERS = 8  # threads reading at once (each host still gets at most http.client.PER_HOST requests at a time)
 DEFAULT_TIMEOUT = 120.0  # seconds; `--timeout`
 # Reads with a side effect wait until the checks that use them may run, as in a one-by-one run: the live token
 # probe signs in to tenant B as the sync app itself (a sign-in log entry), so never while EXO-004 or EXO-001 fail.
 GATED = frozenset({"live_token"})
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    findings: list[Finding]
-    run: Run
-    evidence: dict[str, Any]
-    failures: dict[str, XtcheckError] = field(default_factory=dict)  # reads that failed, by evidence name
 
 
 def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, timeout: float | None = DEFAULT_TIMEOUT,

@@ -229,15 +229,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from . import commands
+    from . import commands, helpdesk
 
     environ = commands.environment
     handlers: dict[str, Callable[[], int]] = {
         "audit": lambda: commands.cmd_audit(args, environ()),
         "demo": lambda: commands.cmd_demo(args, environ()),
-        "checks": lambda: commands.cmd_checks(args),
-        "explain": lambda: commands.cmd_explain(args),
-        "doctor": lambda: commands.cmd_doctor(args, environ()),
+        "checks": lambda: helpdesk.cmd_checks(args),
+        "explain": lambda: helpdesk.cmd_explain(args),
+        "doctor": lambda: helpdesk.cmd_doctor(args, environ()),
         "evaluate": lambda: commands.cmd_evaluate(args, environ()),
         "diff": lambda: commands.cmd_diff(args),
     }

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from . import registry
 from .errors import AuthError, ProbeError
 from .http.apis import Apis
-from .http.auth import Tokens, granted
+from .http.auth import Tokens
 from .http.client import Http
+from .http.signin import granted
 from .model import CheckSpec, Permission
 from .registry import select
 from .settings import Credential, Settings

@@ -12,9 +12,9 @@ import jsonschema
 
 import schemas
 
+from .documents import describe
 from .errors import XtcheckError
 from .model import Severity, Status
-from .settings import describe
 
 # Worse to the right: a move to the right is a regression.
 RANK = {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.ERROR: 3, Status.FAIL: 4}

@@ -18,6 +18,7 @@ from .model import CheckSpec
 from .registry import ProbeSpec
 from .workers import Deadline, Workers
 
+SEEDS = ("settings", "thresholds", "now", "apis")  # evidence the run gives rather than reads
 _REMEMBERED = (ProbeError, AuthError)  # failed reads are remembered; anything else (a bug) is raised again
 
 

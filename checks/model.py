@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+from .errors import XtcheckError
+
 
 class Status(StrEnum):
     PASS = "pass"  # noqa: S105 (a status, not a password)
@@ -299,3 +301,13 @@ class Run:
     @property
     def check_ids(self) -> list[str]:
         return sorted(spec.id for spec in self.checks)
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """One run's findings, its metadata, everything it read and the reads that failed (by evidence name)."""
+
+    findings: list[Finding]
+    run: Run
+    evidence: dict[str, Any]
+    failures: dict[str, XtcheckError] = field(default_factory=dict)

@@ -35,9 +35,8 @@ if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
     from pluggy import Result
 
-    from .audit import AuditResult
     from .errors import ConfigError
-    from .model import Finding
+    from .model import AuditResult, Finding
     from .settings import Settings
     from .waivers import Waiver
 
@@ -89,8 +88,9 @@ def _environment() -> Mapping[str, str]:
 def _settings(config: pytest.Config, path: Path, environ: Mapping[str, str]) -> Settings:
     """The config file plus the plugin's flags; unknown ids in --xtcheck-only/--xtcheck-skip fail here, early."""
     from . import registry
+    from .config import load
     from .registry import select
-    from .settings import RunOptions, load
+    from .settings import RunOptions
 
     options = RunOptions(fail_on=config.getoption("xtcheck_fail_on"),
                          only=frozenset(_ids(config.getoption("xtcheck_only"))),

@@ -16,16 +16,16 @@ import jsonschema
 import schemas
 
 from . import __version__, registry
-from .audit import SEEDS, AuditResult
+from .documents import describe
 from .engine import run
 from .errors import AuthError, NotFound, PermissionDenied, ProbeError, Throttled, XtcheckError
-from .evidence import Evidence
+from .evidence import SEEDS, Evidence
 from .facts import completeness, run_ids
 from .files import ensure_directory, write_atomic
 from .findings import jsonable
-from .model import Attestation, Run
+from .model import Attestation, AuditResult, Run
 from .registry import ProbeSpec, select
-from .settings import Cloud, Credential, RunOptions, Settings, Thresholds, describe
+from .settings import Cloud, Credential, RunOptions, Settings, Thresholds
 from .text import json_visible
 
 SCHEMA_VERSION = "2"  # 2: row lists written as tables (see `_table`); "1" is still read

@@ -16,10 +16,10 @@ import jsonschema
 
 import schemas
 
+from .documents import describe, read_document
 from .errors import ConfigError
 from .findings import fingerprint
 from .model import Finding, Status, UnusedWaiver, WaiverNote
-from .settings import describe, read_document
 
 _PREFERRED = ("applied", "lapsed", "expired")  # when several waivers match one finding, the first state wins
 _PROBLEMS = {  # key -> what to say when its value breaks the schema's pattern or length

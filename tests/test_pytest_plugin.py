@@ -13,11 +13,12 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-from checks.audit import AuditResult, audit
+from checks.audit import audit
+from checks.config import load
 from checks.gate import summarize
-from checks.model import Finding, Status
+from checks.model import AuditResult, Finding, Status
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, load
+from checks.settings import RunOptions
 
 pytest_plugins = ["pytester"]
 

@@ -12,10 +12,11 @@ import jwt
 import pytest
 import yaml
 
+from checks.config import load
 from checks.http.apis import Apis
 from checks.http.auth import Tokens
 from checks.http.client import Http
-from checks.settings import CLOUDS, RunOptions, Settings, load
+from checks.settings import CLOUDS, RunOptions, Settings
 
 A = "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"
 B = "c4a1e9b2-8f3d-4e6a-b7c5-1d2e3f4a5b6c"

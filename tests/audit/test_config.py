@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from checks.cli import main
+from checks.config import load, normalize_environment_url
 from checks.errors import ConfigError
 from checks.sandbox.pki import make_app_cert
-from checks.settings import HttpOptions, RunOptions, Secret, load, normalize_environment_url
+from checks.settings import HttpOptions, RunOptions, Secret
 
 A = "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"
 B = "c4a1e9b2-8f3d-4e6a-b7c5-1d2e3f4a5b6c"

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from checks.audit import AuditResult, audit
+from checks.audit import audit
+from checks.config import load
 from checks.gate import verdict
+from checks.model import AuditResult
 from checks.report.html import render_html
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, load
+from checks.settings import RunOptions
 
 TIMEOUT = 60  # seconds per browser run: a hung chromium fails the test instead of the whole job
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

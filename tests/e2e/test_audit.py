@@ -14,13 +14,14 @@ import pytest
 
 import schemas
 from checks import registry
-from checks.audit import AuditResult, audit
+from checks.audit import audit
 from checks.cli import main
+from checks.config import load
 from checks.gate import exit_code
-from checks.model import Status
+from checks.model import AuditResult, Status
 from checks.sandbox.scenario import builtin_names
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, Settings, load
+from checks.settings import RunOptions, Settings
 
 StartSandbox = Callable[..., Sandbox]
 WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)

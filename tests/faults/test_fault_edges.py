@@ -18,6 +18,7 @@ import yaml
 
 from checks.audit import audit
 from checks.cli import main
+from checks.config import load
 from checks.errors import ProbeError
 from checks.gate import exit_code
 from checks.http.api import Api
@@ -25,7 +26,7 @@ from checks.http.client import Http
 from checks.http.retry import retry_after
 from checks.model import Finding, Status
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, Settings, load
+from checks.settings import RunOptions, Settings
 
 StartSandbox = Callable[..., Sandbox]
 FAST = {"retries": 2, "retry_budget": 2}

@@ -33,9 +33,10 @@ import schemas
 from checks import registry
 from checks.audit import audit
 from checks.cli import main
+from checks.config import load
 from checks.evidence import needed
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, load
+from checks.settings import RunOptions
 
 FORMATS = "json,junit,html,markdown,sarif"
 # The config's http: section for this module: fast retries, one Dataverse row per page.

@@ -17,11 +17,12 @@ import schemas
 from checks import snapshot
 from checks.audit import audit
 from checks.cli import main
+from checks.config import load
 from checks.errors import PermissionDenied
 from checks.model import Status
 from checks.sandbox.scenario import builtin_names
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, Settings, load
+from checks.settings import RunOptions, Settings
 
 
 def secrets_of(cloud: Sandbox, settings: Settings) -> set[str]:

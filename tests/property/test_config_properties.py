@@ -21,8 +21,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from checks.config import load
 from checks.errors import ConfigError
-from checks.settings import HttpOptions, RunOptions, Settings, load
+from checks.settings import HttpOptions, RunOptions, Settings
 
 # Hypothesis keeps a cache of the constants it finds in the code: in the temp folder, not in the project.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "xtcheck-hypothesis")

@@ -290,8 +290,9 @@ def test_artifact_uri_gives_every_result_a_physical_location() -> None:
 @pytest.fixture(scope="module")
 def demo() -> Iterator[tuple[list[Finding], Run]]:
     from checks.audit import audit
+    from checks.config import load
     from checks.sandbox.server import Sandbox
-    from checks.settings import RunOptions, load
+    from checks.settings import RunOptions
 
     with Sandbox("demo") as cloud:
         result = audit(load(cloud.write_config(), RunOptions(), {}))

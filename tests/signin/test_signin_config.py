@@ -11,7 +11,8 @@ import yaml
 
 import schemas
 from checks.cli import main
-from checks.settings import ManagedIdentity, RunOptions, load
+from checks.config import load
+from checks.settings import ManagedIdentity, RunOptions
 
 A = "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"
 B = "c4a1e9b2-8f3d-4e6a-b7c5-1d2e3f4a5b6c"

@@ -18,12 +18,13 @@ import msal
 import pytest
 from signin_support import environment, guard_allows_device_code, json_report, outputs, reader, scenario
 
+from checks.config import load
 from checks.http.auth import Tokens
 from checks.http.client import Http
 from checks.http.msalhttp import MsalHttpClient
 from checks.sandbox.identity import Signer
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, load
+from checks.settings import RunOptions
 from conftest import trusting
 
 StartSandbox = Callable[..., Sandbox]

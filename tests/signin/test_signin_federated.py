@@ -13,11 +13,12 @@ import pytest
 from signin_support import json_report, outputs, scenario, xtcheck
 
 from checks.audit import audit
+from checks.config import load
 from checks.http.msalhttp import MsalHttpClient
 from checks.model import Status
 from checks.sandbox.identity import Signer
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, load
+from checks.settings import RunOptions
 from conftest import trusting
 
 StartSandbox = Callable[..., Sandbox]

@@ -9,11 +9,12 @@ from collections.abc import Callable
 import pytest
 
 from checks import registry
-from checks.audit import AuditResult, audit
+from checks.audit import audit
+from checks.config import load
 from checks.http.client import PER_HOST, Http, tls_context
-from checks.model import Status
+from checks.model import AuditResult, Status
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, Settings, load
+from checks.settings import RunOptions, Settings
 
 StartSandbox = Callable[..., Sandbox]
 CATALOG, _ = registry.load()

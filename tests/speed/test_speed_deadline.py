@@ -13,9 +13,10 @@ import pytest
 from checks import snapshot
 from checks.audit import audit
 from checks.cli import main
+from checks.config import load
 from checks.model import Status
 from checks.sandbox.server import Sandbox
-from checks.settings import RunOptions, load
+from checks.settings import RunOptions
 
 StartSandbox = Callable[..., Sandbox]
 DATAVERSE = "dataverse:fabrikam-prod"

@@ -1,0 +1,111 @@
+"""The commands that answer questions rather than audit: the catalog (`xtcheck checks`), `explain`, and the `doctor`
+preflight of the reader identities."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from . import registry
+from .commands import run_options
+from .config import load
+from .errors import ConfigError, XtcheckError
+from .exits import EXIT_USAGE
+from .settings import Settings
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    catalog, _ = registry.load()
+    if args.permissions:
+        print(permission_table())
+        return 0
+    for spec in sorted(catalog.values(), key=lambda c: c.id):
+        print(f"{spec.id}  {spec.severity:<8}  {spec.title}")
+        if args.verbose:
+            print(f"          {spec.rationale}")
+            for permission in spec.permissions:
+                print(f"          needs {permission.service} {permission.name} in {permission.where}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from . import knowledge
+
+    query = " ".join(args.query).strip()
+    entry = knowledge.lookup(query)
+    if entry is None:
+        suggestions = knowledge.near(query)
+        print(f"xtcheck: nothing known about {query!r}", file=sys.stderr)
+        if suggestions:
+            print(f"did you mean: {', '.join(suggestions)}", file=sys.stderr)
+        return 1
+    print(knowledge.render(entry))
+    return 0
+
+
+def permission_table() -> str:
+    """Least privilege per tenant, generated from what the checks and their probes declare (README embeds it)."""
+    catalog, _ = registry.load()
+    needed: dict[tuple[str, str, str], set[str]] = {}
+    for spec in catalog.values():
+        for permission in spec.permissions:
+            needed.setdefault((permission.where, permission.service, permission.name), set()).add(spec.id)
+    rows = ["| where | service | permission | needed by |", "|---|---|---|---|"]
+    for (where, service, name), ids in sorted(needed.items()):
+        rows.append(f"| {where} | {service} | `{name}` | {', '.join(sorted(ids))} |")
+    return "\n".join(rows)
+
+
+def cmd_doctor(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Preflight: can each reader sign in, and do its tokens carry what the selected checks need (and no more)?"""
+    from .doctor import examine, grant_commands
+
+    try:
+        settings = load(Path(args.config), run_options(args), environ)
+        exchange = _exchange_tenant_id(settings)
+    except (ConfigError, XtcheckError) as exc:
+        print(f"xtcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    reports = examine(settings, exchange)
+    for report in reports:
+        credential = report.credential
+        print(f"reader {credential.client_id} in {report.tenant_label} ({credential.tenant_id}), {credential.key}")
+        if not report.signed_in:
+            print(f"  cannot sign in: {report.error}")
+            continue
+        print(f"  carries    {', '.join(report.carried) or 'no roles'}")
+        for role, ids in sorted(report.needed.items()):
+            print(f"  needs      {role} for {', '.join(sorted(set(ids)))}")
+        for role in report.missing:
+            print(f"  MISSING    {role}")
+        for command in grant_commands(report, exchange, settings.cloud.login):
+            print(f"             {command}")
+        for role in report.excessive:
+            print(f"  EXCESSIVE  {role}: a write permission; xtcheck only reads, remove it from this identity")
+        for note in report.notes:
+            print(f"  note       {note}")
+    if any(not r.signed_in for r in reports):
+        return 3
+    return 1 if any(r.missing or r.excessive for r in reports) else 0
+
+
+def _exchange_tenant_id(settings: Settings) -> str:
+    import re
+
+    if re.fullmatch(r"[0-9a-f-]{36}", settings.exchange_tenant):
+        return settings.exchange_tenant
+    from .http.apis import Apis
+    from .http.auth import Tokens
+    from .http.client import Http
+    from .probes.discovery import exchange_tenant_discovery
+
+    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http)
+    try:
+        found = exchange_tenant_discovery(settings, Apis(settings, http, Tokens(settings, http)))
+    finally:
+        http.close()
+    if not found.get("tenant_id"):
+        raise ConfigError("exchange.tenant_id", f"{settings.exchange_tenant} is not a tenant in this cloud")
+    return str(found["tenant_id"])
