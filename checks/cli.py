@@ -172,10 +172,16 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def _add_checks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     checks = commands.add_parser("checks", help="list the catalog: ids, severities, titles, permissions",
-                                 description="The checks xtcheck runs, with the permissions each one needs.")
-    checks.add_argument("-v", "--verbose", action="store_true", help="add each check's rationale and permissions")
-    checks.add_argument("--permissions", action="store_true",
-                        help="print the least-privilege permission table (Markdown, as in the README)")
+                                 description="The checks xtcheck runs, with the permissions each one needs.",
+                                 epilog="examples:\n  xtcheck checks -v\n  xtcheck checks --permissions",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    shown = checks.add_mutually_exclusive_group()
+    shown.add_argument("-v", "--verbose", action="store_true",
+                       help="add each check's rationale, where it is defined, its permissions and references")
+    shown.add_argument("--permissions", action="store_true",
+                       help="print the least-privilege permission table (Markdown, as in the README)")
+    shown.add_argument("--markdown", action="store_true",
+                       help="print the catalog as a Markdown table (as in the README)")
 
 
 def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from .commands import run_options
 from .config import load
 from .errors import ConfigError, XtcheckError
 from .exits import EXIT_USAGE
+from .model import CheckSpec
 from .settings import Settings
+
+_INDENT = " " * 10  # under the title, past "APP-001  high      "
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -21,13 +25,36 @@ def cmd_checks(args: argparse.Namespace) -> int:
     if args.permissions:
         print(permission_table())
         return 0
+    if args.markdown:
+        print(check_table())
+        return 0
     for spec in sorted(catalog.values(), key=lambda c: c.id):
         print(f"{spec.id}  {spec.severity:<8}  {spec.title}")
         if args.verbose:
-            print(f"          {spec.rationale}")
-            for permission in spec.permissions:
-                print(f"          needs {permission.service} {permission.name} in {permission.where}")
+            _describe(spec)
     return 0
+
+
+def _describe(spec: CheckSpec) -> None:
+    """A check's rationale, where it lives, what it guards and needs, each paragraph indented under its title."""
+    for paragraph in spec.rationale.split("\n\n"):
+        print(textwrap.fill(" ".join(paragraph.split()), width=110, initial_indent=_INDENT,
+                            subsequent_indent=_INDENT))
+    print(f"{_INDENT}guards the {spec.link} link; defined in {spec.func.__module__.replace('.', '/')}.py")
+    for permission in spec.permissions:
+        print(f"{_INDENT}needs {permission.service} {permission.name} in {permission.where}")
+    for reference in spec.references:
+        print(f"{_INDENT}see {reference}")
+
+
+def check_table() -> str:
+    """The catalog as Markdown, for the README: every check with what it reads (generated, never written by hand)."""
+    catalog, _ = registry.load()
+    rows = ["| id | passes when | severity | link | reads with |", "|---|---|---|---|---|"]
+    for spec in sorted(catalog.values(), key=lambda c: c.id):
+        reads = ", ".join(dict.fromkeys(f"`{p.name.split(' ', 1)[0]}`" for p in spec.permissions)) or "no permission"
+        rows.append(f"| {spec.id} | {spec.title} | {spec.severity} | {spec.link} | {reads} |")
+    return "\n".join(rows)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

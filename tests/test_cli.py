@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
+from readme_tables import SECTIONS, generated, in_readme
 
 from checks import __version__
 
@@ -100,23 +102,8 @@ def test_serve_prints_urls_writes_a_config_and_stops_cleanly_on_ctrl_c(tmp_path:
     assert "sandbox stopped" in stderr and "Traceback" not in stderr
 
 
-def test_the_readme_lists_every_built_in_scenario() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    block = readme.split("<!-- scenarios:start -->\n")[1].split("<!-- scenarios:end -->")[0]
-    expected = run("sandbox", "list", "--markdown").stdout
-    assert block == expected, "README's scenario table is stale: paste `xtcheck sandbox list --markdown` into it"
-
-
-def test_the_readme_permission_table_is_generated_from_the_checks() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    block = readme.split("<!-- permissions:start -->\n")[1].split("<!-- permissions:end -->")[0]
-    assert block == run("checks", "--permissions").stdout, (
-        "README's permission table is stale: paste `xtcheck checks --permissions` into it")
-
-
-def test_the_readme_lists_every_check_of_the_catalog() -> None:
-    from checks import registry
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    catalog, _ = registry.load()
-    assert all(f"| {check_id} |" in readme for check_id in catalog)
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_the_readme_tables_are_the_commands_output(name: str) -> None:
+    assert in_readme(name) == generated(name), (
+        f"README's {name} table is stale: run `python tests/readme_tables.py` (it writes `xtcheck "
+        f"{' '.join(SECTIONS[name])}` into it)")

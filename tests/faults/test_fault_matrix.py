@@ -8,7 +8,8 @@ than one: Graph pages of 2 rows (the sandbox's page size), Dataverse pages of 1 
 `http.dataverse_page_size`). The config's `http:` section also makes the network patience fit a test run, as an
 operator who wants a fast gate would: 2 attempts and a 2 s retry budget (so backoff waits of a few hundredths of a
 second), and for stalled bodies a read timeout of 0.4 s (the defaults are 4 attempts, a 30 s budget and a
-30 s read timeout). Nothing of xtcheck is patched. The matrix is printed at the end (`test_zz_print_the_matrix`).
+30 s read timeout), and the run's deadline (`--timeout`) bounds each audit. Nothing of xtcheck is patched. The matrix is
+printed in pytest's terminal summary whenever its cases ran (tests/faults/conftest.py).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ FORMATS = "json,junit,html,markdown,sarif"
 FAST = {"retries": 2, "retry_budget": 2, "dataverse_page_size": 1}
 STALL = {**FAST, "read_timeout": 0.4}  # for stalled bodies only: the other cases keep the default read timeout
 STALL_SECONDS = 1.0  # the sandbox sends half a body, then waits this long: longer than the read timeout
-BOUND = 20.0  # seconds one audit of a case may take at most (the slowest, a stalled sign-in, takes a few)
+DEADLINE = "20"  # --timeout of each audit: reads unfinished by then are errors (the slowest case takes a few s)
 CATALOG, PROBES = registry.load()
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}")
 
@@ -208,7 +209,7 @@ def fault_options(bench: Bench, route: Route, spec: dict[str, Any], *, transient
 
 def run_case(bench: Bench, route: Route, spec: dict[str, Any], tmp: Path, capsys: pytest.CaptureFixture[str],
              caplog: pytest.LogCaptureFixture, *, transient: bool) -> Outcome:
-    """One whole `xtcheck audit` with the fault in place; it must end within BOUND seconds and write every report."""
+    """One whole `xtcheck audit` with the fault in place, under the run's deadline; it must write every report."""
     cloud = bench.cloud
     cloud.faults.clear()
     cloud.log.clear()
@@ -219,12 +220,12 @@ def run_case(bench: Bench, route: Route, spec: dict[str, Any], tmp: Path, capsys
     caplog.clear()
     started = time.monotonic()
     try:
-        code = main(["audit", "--config", str(config), "--format", FORMATS, "--output-dir", str(out_dir)])
+        code = main(["audit", "--config", str(config), "--format", FORMATS, "--output-dir", str(out_dir),
+                     "--timeout", DEADLINE])
     finally:
         seconds = time.monotonic() - started
         captured = capsys.readouterr()
         cloud.faults.clear()
-    assert seconds < BOUND, f"the audit took {seconds:.1f} s"
     report = assert_reports(out_dir)
     fired = sum(1 for e in cloud.log.entries() if e.fault is not None)
     return Outcome(code, captured.out, captured.err + stderr_logging(caplog), report, fired, seconds)
@@ -342,15 +343,17 @@ def test_fault(bench: Bench, route: Route, kind: Kind, tmp_path: Path, capsys: p
     MATRIX[(route.key, kind.key)] = f"{counts['error']}e{counts['skip']}s/{verdict}"
 
 
-def test_zz_print_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:
-    """The matrix as a table (run after the cases; shown even without -s)."""
+def render_matrix() -> list[str]:
+    """The matrix as a table, with the time the cases took (figures, not assertions); [] when no case ran."""
+    if all(cell == "n/a" for cell in MATRIX.values()):
+        return []
     width = max(len(r.label) for r in ROUTES)
     keys = [k.key for k in KINDS]
     columns = max(9, *(len(k) for k in keys))
     lines = ["", "Fault matrix: persistent fault -> error/skip findings (every other finding as healthy, no wrong "
                  "pass, exit 3); /ok: a one-off fault was retried and the audit came out healthy (exit 0); /E: a "
                  "one-off fault is not retried by design and became an error (exit 3); n/a: not applicable; bug: "
-                 "a known bug (xfail); CRASH: the case failed",
+                 "a known bug (xfail); CRASH: the case failed; -: not run",
              f"{'route':<{width}} | " + " | ".join(f"{k:<{columns}}" for k in keys),
              f"{'-' * width}-+-" + "-+-".join("-" * columns for _ in keys)]
     for route in ROUTES:
@@ -360,8 +363,5 @@ def test_zz_print_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:
     if SECONDS:
         (route_key, kind_key), slowest = max(SECONDS.items(), key=lambda item: item[1])
         lines.append(f"{len(SECONDS)} cases, two audits each, {sum(SECONDS.values()):.1f} s in all; the slowest case: "
-                     f"{route_key} x {kind_key}, {slowest:.1f} s for both audits (bound: {BOUND:.0f} s per audit)")
-    with capsys.disabled():
-        print("\n".join(lines))
-    ran = [c for c in MATRIX.values() if c != "n/a"]
-    assert ran, "run the whole module to fill the matrix"
+                     f"{route_key} x {kind_key}, {slowest:.1f} s for both audits (deadline: {DEADLINE} s per audit)")
+    return lines

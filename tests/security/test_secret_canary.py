@@ -127,6 +127,7 @@ def test_an_unreachable_login_host_leaks_nothing(start_sandbox: StartSandbox, tm
     path = cloud.write_config()
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     config["endpoints"]["login"] = f"https://127.0.0.1:{closed_port()}"
+    config["http"] = {"retries": 1}  # a closed port stays closed: no need to wait out the default retries
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     out = tmp_path / "out"
     code, texts = run_cli(audit_args(path, out, "-v"), capsys, caplog)
