@@ -10,16 +10,9 @@ from urllib.parse import quote
 
 from .dvmodel import ColumnType, Navigation, Table, formatted_value, table_for_logical_name
 from .httpd import ServiceError
-from .odata import (
-    ODataError,
-    Predicate,
-    compile_filter,
-    filter_properties,
-    parse_expand,
-    parse_orderby,
-    parse_select,
-    sort_rows,
-)
+from .odata import parse_expand, parse_orderby, parse_select, sort_rows
+from .odatafilter import Predicate, compile_filter, filter_properties
+from .odatasyntax import ODataError
 
 MAX_PAGE_SIZE = 5000
 FORMATTED = "OData.Community.Display.V1.FormattedValue"

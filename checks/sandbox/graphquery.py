@@ -13,16 +13,9 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from .directory import Tenant
 from .httpd import Request, ServiceError
-from .odata import (
-    ExpandItem,
-    ODataError,
-    Predicate,
-    compile_filter,
-    parse_expand,
-    parse_orderby,
-    parse_select,
-    sort_rows,
-)
+from .odata import ExpandItem, parse_expand, parse_orderby, parse_select, sort_rows
+from .odatafilter import Predicate, compile_filter
+from .odatasyntax import ODataError
 
 MAX_BATCH = 20
 QUERY_OPTIONS = ("$select", "$filter", "$top", "$expand", "$count", "$orderby", "$skiptoken")
