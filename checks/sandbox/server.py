@@ -17,10 +17,12 @@ from .dataverse import Dataverse, build_environment
 from .directory import Directory, Tenant, build_directory
 from .entra import Login
 from .exchange import Exchange, organization_config
+from .faults import Fault, FaultBook
 from .graph import Graph
-from .httpd import Fault, FaultBook, RequestLog, ServiceServer, tls_context
+from .httpd import ServiceServer, tls_context
 from .identity import FEDERATION_AUDIENCE, IdentityEndpoint, IdentityProviders, Signer
 from .pki import Certificate, make_ca, make_server_cert
+from .requestlog import RequestLog
 from .scenario import load
 
 
