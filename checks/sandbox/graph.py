@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .directory import Directory
+from .graphobjects import domain_object, organization_object
 from .graphquery import (
     GraphError,
     PageKey,
@@ -23,10 +24,8 @@ from .graphquery import (
     batch_items,
     batch_order,
     check_select,
-    domain_object,
     expanded_rows,
     filtered,
-    organization_object,
     parse_query,
     project,
     selection,

@@ -14,7 +14,8 @@ import yaml
 
 from . import firstparty
 from .dataverse import Dataverse, build_environment
-from .directory import Directory, Tenant, build_directory
+from .directory import Directory, Tenant
+from .directorybuilder import build_directory
 from .entra import Login
 from .exchange import Exchange, organization_config
 from .faults import Fault, FaultBook
