@@ -13,9 +13,10 @@ from typing import Any
 import yaml
 
 from . import firstparty
-from .dataverse import Dataverse, build_environment
+from .dataverse import Dataverse
 from .directory import Directory, Tenant
 from .directorybuilder import build_directory
+from .dvenvironment import build_environment
 from .entra import Login
 from .exchange import Exchange, organization_config
 from .faults import Fault, FaultBook
