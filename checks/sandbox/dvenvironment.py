@@ -9,7 +9,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .directory import Directory, Tenant, derived_id
-from .dvmodel import TABLES, normalize_row
+from .dvmodel import TABLES
+from .dvvalues import normalize_row
 
 _NO_READERS: Mapping[str, str] = MappingProxyType({})
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from .dvmodel import ColumnType, Navigation, Table, formatted_value, table_for_logical_name
+from .dvmodel import ColumnType, Navigation, Table, table_for_logical_name
+from .dvvalues import formatted_value
 from .httpd import ServiceError
 from .odata import parse_expand, parse_orderby, parse_select, sort_rows
 from .odatafilter import Predicate, compile_filter, filter_properties
