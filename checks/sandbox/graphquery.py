@@ -189,7 +189,6 @@ def batch_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return order
 
 
-
 # ---------------------------------------------------------------------------------------------------------
 # Paging
 

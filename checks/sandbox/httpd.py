@@ -90,7 +90,6 @@ class Service(Protocol):
         ...
 
 
-
 class _Handler(BaseHTTPRequestHandler):
     server: ServiceServer
     protocol_version = "HTTP/1.1"
