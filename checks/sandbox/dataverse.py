@@ -20,11 +20,11 @@ from .dvquery import (
     DataverseError,
     Preferences,
     Query,
-    Renderer,
     parse_prefer,
     parse_query,
     skip_token,
 )
+from .dvrender import Renderer
 from .httpd import Request, Response
 from .tokens import Rejection, TokenIssuer
 
