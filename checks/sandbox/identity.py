@@ -1,6 +1,4 @@
-"""Sign-ins beyond client credentials: delegated tokens (device code), the managed identity endpoint of the machine
-the audit runs on (App Service's and the instance metadata service's), and external identity providers whose tokens
-federated app registrations accept (GitHub Actions OIDC, a Kubernetes service account issuer)."""
+"""Sign-ins beyond client credentials: user-token signing, managed identity endpoints, external identity providers."""
 
 from __future__ import annotations
 

@@ -43,14 +43,7 @@ class UserTokens:
         consented to the client on the resource (`scp`), an ID token names the user, a refresh token gets tokens
         for other resources."""
         resource_key, audience = resource
-        resource_app = firstparty.RESOURCES[resource_key].app_id
-        application = self.directory.application(app_id)
-        if application is None or (self.directory.app_home.get(app_id) != tenant.id
-                                   and application["signInAudience"] == "AzureADMyOrg"):
-            raise AuthFailure(700016, app=app_id, tenant=tenant.id)
-        scopes = self.directory.granted_scopes(tenant.id, app_id, resource_app)
-        if not scopes:
-            raise AuthFailure(65001, app=app_id, name=application["displayName"])
+        scopes = self._consented_scopes(tenant, app_id, firstparty.RESOURCES[resource_key].app_id)
         if not isinstance(self.issuer, Signer):
             raise TypeError("the sandbox's login service needs a Signer to issue user tokens")
         issuer = f"{origin}/{tenant.id}/v2.0"
@@ -71,3 +64,14 @@ class UserTokens:
                                                   user_id=user_id, user_principal_name=user),
             "client_info": info.rstrip("="),
         }, {"Cache-Control": "no-store, no-cache"})
+
+    def _consented_scopes(self, tenant: Tenant, app_id: str, resource_app: str) -> list[str]:
+        """The delegated permissions an admin consented to the client on the resource; AuthFailure for none."""
+        application = self.directory.application(app_id)
+        if application is None or (self.directory.app_home.get(app_id) != tenant.id
+                                   and application["signInAudience"] == "AzureADMyOrg"):
+            raise AuthFailure(700016, app=app_id, tenant=tenant.id)
+        scopes = self.directory.granted_scopes(tenant.id, app_id, resource_app)
+        if not scopes:
+            raise AuthFailure(65001, app=app_id, name=application["displayName"])
+        return scopes
