@@ -1,142 +1,34 @@
-"""Entra ID per tenant: OIDC discovery, JWKS and the token endpoint, with real AADSTS errors.
-
-Grants: client credentials (a client secret, a certificate's client assertion, or a federated token from an external
-identity provider as the client assertion), the device code flow (its /devicecode endpoint, polling, approval by a
-test or by the scenario) and the refresh token grant that gives a signed-in admin tokens for other resources."""
+"""Entra ID per tenant: OIDC discovery, JWKS and the token endpoint, which routes each grant to its module."""
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
 import re
-import secrets
-import string
-import threading
-import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import jwt
-
 from . import firstparty
+from .aadsts import AuthFailure, error_response
+from .clientauth import ClientAuth
+from .deviceflow import DeviceFlows
 from .directory import Directory, Tenant
 from .httpd import Request, Response
-from .identity import IdentityProviders, Signer
+from .identity import IdentityProviders
 from .tokens import TokenIssuer
+from .usertokens import UserTokens
 
 _TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 _DEVICE_CODE_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/devicecode$")
 _DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
-_USER_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "01IO")
 _OIDC_PATH = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$")
 _KEYS_PATH = re.compile(r"^/([^/]+)/discovery/v2\.0/keys$")
-_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 # National clouds: what discovery on the public host reports for a tenant that lives elsewhere.
 _NATIONAL = {
     "usgov": ("microsoftonline.us", "USGov", "DODCON", "graph.microsoft.us"),
     "usgov-dod": ("microsoftonline.us", "USGov", "DOD", "dod-graph.microsoft.us"),
 }
-
-# code -> (error, HTTP status, description template). Wording follows what Entra answers.
-AADSTS: dict[int, tuple[str, int, str]] = {
-    90002: ("invalid_tenant", 400,
-            "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing "
-            "into the correct cloud. Check with your subscription administrator, this may happen if there are "
-            "no active subscriptions for the tenant."),
-    700016: ("unauthorized_client", 400,
-             "Application with identifier '{app}' was not found in the directory '{tenant}'. This can happen if "
-             "the application has not been installed by the administrator of the tenant or consented to by any "
-             "user in the tenant. You may have sent your authentication request to the wrong tenant."),
-    7000229: ("invalid_client", 400,
-              "The client application {app} is missing service principal in the tenant {tenant}. See "
-              "instructions here: https://go.microsoft.com/fwlink/?linkid=2225119"),
-    7000112: ("unauthorized_client", 400, "Application '{app}'({name}) is disabled."),
-    7000218: ("invalid_client", 401,
-              "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
-    7000215: ("invalid_client", 401,
-              "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
-              "value, not the client secret ID, for a secret added to app '{app}'."),
-    7000222: ("invalid_client", 401,
-              "The provided client secret keys for app '{app}' are expired. Visit the Azure portal to create "
-              "new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials "
-              "for added security: https://aka.ms/certCreds."),
-    700027: ("invalid_client", 401, "Client assertion failed signature validation. [Reason - {reason}]"),
-    500011: ("invalid_resource", 400,
-             "The resource principal named {resource} was not found in the tenant named {tenant}. This can "
-             "happen if the application has not been installed by the administrator of the tenant or consented "
-             "to by any user in the tenant. You might have sent your authentication request to the wrong tenant."),
-    900144: ("invalid_request", 400, "The request body must contain the following parameter: '{parameter}'."),
-    70003: ("unsupported_grant_type", 400, "The app requested an unsupported grant type '{grant}'."),
-    1002012: ("invalid_scope", 400,
-              "The provided value for scope {scope} is not valid. Client credential flows must have a scope "
-              "value with /.default suffixed to the resource identifier (application ID URI)."),
-    900561: ("invalid_request", 405, "The endpoint only accepts {allowed} requests. Received a {method} request."),
-    90033: ("temporarily_unavailable", 503, "A transient error has occurred. Please try again."),
-    70011: ("invalid_scope", 400, "The provided value for the input parameter 'scope' isn't valid. The scope "
-                                  "{scope} isn't valid."),
-    70016: ("authorization_pending", 400, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."),
-    70018: ("bad_verification_code", 400, "Invalid verification code due to User typing in wrong user code for "
-                                           "device code flow. Authorization isn't approved."),
-    70019: ("expired_token", 400, "Verification code expired. Have the user retry the sign-in."),
-    65001: ("invalid_grant", 400, "The user or administrator has not consented to use the application with ID "
-                                  "'{app}' named '{name}'. Send an interactive authorization request for this user "
-                                  "and resource."),
-    9002313: ("invalid_grant", 400, "Invalid request. Request is malformed or invalid."),
-    700211: ("invalid_client", 400, "No matching federated identity record found for presented assertion issuer "
-                                    "'{issuer}'. Please check your federated identity credential Subject, Audience "
-                                    "and Issuer against the presented assertion. "
-                                    "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"),
-    700212: ("invalid_client", 400, "No matching federated identity record found for presented assertion audience "
-                                    "'{audience}'. Please check your federated identity credential Subject, Audience "
-                                    "and Issuer against the presented assertion. "
-                                    "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"),
-    700213: ("invalid_client", 400, "No matching federated identity record found for presented assertion subject "
-                                    "'{subject}'. Please check your federated identity credential Subject, Audience "
-                                    "and Issuer against the presented assertion. "
-                                    "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"),
-    700024: ("invalid_client", 400, "Client assertion is not within its valid time range. Current time: {now}, "
-                                    "assertion valid from {start}, expiry time of assertion {end}. Review the "
-                                    "documentation at https://learn.microsoft.com/entra/identity-platform/"
-                                    "certificate-credentials ."),
-    50166: ("invalid_client", 400, "Request to External OIDC endpoint failed. {reason}"),
-    50196: ("temporarily_unavailable", 429, "The server terminated an operation because it encountered a loop "
-            "while processing a request."),
-}
-
-
-class AuthFailure(Exception):
-    def __init__(self, code: int, **values: str) -> None:
-        super().__init__(code)
-        self.code = code
-        self.values = values
-
-
-@dataclass
-class DeviceFlow:
-    """One device code sign-in, from /devicecode until a token is issued (or it expires)."""
-
-    device_code: str
-    user_code: str
-    tenant_id: str
-    client_id: str
-    scope: str
-    expires_at: float
-    polls: int = 0
-    user: str | None = None  # who approved it (a user principal name)
-
-
-@dataclass(frozen=True)
-class _Session:
-    """What a refresh token stands for: a user signed in to a tenant through a client."""
-
-    tenant_id: str
-    client_id: str
-    user: str
 
 
 @dataclass
@@ -149,10 +41,14 @@ class Login:
     resources: dict[str, str] | None = None
     name: str = "login"
     providers: IdentityProviders = field(default_factory=IdentityProviders)
-    _flows: dict[str, DeviceFlow] = field(default_factory=dict)  # device code -> flow
-    issued_device_codes: list[str] = field(default_factory=list)  # every device code handed out (for tests)
-    _sessions: dict[str, _Session] = field(default_factory=dict)  # refresh token -> session
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    device_flows: DeviceFlows = field(init=False)  # device code sign-ins (tests approve them here)
+    _clients: ClientAuth = field(init=False)
+    _users: UserTokens = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.device_flows = DeviceFlows(self.directory)
+        self._clients = ClientAuth(self.directory, self.providers)
+        self._users = UserTokens(self.directory, self.issuer)
 
     # -- Service protocol ---------------------------------------------------------------------------
 
@@ -240,8 +136,11 @@ class Login:
             return self._device_code_token(request, tenant, app_id, form)
         if grant == "refresh_token":
             return self._refresh(request, tenant, app_id, form)
-        client_sp = self._client(tenant, app_id)
-        credential_type = self._authenticate(request, form, app_id)
+        return self._client_credentials(request, tenant, app_id, form)
+
+    def _client_credentials(self, request: Request, tenant: Tenant, app_id: str, form: dict[str, str]) -> Response:
+        client_sp = self._clients.client(tenant, app_id)
+        credential_type = self._clients.authenticate(request, form, app_id)
         resource_key, audience = self._resource(tenant, form.get("scope", ""))
         resource_app = firstparty.RESOURCES[resource_key].app_id
         token = self.issuer.mint(
@@ -263,11 +162,17 @@ class Login:
             object_id=sp["id"], credential_type=credential_type,
             roles=self.directory.granted_roles(tenant.id, app_id, firstparty.RESOURCES[resource_key].app_id))
 
-    def describe(self, failure: AuthFailure) -> str:
-        """An AuthFailure as Entra words it: AADSTSnnnn: text."""
-        return f"AADSTS{failure.code}: {AADSTS[failure.code][2].format_map(_Blank(failure.values))}"
+    def _resource(self, tenant: Tenant, scope: str) -> tuple[str, str]:
+        scopes = scope.split()
+        if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+            raise AuthFailure(1002012, scope=scope or "''")
+        uri = scopes[0].removesuffix("/.default")
+        key = (self.resources or {}).get(uri.rstrip("/").lower())
+        if key is None or key not in tenant.services:
+            raise AuthFailure(500011, resource=uri, tenant=tenant.id)
+        return key, uri
 
-    # -- device code --------------------------------------------------------------------------------
+    # -- user sign-ins: the device code and refresh token grants --------------------------------------
 
     def _device_authorization(self, request: Request, key: str) -> Response:
         tenant = self.directory.tenant(key)
@@ -282,107 +187,26 @@ class Login:
         if not form.get("scope"):
             raise AuthFailure(900144, parameter="scope")
         self._delegated_resource(tenant, form["scope"])  # an unknown resource is refused now, as Entra does
-        client = self.directory.public_clients.get(app_id)
-        interval, lifetime = (client.interval, client.expires_in) if client else (5, 900)
-        flow = DeviceFlow(secrets.token_urlsafe(96), "".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(9)),
-                          tenant.id, app_id, form["scope"], time.time() + lifetime)
-        with self._lock:
-            self._flows[flow.device_code] = flow
-            self.issued_device_codes.append(flow.device_code)
-        uri = f"{self.origin}/devicelogin"
-        return Response.json(200, {
-            "user_code": flow.user_code, "device_code": flow.device_code, "verification_uri": uri,
-            "expires_in": lifetime, "interval": interval,
-            "message": f"To sign in, use a web browser to open the page {uri} and enter the code {flow.user_code} "
-                       "to authenticate.",
-        }, {"Cache-Control": "no-store, no-cache"})
-
-    def approve(self, user_code: str, user: str | None = None) -> DeviceFlow:
-        """The admin enters `user_code` at the verification page and signs in as `user` (default: the scenario's
-        admin for that tenant)."""
-        with self._lock:
-            flow = next((f for f in self._flows.values() if f.user_code == user_code.strip().upper()), None)
-            if flow is None:
-                raise LookupError(f"no pending device code sign-in with the code {user_code!r}")
-            flow.user = user or self._default_user(flow.tenant_id, flow.client_id)
-            return flow
-
-    def pending_device_codes(self) -> list[str]:
-        """The user codes waiting for approval (what an admin would read off the prompt)."""
-        with self._lock:
-            return [f.user_code for f in self._flows.values() if f.user is None]
-
-    def _default_user(self, tenant_id: str, app_id: str) -> str:
-        client = self.directory.public_clients.get(app_id)
-        user = client.user_for(tenant_id) if client else None
-        if user:
-            return user
-        tenant = self.directory.tenants[tenant_id]
-        return f"admin@{tenant.verified_domains()[0]}"
+        return self.device_flows.start(tenant.id, app_id, form["scope"], f"{self.origin}/devicelogin")
 
     def _device_code_token(self, request: Request, tenant: Tenant, app_id: str, form: dict[str, str]) -> Response:
         if "client_secret" in form or "client_assertion" in form:
-            self._authenticate(request, form, app_id)
+            self._clients.authenticate(request, form, app_id)
         elif app_id not in self.directory.public_clients:
             raise AuthFailure(7000218)  # a confidential client must prove itself; a public client need not
-        with self._lock:
-            flow = self._flows.get(form.get("device_code", ""))
-            if flow is None or flow.client_id != app_id or flow.tenant_id != tenant.id:
-                raise AuthFailure(70018)
-            if time.time() >= flow.expires_at:
-                del self._flows[flow.device_code]
-                raise AuthFailure(70019)
-            flow.polls += 1
-            client = self.directory.public_clients.get(app_id)
-            if flow.user is None and client and client.approve_after_polls is not None \
-                    and flow.polls > client.approve_after_polls:
-                flow.user = self._default_user(tenant.id, app_id)
-            if flow.user is None:
-                raise AuthFailure(70016)
-            del self._flows[flow.device_code]
-        return self._delegated(tenant, app_id, flow.scope, flow.user)
+        scope, user = self.device_flows.redeem(form.get("device_code", ""), tenant.id, app_id)
+        return self._delegated(tenant, app_id, scope, user)
 
     def _refresh(self, request: Request, tenant: Tenant, app_id: str, form: dict[str, str]) -> Response:
         if "client_secret" in form or "client_assertion" in form:
-            self._authenticate(request, form, app_id)
-        with self._lock:
-            session = self._sessions.get(form.get("refresh_token", ""))
+            self._clients.authenticate(request, form, app_id)
+        session = self._users.session(form.get("refresh_token", ""))
         if session is None or session.client_id != app_id or session.tenant_id != tenant.id:
             raise AuthFailure(9002313)
         return self._delegated(tenant, app_id, form.get("scope", ""), session.user)
 
     def _delegated(self, tenant: Tenant, app_id: str, scope: str, user: str) -> Response:
-        """Tokens for a signed-in user: the access token carries the delegated permissions consented to the client
-        on the resource (`scp`), an ID token names the user, a refresh token gets tokens for other resources."""
-        resource_key, audience = self._delegated_resource(tenant, scope)
-        resource_app = firstparty.RESOURCES[resource_key].app_id
-        application = self.directory.application(app_id)
-        if application is None or (self.directory.app_home.get(app_id) != tenant.id
-                                   and application["signInAudience"] == "AzureADMyOrg"):
-            raise AuthFailure(700016, app=app_id, tenant=tenant.id)
-        scopes = self.directory.granted_scopes(tenant.id, app_id, resource_app)
-        if not scopes:
-            raise AuthFailure(65001, app=app_id, name=application["displayName"])
-        if not isinstance(self.issuer, Signer):
-            raise TypeError("the sandbox's login service needs a Signer to issue user tokens")
-        issuer = f"{self.origin}/{tenant.id}/v2.0"
-        user_id = self.directory.user_id(tenant.id, user)
-        refresh = secrets.token_urlsafe(64)
-        with self._lock:
-            self._sessions[refresh] = _Session(tenant.id, app_id, user)
-        info = base64.urlsafe_b64encode(json.dumps({"uid": user_id, "utid": tenant.id}).encode()).decode()
-        granted = scopes if resource_key == "graph" else [f"{audience.rstrip('/')}/{s}" for s in scopes]
-        return Response.json(200, {
-            "token_type": "Bearer", "scope": " ".join([*granted, "openid", "profile", "email"]),
-            "expires_in": 3599, "ext_expires_in": 3599,
-            "access_token": self.issuer.mint_delegated(
-                issuer=issuer, tenant_id=tenant.id, audience=audience, app_id=app_id, user_id=user_id,
-                user_principal_name=user, scopes=scopes),
-            "refresh_token": refresh,
-            "id_token": self.issuer.mint_id_token(issuer=issuer, tenant_id=tenant.id, app_id=app_id,
-                                                  user_id=user_id, user_principal_name=user),
-            "client_info": info.rstrip("="),
-        }, {"Cache-Control": "no-store, no-cache"})
+        return self._users.issue(self.origin, tenant, app_id, self._delegated_resource(tenant, scope), user)
 
     def _delegated_resource(self, tenant: Tenant, scope: str) -> tuple[str, str]:
         """The one resource a user sign-in asks for: `<resource>/.default` beside OpenID Connect's own scopes."""
@@ -391,139 +215,7 @@ class Login:
             raise AuthFailure(70011, scope=" ".join(wanted) or "''")
         return self._resource(tenant, wanted[0])
 
-    def _client(self, tenant: Tenant, app_id: str) -> dict[str, Any]:
-        app = self.directory.application(app_id)
-        home = self.directory.app_home.get(app_id)
-        if app is None or (home != tenant.id and app["signInAudience"] == "AzureADMyOrg"):
-            raise AuthFailure(700016, app=app_id, tenant=tenant.id)
-        sp = self.directory.service_principal(tenant.id, app_id)
-        if sp is None:
-            raise AuthFailure(7000229, app=app_id, tenant=tenant.id)
-        if not sp["accountEnabled"]:
-            raise AuthFailure(7000112, app=app_id, name=sp["displayName"])
-        return sp
-
-    def _authenticate(self, request: Request, form: dict[str, str], app_id: str) -> int:
-        """1 when a client secret proved the caller, 2 for a certificate; AuthFailure otherwise."""
-        now = dt.datetime.now(dt.UTC)
-        if "client_secret" in form:
-            matching = [s for s in self.directory.secrets.get(app_id, []) if s.value == form["client_secret"]]
-            if not matching:
-                raise AuthFailure(7000215, app=app_id)
-            if not any(s.valid_at(now) for s in matching):
-                raise AuthFailure(7000222, app=app_id)
-            return 1
-        if form.get("client_assertion_type") == _ASSERTION_TYPE and form.get("client_assertion"):
-            assertion = form["client_assertion"]
-            claimed_issuer = str(_unverified(assertion).get("iss", ""))
-            if claimed_issuer and claimed_issuer.lower() != app_id:  # not the app's own: an external provider's
-                self._verify_federated(assertion, app_id, now)
-            else:
-                self._verify_assertion(assertion, app_id, f"{request.origin}{request.path}", now)
-            return 2
-        raise AuthFailure(7000218)
-
-    def _verify_assertion(self, assertion: str, app_id: str, endpoint: str, now: dt.datetime) -> None:
-        try:
-            header = jwt.get_unverified_header(assertion)
-        except jwt.PyJWTError:
-            raise AuthFailure(700027, reason="The client assertion is not a well-formed JWT.") from None
-        algorithm = header.get("alg")
-        if algorithm not in ("RS256", "PS256"):
-            raise AuthFailure(700027, reason=f"Unsupported signing algorithm {algorithm!r}.")
-        # msal pads its thumbprints with "="; Entra compares the thumbprint, not its spelling.
-        wanted = str(header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")
-        for credential in self.directory.certificates.get(app_id, []):
-            cert = credential.certificate
-            if wanted not in (cert.x5t, cert.x5t_s256):
-                continue
-            if not credential.start <= now < credential.end:
-                raise AuthFailure(700027, reason="The key used to sign the assertion has expired.")
-            try:
-                claims = jwt.decode(assertion, cert.key.public_key(), algorithms=[algorithm], audience=endpoint,
-                                    issuer=app_id, options={"require": ["exp", "aud", "iss", "sub"]})
-            except jwt.PyJWTError as exc:
-                raise AuthFailure(700027, reason=f"The assertion did not validate: {exc}.") from None
-            if str(claims.get("sub", "")).lower() != app_id:
-                raise AuthFailure(700027, reason="The assertion's sub is not the client id.")
-            return
-        raise AuthFailure(700027, reason=f"The key was not found., Thumbprint of key used by client: '{wanted}'")
-
-    def _verify_federated(self, assertion: str, app_id: str, now: dt.datetime) -> None:
-        """Workload identity federation: the assertion's iss, sub and aud must match a federated credential of the
-        app, and the issuer's key must verify it within its lifetime."""
-        claims = _unverified(assertion)
-        issuer, subject = str(claims.get("iss", "")), str(claims.get("sub", ""))
-        raw_audience = claims.get("aud")
-        audiences: list[Any] = raw_audience if isinstance(raw_audience, list) else [raw_audience]
-        records = [r for r in self.directory.federated.get(app_id, []) if self.providers.url(r.issuer) == issuer]
-        if not records:
-            raise AuthFailure(700211, issuer=issuer)
-        records = [r for r in records if r.subject == subject]
-        if not records:
-            raise AuthFailure(700213, subject=subject)
-        audience = next((a for r in records for a in audiences if a in r.audiences), None)
-        if audience is None:
-            raise AuthFailure(700212, audience=",".join(str(a) for a in audiences))
-        signer = self.providers.known(issuer)
-        if signer is None:
-            raise AuthFailure(50166, reason=f"The signing keys of issuer '{issuer}' could not be fetched.")
-        try:
-            jwt.decode(assertion, signer.public_key(), algorithms=["RS256"], audience=audience, issuer=issuer,
-                       options={"require": ["exp", "iat", "iss", "sub", "aud"]})
-        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError):
-            raise AuthFailure(700024, now=_stamp(now.timestamp()), start=_stamp(claims.get("nbf", claims.get("iat"))),
-                              end=_stamp(claims.get("exp"))) from None
-        except jwt.PyJWTError as exc:
-            raise AuthFailure(700027, reason=f"The federated assertion did not validate: {exc}.") from None
-
-    def _resource(self, tenant: Tenant, scope: str) -> tuple[str, str]:
-        scopes = scope.split()
-        if len(scopes) != 1 or not scopes[0].endswith("/.default"):
-            raise AuthFailure(1002012, scope=scope or "''")
-        uri = scopes[0].removesuffix("/.default")
-        key = (self.resources or {}).get(uri.rstrip("/").lower())
-        if key is None or key not in tenant.services:
-            raise AuthFailure(500011, resource=uri, tenant=tenant.id)
-        return key, uri
-
     # -- errors -------------------------------------------------------------------------------------
 
     def _error(self, request: Request, code: int, status_override: int | None = None, /, **values: str) -> Response:
-        error, status, template = AADSTS[code]
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-        trace_id = str(uuid.uuid4())
-        correlation_id = request.header("client-request-id") or str(uuid.uuid4())
-        text = template.format_map(_Blank(values))
-        body = {
-            "error": error,
-            "error_description": f"AADSTS{code}: {text} Trace ID: {trace_id} Correlation ID: {correlation_id} "
-                                 f"Timestamp: {now}",
-            "error_codes": [code],
-            "timestamp": now,
-            "trace_id": trace_id,
-            "correlation_id": correlation_id,
-            "error_uri": f"{self.origin}/error?code={code}",
-        }
-        return Response.json(status_override or status, body, {"x-ms-request-id": trace_id})
-
-
-def _unverified(assertion: str) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(assertion, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return {}
-    return claims
-
-
-def _stamp(seconds: Any) -> str:
-    try:
-        moment = dt.datetime.fromtimestamp(float(seconds), dt.UTC)
-    except (TypeError, ValueError):
-        return "unknown"
-    return moment.strftime("%m/%d/%Y %H:%M:%S")
-
-
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
+        return error_response(request, self.origin, code, status_override, **values)

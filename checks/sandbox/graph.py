@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
 
 from .directory import Directory
+from .graphobjects import domain_object, organization_object
 from .graphquery import (
     GraphError,
     PageKey,
@@ -23,28 +22,21 @@ from .graphquery import (
     batch_items,
     batch_order,
     check_select,
-    domain_object,
     expanded_rows,
     filtered,
-    organization_object,
     parse_query,
     project,
     selection,
     unknown_property,
     without_skiptoken,
 )
+from .graphroutes import NAV_LINK, SETS, Route, parse_route
 from .httpd import Request, Response
 from .tokens import Rejection, TokenIssuer
 
 CONTENT_TYPE = ("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
                 "charset=utf-8")
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-
-_GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-_HEAD_SEGMENT = re.compile(r"([A-Za-z]+)(?:\(appId='([^']*)'\))?")
-_DIRECTORY = ("Directory.Read.All", "Directory.ReadWrite.All")
-_APPLICATION = frozenset({"Application.Read.All", "Application.ReadWrite.All", *_DIRECTORY})
-_NAV_LINK = {"appRoleAssignments": "principalId", "appRoleAssignedTo": "resourceId"}
 
 _STATUS_ERRORS = {
     400: ("BadRequest", "Bad request."),
@@ -60,61 +52,10 @@ _STATUS_ERRORS = {
 }
 
 
-@dataclass(frozen=True)
-class _EntitySet:
-    type_name: str
-    roles: frozenset[str]
-    alternate_key: bool = False
-    navigations: tuple[str, ...] = ()
-
-
-_SETS = {
-    "applications": _EntitySet("application", _APPLICATION, alternate_key=True),
-    "servicePrincipals": _EntitySet("servicePrincipal", _APPLICATION, True, tuple(_NAV_LINK)),
-    "domains": _EntitySet("domain", frozenset({"Domain.Read.All", "Domain.ReadWrite.All", *_DIRECTORY})),
-    "organization": _EntitySet(
-        "organization", frozenset({"Organization.Read.All", "Organization.ReadWrite.All", *_DIRECTORY})),
-}
-
-
-@dataclass(frozen=True)
-class _Route:
-    entity_set: str
-    key: str | None = None
-    by_app_id: bool = False
-    navigation: str | None = None
-
-
-def _segment_error(segment: str) -> GraphError:
-    return GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
-
-
 def _not_found(key: str) -> GraphError:
     return GraphError(404, "Request_ResourceNotFound",
                       f"Resource '{key}' does not exist or one of its queried reference-property objects are "
                       "not present.")
-
-
-def _route(path: str) -> _Route:
-    """Parse /v1.0/<set>[/{id} | (appId='…')][/<navigation>]."""
-    segments = path.split("/")[1:]
-    if segments and segments[-1] == "" and len(segments) > 1:
-        segments.pop()
-    if not segments or segments[0] != "v1.0":
-        raise GraphError(400, "BadRequest", f"Invalid version: {segments[0] if segments else ''}")
-    rest = segments[1:] or [""]
-    head = _HEAD_SEGMENT.fullmatch(rest[0])
-    if head is None or head.group(1) not in _SETS or (head.group(2) is not None
-                                                      and not _SETS[head.group(1)].alternate_key):
-        raise _segment_error(rest[0])
-    name, app_id = head.group(1), head.group(2)
-    key, tail = (app_id, rest[1:]) if app_id is not None else (rest[1] if len(rest) > 1 else None, rest[2:])
-    if key is not None and name != "domains" and not _GUID.fullmatch(key):
-        raise bad_request(f"Invalid object identifier '{key}'.")
-    for index, segment in enumerate(tail):
-        if index > 0 or segment not in _SETS[name].navigations:
-            raise _segment_error(segment)
-    return _Route(name, key, app_id is not None, tail[0] if tail else None)
 
 
 def _now() -> str:
@@ -181,8 +122,8 @@ class Graph:
             return self._batch(request)
         if request.method not in ("GET", "HEAD"):
             raise GraphError(405, *_STATUS_ERRORS[405])
-        route = _route(request.path)
-        spec = _SETS[route.entity_set]
+        route = parse_route(request.path)
+        spec = SETS[route.entity_set]
         # An app-only token's application permissions (`roles`) or a user token's delegated ones (`scp`).
         granted = {*(claims.get("roles") or []), *str(claims.get("scp", "")).split()}
         if not spec.roles.intersection(granted):
@@ -226,7 +167,7 @@ class Graph:
         return {name for tenant_id in self.directory.tenants for row in self._rows(entity_set, tenant_id)
                 for name in row}
 
-    def _find(self, tenant_id: str, route: _Route) -> Row:
+    def _find(self, tenant_id: str, route: Route) -> Row:
         assert route.key is not None
         field, wanted = ("appId" if route.by_app_id else "id"), route.key.lower()
         for row in self._rows(route.entity_set, tenant_id):
@@ -235,13 +176,13 @@ class Graph:
         raise _not_found(route.key)
 
     def _related(self, tenant_id: str, row: Row, navigation: str) -> list[Row]:
-        link = _NAV_LINK[navigation]
+        link = NAV_LINK[navigation]
         return [a for a in self._rows("appRoleAssignments", tenant_id) if a[link] == row["id"]]
 
     # -- shaping --------------------------------------------------------------------------------------
 
     def _check(self, entity_set: str, query: Query) -> None:
-        spec = _SETS.get(entity_set)
+        spec = SETS.get(entity_set)
         type_name = spec.type_name if spec else "appRoleAssignment"
         check_select(query.select, self._properties(entity_set), type_name)
         assignment_properties = self._properties("appRoleAssignments")

@@ -1,4 +1,4 @@
-"""Graph's query options, $batch payloads, opaque paging tokens and the tenant-derived resources."""
+"""Graph's query options, $batch payloads and opaque paging tokens."""
 
 from __future__ import annotations
 
@@ -11,18 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-from .directory import Tenant
 from .httpd import Request, ServiceError
-from .odata import (
-    ExpandItem,
-    ODataError,
-    Predicate,
-    compile_filter,
-    parse_expand,
-    parse_orderby,
-    parse_select,
-    sort_rows,
-)
+from .odata import ExpandItem, parse_expand, parse_orderby, parse_select, sort_rows
+from .odatafilter import Predicate, compile_filter
+from .odatasyntax import ODataError
 
 MAX_BATCH = 20
 QUERY_OPTIONS = ("$select", "$filter", "$top", "$expand", "$count", "$orderby", "$skiptoken")
@@ -197,7 +189,6 @@ def batch_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return order
 
 
-
 # ---------------------------------------------------------------------------------------------------------
 # Paging
 
@@ -242,48 +233,3 @@ class Pager:
                              "The specified page token value has expired and can no longer be included in "
                              "your request.")
         return found[1]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Resources derived from a tenant
-
-_COUNTRIES = {"WW": "US", "NA": "US", "US": "US", "EU": "DE", "UK": "GB", "GB": "GB", "FR": "FR", "DE": "DE",
-              "AU": "AU", "JP": "JP", "CA": "CA", "IN": "IN", "APAC": "SG", "ASIA": "SG"}
-
-
-def domain_object(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The v1.0 `domain` resource for one of the tenant's domains as the scenario declares it."""
-    verified = bool(raw.get("isVerified", True))
-    return {
-        "authenticationType": raw.get("authenticationType", "Managed"), "availabilityStatus": None,
-        "id": raw["id"], "isAdminManaged": True, "isDefault": bool(raw.get("isDefault", False)),
-        "isInitial": bool(raw.get("isInitial", False)), "isRoot": True, "isVerified": verified,
-        "manufacturer": None, "model": None, "passwordNotificationWindowInDays": 14,
-        "passwordValidityPeriodInDays": 2147483647,
-        "supportedServices": ["Email", "OfficeCommunicationsOnline"] if verified else [], "state": None,
-    }
-
-
-def _verified_domain(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return {"capabilities": "Email, OfficeCommunicationsOnline",
-            "isDefault": bool(raw.get("isDefault", False)), "isInitial": bool(raw.get("isInitial", False)),
-            "name": raw["id"],
-            "type": raw.get("authenticationType", "Managed")}
-
-
-def organization_object(tenant: Tenant) -> dict[str, Any]:
-    """The v1.0 `organization` resource of a tenant."""
-    return {
-        "id": tenant.id, "deletedDateTime": None, "businessPhones": [], "city": None, "country": None,
-        "countryLetterCode": _COUNTRIES.get(tenant.region.upper(), "US"),
-        "createdDateTime": "2018-03-01T00:00:00Z",
-        "defaultUsageLocation": None, "displayName": tenant.display_name,
-        "isMultipleDataLocationsForServicesEnabled": None, "marketingNotificationEmails": [],
-        "onPremisesLastSyncDateTime": None, "onPremisesSyncEnabled": None, "partnerTenantType": None,
-        "postalCode": None, "preferredLanguage": "en", "securityComplianceNotificationMails": [],
-        "securityComplianceNotificationPhones": [], "state": None, "street": None,
-        "technicalNotificationMails": [], "tenantType": "AAD",
-        "directorySizeQuota": {"used": 0, "total": 300000},
-        "assignedPlans": [], "privacyProfile": None, "provisionedPlans": [],
-        "verifiedDomains": [_verified_domain(d) for d in tenant.domains if d.get("isVerified", True)],
-    }

@@ -1,9 +1,8 @@
-"""The sandbox's HTTPS plumbing: one server per service origin, faults on demand, write refusal, a request log."""
+"""The sandbox's HTTPS plumbing: requests, responses, one server per origin that refuses writes and applies faults."""
 
 from __future__ import annotations
 
 import json
-import re
 import socket
 import ssl
 import sys
@@ -17,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-FAULT_KINDS = ("latency", "throttle", "status", "gateway", "malformed", "drop", "stall")
+from .faults import Fault, FaultBook
+from .requestlog import LogEntry, RequestLog
 
 
 @dataclass(frozen=True)
@@ -88,128 +88,6 @@ class Service(Protocol):
     def error_response(self, request: Request, status: int) -> Response:
         """This service's own error body for `status` (used by refusals and injected faults)."""
         ...
-
-
-@dataclass
-class Fault:
-    """Misbehaviour injected on matching requests, `count` times (None: every time)."""
-
-    kind: str
-    service: str | None = None
-    path: str = ""  # a regular expression searched in the request target
-    method: str | None = None
-    body: str = ""  # a regular expression searched in the request body: one client's sign-in among many
-    count: int | None = 1
-    status: int = 503
-    retry_after: int | None = None
-    delay: float = 0.0  # seconds, for latency and stall
-    standing: bool = False  # latency only: delays every matching request, on top of any other fault, never used up
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; use one of {', '.join(FAULT_KINDS)}")
-        if self.standing and self.kind != "latency":
-            raise ValueError("only a latency fault can be standing (applied to every matching request)")
-
-    def matches(self, service: str, method: str, target: str, body: bytes) -> bool:
-        return (
-            (self.service is None or self.service == service)
-            and (self.method is None or self.method.upper() == method)
-            and re.search(self.path, target) is not None
-            and (not self.body or re.search(self.body, body.decode("utf-8", "replace")) is not None)
-        )
-
-
-class FaultBook:
-    """Faults waiting to fire; thread-safe, first match wins, each use counts down."""
-
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
-
-    def add(self, fault: Fault) -> Fault:
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def take(self, service: str, method: str, target: str, body: bytes) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if not fault.standing and fault.matches(service, method, target, body):
-                    if fault.count is not None:
-                        fault.count -= 1
-                        if fault.count <= 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
-
-    def standing_delay(self, service: str, method: str, target: str, body: bytes) -> float:
-        """Seconds of standing latency for this request: every matching standing fault, added up."""
-        with self._lock:
-            return sum(f.delay for f in self._faults if f.standing and f.matches(service, method, target, body))
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    service: str
-    method: str
-    target: str
-    status: int  # 0 when the connection was dropped without an answer
-    duration_ms: float
-    write: bool = False
-    fault: str | None = None
-
-    @property
-    def path(self) -> str:
-        return unquote(urlsplit(self.target).path)
-
-
-class RequestLog:
-    """Every request every service saw, in order; and how many were being served at once (per service, overall)."""
-
-    def __init__(self) -> None:
-        self._entries: list[LogEntry] = []
-        self._lock = threading.Lock()
-        self._in_flight: dict[str, int] = {}
-        self._peak: dict[str, int] = {}
-        self._peak_total = 0
-
-    def enter(self, service: str) -> None:
-        """A request started being served (its body read, its answer not yet sent)."""
-        with self._lock:
-            self._in_flight[service] = self._in_flight.get(service, 0) + 1
-            self._peak[service] = max(self._peak.get(service, 0), self._in_flight[service])
-            self._peak_total = max(self._peak_total, sum(self._in_flight.values()))
-
-    def leave(self, service: str) -> None:
-        with self._lock:
-            self._in_flight[service] -= 1
-
-    def max_in_flight(self, service: str | None = None) -> int:
-        """The most requests served at the same time since the last clear: on one service, or on all together."""
-        with self._lock:
-            return self._peak_total if service is None else self._peak.get(service, 0)
-
-    def add(self, entry: LogEntry) -> None:
-        with self._lock:
-            self._entries.append(entry)
-
-    def entries(self, service: str | None = None) -> list[LogEntry]:
-        with self._lock:
-            return [e for e in self._entries if service is None or e.service == service]
-
-    def writes(self) -> list[LogEntry]:
-        return [e for e in self.entries() if e.write]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._peak = dict(self._in_flight)
-            self._peak_total = sum(self._in_flight.values())
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,6 +1,4 @@
-"""Sign-ins beyond client credentials: delegated tokens (device code), the managed identity endpoint of the machine
-the audit runs on (App Service's and the instance metadata service's), and external identity providers whose tokens
-federated app registrations accept (GitHub Actions OIDC, a Kubernetes service account issuer)."""
+"""Sign-ins beyond client credentials: user-token signing, managed identity endpoints, external identity providers."""
 
 from __future__ import annotations
 
@@ -8,17 +6,15 @@ import re
 import secrets
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .directory import Directory, ManagedIdentity
+from .aadsts import AuthFailure, describe
+from .directory import Directory, ManagedIdentity, Tenant
 from .httpd import Request, Response
 from .tokens import TokenIssuer
-
-if TYPE_CHECKING:
-    from .entra import Login
 
 FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
 IDENTITY_HEADER_NAME = "X-IDENTITY-HEADER"
@@ -88,6 +84,14 @@ class IdentityProviders:
         return self.signer(url).sign(body)
 
 
+class AppTokens(Protocol):
+    """What the managed identity endpoint needs of the login service (entra.Login): app-only tokens."""
+
+    def app_token(self, tenant: Tenant, app_id: str, resource: str, *, credential_type: int) -> str:
+        """A token for a client that proved itself elsewhere; AuthFailure when Entra would refuse it."""
+        ...
+
+
 class IdentityEndpoint:
     """The identity origin: a managed identity endpoint in App Service's shape (GET /msi/token with the
     X-IDENTITY-HEADER secret; msal uses it when IDENTITY_ENDPOINT and IDENTITY_HEADER are set) and in the instance
@@ -96,7 +100,7 @@ class IdentityEndpoint:
 
     name = "identity"
 
-    def __init__(self, directory: Directory, login: Login, providers: IdentityProviders) -> None:
+    def __init__(self, directory: Directory, login: AppTokens, providers: IdentityProviders) -> None:
         self.directory = directory
         self.login = login
         self.providers = providers
@@ -168,12 +172,10 @@ class IdentityEndpoint:
         if not resource:
             return "The resource parameter is required."
         tenant = self.directory.tenants[identity.tenant_id]
-        from .entra import AuthFailure
-
         try:
             token = self.login.app_token(tenant, identity.app_id, resource, credential_type=2)
         except AuthFailure as failure:
-            return self.login.describe(failure)
+            return describe(failure)
         return token, identity, resource, int(time.time()) + 3599
 
     def _app_service_error(self, status: int, message: str) -> Response:

@@ -13,14 +13,18 @@ from typing import Any
 import yaml
 
 from . import firstparty
-from .dataverse import Dataverse, build_environment
-from .directory import Directory, Tenant, build_directory
+from .dataverse import Dataverse
+from .directory import Directory, Tenant
+from .directorybuilder import build_directory
+from .dvenvironment import build_environment
 from .entra import Login
 from .exchange import Exchange, organization_config
+from .faults import Fault, FaultBook
 from .graph import Graph
-from .httpd import Fault, FaultBook, RequestLog, ServiceServer, tls_context
+from .httpd import ServiceServer, tls_context
 from .identity import FEDERATION_AUDIENCE, IdentityEndpoint, IdentityProviders, Signer
 from .pki import Certificate, make_ca, make_server_cert
+from .requestlog import RequestLog
 from .scenario import load
 
 
@@ -178,15 +182,15 @@ class Sandbox:
     def approve_device_code(self, user_code: str, user: str | None = None) -> None:
         """The admin opens the verification page, enters `user_code` and signs in (as `user`, default the
         scenario's admin for that tenant)."""
-        self._started_login().approve(user_code, user)
+        self._started_login().device_flows.approve(user_code, user)
 
     def pending_device_codes(self) -> list[str]:
         """User codes waiting for an admin to approve them."""
-        return self._started_login().pending_device_codes()
+        return self._started_login().device_flows.pending()
 
     def issued_device_codes(self) -> list[str]:
         """Every device code the login service handed out (secrets: they must never show in xtcheck's output)."""
-        return list(self._started_login().issued_device_codes)
+        return list(self._started_login().device_flows.issued)
 
     def _started_login(self) -> Login:
         if self._login is None:

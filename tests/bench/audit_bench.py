@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checks.sandbox.httpd import LogEntry
+from checks.sandbox.requestlog import LogEntry
 from checks.sandbox.scenario import load
 from checks.sandbox.server import Sandbox
 

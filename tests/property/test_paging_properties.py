@@ -21,7 +21,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from checks.http.api import Api
 from checks.http.client import Http
 from checks.http.retry import RetryPolicy
-from checks.sandbox.odata import compile_filter
+from checks.sandbox.odatafilter import compile_filter
 from checks.sandbox.server import Sandbox
 
 READER = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"

@@ -2,15 +2,8 @@
 
 import pytest
 
-from checks.sandbox.dvmodel import (
-    TABLES,
-    Column,
-    ColumnType,
-    Navigation,
-    formatted_value,
-    normalize_row,
-    table_for_logical_name,
-)
+from checks.sandbox.dvmodel import TABLES, Column, ColumnType, Navigation, table_for_logical_name
+from checks.sandbox.dvvalues import formatted_value, normalize_row
 
 MAILBOXES = TABLES["mailboxes"]
 PROFILES = TABLES["emailserverprofiles"]

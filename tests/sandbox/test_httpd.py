@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from checks.sandbox.httpd import Fault
+from checks.sandbox.faults import Fault
 from checks.sandbox.server import Sandbox
 from conftest import trusting
 

@@ -7,16 +7,9 @@ from typing import Any
 
 import pytest
 
-from checks.sandbox.odata import (
-    ExpandItem,
-    ODataError,
-    compile_filter,
-    filter_properties,
-    parse_expand,
-    parse_orderby,
-    parse_select,
-    sort_rows,
-)
+from checks.sandbox.odata import ExpandItem, parse_expand, parse_orderby, parse_select, sort_rows
+from checks.sandbox.odatafilter import compile_filter, filter_properties
+from checks.sandbox.odatasyntax import ODataError
 
 GUID = "8e881c6f-5a1b-4c2d-9e3f-0a1b2c3d4e5f"
 

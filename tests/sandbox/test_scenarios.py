@@ -20,9 +20,11 @@ import pytest
 import schemas
 from checks.http.msalhttp import MsalHttpClient
 from checks.sandbox import firstparty
-from checks.sandbox.dataverse import build_environment
-from checks.sandbox.directory import Directory, build_directory
-from checks.sandbox.dvmodel import TABLES, normalize_row
+from checks.sandbox.directory import Directory
+from checks.sandbox.directorybuilder import build_directory
+from checks.sandbox.dvenvironment import build_environment
+from checks.sandbox.dvmodel import TABLES
+from checks.sandbox.dvvalues import normalize_row
 from checks.sandbox.pki import make_app_cert
 from checks.sandbox.scenario import builtin_names, load
 from checks.sandbox.server import Sandbox
