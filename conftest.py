@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import sys
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -22,6 +23,13 @@ os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--live", action="store_true", help="also run tests that reach real Microsoft endpoints")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault matrix's table, whenever its cases ran (in any order, or alone)."""
+    matrix = sys.modules.get("test_fault_matrix")
+    for line in matrix.render_matrix() if matrix is not None else []:
+        terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,7 +9,7 @@ than one: Graph pages of 2 rows (the sandbox's page size), Dataverse pages of 1 
 operator who wants a fast gate would: 2 attempts and a 2 s retry budget (so backoff waits of a few hundredths of a
 second), and for stalled bodies a read timeout of 0.4 s (the defaults are 4 attempts, a 30 s budget and a
 30 s read timeout), and the run's deadline (`--timeout`) bounds each audit. Nothing of xtcheck is patched. The matrix is
-printed in pytest's terminal summary whenever its cases ran (tests/faults/conftest.py).
+printed in pytest's terminal summary whenever its cases ran (the root conftest.py).
 """
 
 from __future__ import annotations
