@@ -37,6 +37,8 @@ from .tokens import Rejection, TokenIssuer
 CONTENT_TYPE = ("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
                 "charset=utf-8")
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+DEFAULT_PAGE = 100  # rows in a page when the request has no $top
+MAX_PAGE = 999  # the largest $top Graph honours
 
 _STATUS_ERRORS = {
     400: ("BadRequest", "Bad request."),
@@ -65,10 +67,11 @@ def _now() -> str:
 class Graph:
     name = "graph"
 
-    def __init__(self, directory: Directory, issuer: TokenIssuer, page_size: int = 100) -> None:
+    def __init__(self, directory: Directory, issuer: TokenIssuer, page_cap: int | None = None) -> None:
+        """`page_cap`: the most rows any page holds, whatever $top asks (small values force paging)."""
         self.directory = directory
         self.issuer = issuer
-        self.page_size = page_size
+        self.page_cap = page_cap
         self.origin = ""
         self._pager = Pager()
 
@@ -224,7 +227,7 @@ class Graph:
         raw_path = urlsplit(request.target).path
         key = PageKey(tenant_id, raw_path, without_skiptoken(request.raw_query))
         offset = 0 if query.skiptoken is None else self._pager.offset(query.skiptoken, key)
-        size = min(self.page_size, query.top or self.page_size)
+        size = min(query.top or DEFAULT_PAGE, MAX_PAGE, self.page_cap or MAX_PAGE)
         names = [item.name for item in query.expand]
         payload: dict[str, Any] = {"@odata.context": self._context(fragment + selection(query.select, names))}
         if query.count and query.skiptoken is None:
