@@ -18,7 +18,9 @@ from .directory import (
     derived_id,
 )
 from .graphobjects import application_object, service_principal_object
+from .graphusers import UserStore
 from .pki import make_app_cert
+from .tenantbuilder import add_policies, add_users
 
 # A tenant nobody touched: EWS follows the default ($null, allowed until Microsoft switches it off), no lists.
 EXCHANGE_ORGANIZATION_DEFAULTS: dict[str, Any] = {
@@ -53,6 +55,8 @@ class _Builder:
             self._add_assignment(assignment)
         for reader in self.scenario.get("readers", []):
             self._grant_reader(reader)
+        for tenant in self.scenario.get("tenants", []):
+            self._add_users_and_policies(tenant)
         return self.directory
 
     def tenant_id(self, ref: str) -> str:
@@ -71,12 +75,20 @@ class _Builder:
         self.directory.service_principals[tenant_id] = []
         self.directory.assignments[tenant_id] = []
         self.directory.delegated_grants[tenant_id] = []
+        self.directory.users[tenant_id] = UserStore()
+        self.directory.policies[tenant_id] = []
         for key in sorted(services):
             resource = firstparty.RESOURCES[key]
             sp = self._service_principal(tenant_id, derived_id(tenant_id, resource.app_id), resource.app_id,
                                          resource.display_name, firstparty.MICROSOFT_TENANT,
                                          "AzureADMultipleOrgs", app_roles=firstparty.app_roles(resource))
             self.sp_refs[(tenant_id, key)] = sp
+
+    def _add_users_and_policies(self, raw: dict[str, Any]) -> None:
+        tenant_id = self.tenant_id(raw["ref"])
+        add_users(self.directory, self.directory.tenants[tenant_id], raw.get("users", []))
+        add_policies(self.directory, tenant_id, raw.get("conditionalAccessPolicies", []),
+                     lambda ref: self.sp_refs.get((tenant_id, ref)))
 
     def _add_application(self, raw: dict[str, Any]) -> None:
         app_id = raw["appId"].lower()

@@ -12,6 +12,11 @@ _COUNTRIES = {"WW": "US", "NA": "US", "US": "US", "EU": "DE", "UK": "GB", "GB": 
               "AU": "AU", "JP": "JP", "CA": "CA", "IN": "IN", "APAC": "SG", "ASIA": "SG"}
 
 
+def country_code(tenant: Tenant) -> str:
+    """The tenant's country (organization.countryLetterCode, its users' usageLocation) from its region."""
+    return _COUNTRIES.get(tenant.region.upper(), "US")
+
+
 def application_object(raw: dict[str, Any], secrets: list[Secret], certs: list[AppCertificate]) -> dict[str, Any]:
     """The v1.0 `application` resource as Graph returns it (secret values never, hints only)."""
     passwords = [{
@@ -94,7 +99,7 @@ def organization_object(tenant: Tenant) -> dict[str, Any]:
     """The v1.0 `organization` resource of a tenant."""
     return {
         "id": tenant.id, "deletedDateTime": None, "businessPhones": [], "city": None, "country": None,
-        "countryLetterCode": _COUNTRIES.get(tenant.region.upper(), "US"),
+        "countryLetterCode": country_code(tenant),
         "createdDateTime": "2018-03-01T00:00:00Z",
         "defaultUsageLocation": None, "displayName": tenant.display_name,
         "isMultipleDataLocationsForServicesEnabled": None, "marketingNotificationEmails": [],

@@ -297,8 +297,10 @@ def test_bad_query_options(graph: Get) -> None:
 
 
 def test_unknown_route_and_bad_identifiers(graph: Get) -> None:
-    error = error_of(graph("/users"), 400, "BadRequest")
-    assert error["message"] == "Resource not found for the segment 'users'."
+    error = error_of(graph("/groups"), 400, "BadRequest")
+    assert error["message"] == "Resource not found for the segment 'groups'."
+    error = error_of(graph("/identity/conditionalAccess/namedLocations"), 400, "BadRequest")
+    assert error["message"] == "Resource not found for the segment 'identity'."
     error = error_of(graph(f"/servicePrincipals/{SYNC_SP}/owners"), 400, "BadRequest")
     assert error["message"] == "Resource not found for the segment 'owners'."
     error = error_of(graph("/applications/not-a-guid"), 400, "Request_BadRequest")
