@@ -103,6 +103,8 @@ class Directory:
     federated: dict[str, list[FederatedCredential]] = field(default_factory=dict)  # appId -> credentials
     public_clients: dict[str, PublicClient] = field(default_factory=dict)  # appId -> device code settings
     managed_identities: dict[str, ManagedIdentity] = field(default_factory=dict)  # client id -> identity
+    # (tenant id, appId) -> secrets on the service principal (servicePrincipal.passwordCredentials)
+    sp_secrets: dict[tuple[str, str], list[Secret]] = field(default_factory=dict)
     users: dict[str, UserStore] = field(default_factory=dict)  # tenant id -> users
     policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tenant id -> Conditional Access
 
@@ -120,6 +122,10 @@ class Directory:
 
     def application(self, app_id: str) -> dict[str, Any] | None:
         return self.applications.get(app_id.lower())
+
+    def client_secrets(self, tenant_id: str, app_id: str) -> list[Secret]:
+        """Secrets that sign the app in to `tenant_id`: the application's, then its service principal's there."""
+        return [*self.secrets.get(app_id, []), *self.sp_secrets.get((tenant_id, app_id), [])]
 
     def service_principal(self, tenant_id: str, app_id: str) -> dict[str, Any] | None:
         lowered = app_id.lower()
