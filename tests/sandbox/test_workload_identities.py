@@ -9,10 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import jwt
+import pytest
 
 from checks.sandbox.scenario import load
 from checks.sandbox.server import Sandbox
-from conftest import get_token, trusting
+from conftest import get_token, msal_app, trusting
 
 READER = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"
 READER_SECRET = "sandbox-reader-secret-8f3k2q"
@@ -91,3 +93,137 @@ def token_response(cloud: Sandbox, tenant: str, client_id: str, secret: str,
         return http.post(f"{cloud.login_url}/{cloud.tenant(tenant).id}/oauth2/v2.0/token", data={
             "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
             "scope": f"{resource or cloud.exchange_resource}/.default"})
+
+
+# -- secrets on the service principal -----------------------------------------------------------------------
+
+
+def test_a_secret_on_the_service_principal_signs_the_app_in_to_that_tenant(start_sandbox: StartSandbox) -> None:
+    data = healthy()
+    item(data, "servicePrincipals", "sync-app-sp")["passwordCredentials"] = [sp_secret()]
+    data["servicePrincipals"].append({"ref": "sync-app-sp-a", "tenant": "A", "appId": SYNC_APP,
+                                      "id": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"})
+    cloud = start_sandbox(data)
+    claims = jwt.decode(get_token(cloud, "B", SYNC_APP, SP_SECRET, cloud.exchange_resource),
+                        options={"verify_signature": False})
+    assert (claims["oid"], claims["roles"], claims["appidacr"]) == (SYNC_SP, ["full_access_as_app"], "1")
+    assert token_response(cloud, "B", SYNC_APP, SYNC_SECRET).status_code == 200  # the app's own still works
+    elsewhere = token_response(cloud, "A", SYNC_APP, SP_SECRET)  # B's service principal's secret, used in A
+    assert elsewhere.status_code == 401 and elsewhere.json()["error_codes"] == [7000215]
+    assert token_response(cloud, "A", SYNC_APP, SYNC_SECRET).status_code == 200
+
+
+def test_an_expired_service_principal_secret_is_7000222(start_sandbox: StartSandbox) -> None:
+    data = healthy()
+    item(data, "servicePrincipals", "sync-app-sp")["passwordCredentials"] = [sp_secret("-60d", "-1d")]
+    response = token_response(start_sandbox(data), "B", SYNC_APP, SP_SECRET)
+    assert response.status_code == 401 and response.json()["error_codes"] == [7000222]
+
+
+# -- disabled by Microsoft ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, ref", [("applications", "sync-app"), ("servicePrincipals", "sync-app-sp")])
+def test_an_app_microsoft_disabled_cannot_sign_in(start_sandbox: StartSandbox, key: str, ref: str) -> None:
+    data = healthy()
+    item(data, key, ref)["disabledByMicrosoftStatus"] = VIOLATION
+    cloud = start_sandbox(data)
+    result = msal_app(cloud, cloud.tenant("B").id, SYNC_APP, SYNC_SECRET).acquire_token_for_client(
+        [f"{cloud.exchange_resource}/.default"])
+    assert result["error"] == "unauthorized_client" and result["error_codes"] == [7000112]
+    assert result["error_description"].startswith(
+        f"AADSTS7000112: Application '{SYNC_APP}'(Dynamics 365 cross-tenant sync) is disabled.")
+    assert token_response(cloud, "B", SYNC_APP, SYNC_SECRET).status_code == 400
+    assert token_response(cloud, "B", READER, READER_SECRET).status_code == 200  # other apps are unaffected
+
+
+def test_not_disabled_is_no_obstacle(start_sandbox: StartSandbox) -> None:
+    data = healthy()
+    item(data, "applications", "sync-app")["disabledByMicrosoftStatus"] = "NotDisabled"
+    item(data, "servicePrincipals", "sync-app-sp")["disabledByMicrosoftStatus"] = "NotDisabled"
+    assert token_response(start_sandbox(data), "B", SYNC_APP, SYNC_SECRET).status_code == 200
+
+
+# -- Conditional Access for workload identities -------------------------------------------------------------
+
+
+def block(*, include: list[str], exclude: list[str] | None = None, state: str = "enabled",
+          apps: list[str] | None = None, skip_apps: list[str] | None = None,
+          locations: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A policy that blocks workload identities, as an admin makes it in the Entra admin center."""
+    conditions: dict[str, Any] = {
+        "applications": {"includeApplications": apps or ["All"], "excludeApplications": skip_apps or []},
+        "users": {"includeUsers": ["None"]},
+        "clientApplications": {"includeServicePrincipals": include, "excludeServicePrincipals": exclude or []}}
+    if locations is not None:
+        conditions["locations"] = locations
+    return {"displayName": f"Block workload identities ({state})", "state": state, "conditions": conditions,
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}}
+
+
+def single_tenant_with(*policies: dict[str, Any]) -> dict[str, Any]:
+    """Healthy, with the sync app single-tenant (registered in B, as Microsoft's guide has it) and `policies` in B."""
+    data = healthy()
+    item(data, "applications", "sync-app")["signInAudience"] = "AzureADMyOrg"
+    next(t for t in data["tenants"] if t["ref"] == "B")["conditionalAccessPolicies"].extend(policies)
+    return data
+
+
+@pytest.mark.parametrize("include", [["sp:sync-app-sp"], ["ServicePrincipalsInMyTenant"], [SYNC_SP.upper()]])
+def test_an_enabled_block_policy_refuses_a_single_tenant_apps_tokens_with_53003(
+        start_sandbox: StartSandbox, include: list[str]) -> None:
+    cloud = start_sandbox(single_tenant_with(block(include=include)))
+    result = msal_app(cloud, cloud.tenant("B").id, SYNC_APP, SYNC_SECRET).acquire_token_for_client(
+        [f"{cloud.graph_url}/.default"])
+    assert result["error"] == "interaction_required" and result["error_codes"] == [53003]
+    assert result["error_description"].startswith(
+        "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow "
+        "token issuance. Trace ID: ")
+    assert result["suberror"] == "message_only"
+    response = token_response(cloud, "B", SYNC_APP, SYNC_SECRET)
+    assert response.status_code == 400 and response.json()["error_codes"] == [53003]
+    assert token_response(cloud, "B", SYNC_APP, "wrong-secret-value").json()["error_codes"] == [7000215]
+
+
+@pytest.mark.parametrize("policy", [
+    block(include=["sp:sync-app-sp"], state="enabledForReportingButNotEnforced"),
+    block(include=["sp:sync-app-sp"], state="disabled"),
+    block(include=["ServicePrincipalsInMyTenant"], exclude=["sp:sync-app-sp"]),
+    block(include=["sp:auditor"]),
+    block(include=["sp:sync-app-sp"], apps=["00000003-0000-0000-c000-000000000000"]),
+    block(include=["sp:sync-app-sp"], skip_apps=["00000002-0000-0ff1-ce00-000000000000"]),
+    block(include=["sp:sync-app-sp"], locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}),
+    block(include=["sp:sync-app-sp"], locations={"includeLocations": ["2b7e4f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5b"]}),
+], ids=["report-only", "disabled", "excluded", "another-sp", "graph-only", "exchange-excluded",
+        "trusted-locations-excluded", "named-location"])
+def test_policies_that_do_not_apply_let_the_exchange_token_through(start_sandbox: StartSandbox,
+                                                                   policy: dict[str, Any]) -> None:
+    cloud = start_sandbox(single_tenant_with(policy))
+    assert token_response(cloud, "B", SYNC_APP, SYNC_SECRET).status_code == 200
+
+
+def test_a_policy_for_one_resource_blocks_that_resource_only(start_sandbox: StartSandbox) -> None:
+    graph = "00000003-0000-0000-c000-000000000000"
+    cloud = start_sandbox(single_tenant_with(block(include=["sp:sync-app-sp"], apps=[graph])))
+    assert token_response(cloud, "B", SYNC_APP, SYNC_SECRET).status_code == 200
+    blocked = token_response(cloud, "B", SYNC_APP, SYNC_SECRET, cloud.graph_url)
+    assert blocked.status_code == 400 and blocked.json()["error_codes"] == [53003]
+
+
+def test_the_healthy_mfa_policy_blocks_no_workload_identity(sandbox: Sandbox) -> None:
+    assert token_response(sandbox, "B", SYNC_APP, SYNC_SECRET).status_code == 200
+    assert token_response(sandbox, "B", SYNC_APP, SYNC_SECRET, sandbox.graph_url).status_code == 200
+
+
+def test_policies_never_block_an_app_registered_in_another_tenant(start_sandbox: StartSandbox) -> None:
+    """The reader is multitenant and registered in A: B's policies cannot touch it, even naming it; A's can."""
+    data = single_tenant_with(block(include=["ServicePrincipalsInMyTenant"]), block(include=["sp:auditor"]))
+    cloud = start_sandbox(data)
+    assert token_response(cloud, "B", READER, READER_SECRET, cloud.graph_url).status_code == 200
+    assert token_response(cloud, "B", SYNC_APP, SYNC_SECRET).json()["error_codes"] == [53003]
+    next(t for t in data["tenants"] if t["ref"] == "A")["conditionalAccessPolicies"] = [
+        block(include=["ServicePrincipalsInMyTenant"])]
+    at_home = start_sandbox(data)
+    refused = token_response(at_home, "A", READER, READER_SECRET, at_home.graph_url)
+    assert refused.status_code == 400 and refused.json()["error_codes"] == [53003]
+    assert token_response(at_home, "B", READER, READER_SECRET, at_home.graph_url).status_code == 200
