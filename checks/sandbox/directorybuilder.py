@@ -20,7 +20,7 @@ from .directory import (
 from .graphobjects import application_object, password_credentials, service_principal_object
 from .graphusers import UserStore
 from .pki import make_app_cert
-from .tenantbuilder import add_policies, add_users
+from .tenantbuilder import add_generated_users, add_policies, add_users
 
 # A tenant nobody touched: EWS follows the default ($null, allowed until Microsoft switches it off), no lists.
 EXCHANGE_ORGANIZATION_DEFAULTS: dict[str, Any] = {
@@ -57,6 +57,8 @@ class _Builder:
             self._grant_reader(reader)
         for tenant in self.scenario.get("tenants", []):
             self._add_users_and_policies(tenant)
+        for environment in self.scenario.get("environments", []):
+            add_generated_users(self.directory, environment)
         return self.directory
 
     def tenant_id(self, ref: str) -> str:

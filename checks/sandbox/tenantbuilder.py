@@ -8,7 +8,15 @@ from typing import Any
 from .conditionalaccess import ALL_IN_TENANT, policy_object
 from .directory import Directory, Tenant, derived_id
 from .graphobjects import country_code
-from .graphusers import LICENSED_SINCE, M365_E3_SKU, assigned_plan, e3_plans, user_object
+from .graphusers import (
+    LICENSED_SINCE,
+    M365_E3_SKU,
+    GeneratedUsers,
+    assigned_plan,
+    e3_plans,
+    mail_domain,
+    user_object,
+)
 
 
 def scenario_user(raw: Mapping[str, Any], usage_location: str | None) -> dict[str, Any]:
@@ -37,6 +45,21 @@ def add_users(directory: Directory, tenant: Tenant, raws: list[dict[str, Any]]) 
         if store.candidates("id", raw["id"]) or store.candidates("userPrincipalName", raw["userPrincipalName"]):
             raise ValueError(f"user {raw['userPrincipalName']!r}: its id or userPrincipalName is taken already")
         store.add(scenario_user(raw, usage_location))
+
+
+def add_generated_users(directory: Directory, environment: Mapping[str, Any]) -> None:
+    """One user per generated mailbox, in the tenant whose verified domain the generated addresses use (none when
+    no tenant has verified it): enabled, licensed for Exchange Online (Plan 1), built only when read."""
+    count = int((environment.get("generate") or {}).get("mailboxes", 0))
+    home = next((t for t in directory.tenants.values() if t.ref == environment["tenant"]), None)
+    if count <= 0 or home is None:
+        return
+    domain = mail_domain(environment.get("mailboxes", []), home.verified_domains())
+    owner = directory.tenant(domain)
+    if owner is None:
+        return
+    prefix = derived_id("generated-users", owner.id, environment["ref"]).rpartition("-")[0]
+    directory.users[owner.id].add_generated(GeneratedUsers(prefix, count, domain, country_code(owner)))
 
 
 def add_policies(directory: Directory, tenant_id: str, raws: list[dict[str, Any]],

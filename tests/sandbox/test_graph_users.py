@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from checks.sandbox.scenario import load
 from checks.sandbox.server import Sandbox
 from conftest import get_token, trusting
 
@@ -15,6 +18,7 @@ READER = "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3"
 READER_SECRET = "sandbox-reader-secret-8f3k2q"
 ALICE = "3c4d5e6f-7a8b-4c9d-8e0f-000000000001"
 SALES = "3c4d5e6f-7a8b-4c9d-8e0f-000000000006"
+EXCHANGE_PLAN_1 = "9aaf7827-d63c-4b61-89c3-182f06f82e5c"
 EXCHANGE_PLAN_2 = "efb87545-963c-4e0d-99df-69c6916d9eb0"
 DEFAULT = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
            "preferredLanguage", "surname", "userPrincipalName", "id"]
@@ -138,3 +142,64 @@ def test_reading_users_needs_a_user_or_directory_role(graph: Get, sandbox: Sandb
     other = sandbox.issue_token("A", READER, sandbox.graph_url, roles=["User.Read.All"])
     assert graph("/users", token=other).json()["value"] == []  # tenant A has no users declared
     error_of(graph(f"/users/{ALICE}", token=other), 404, "Request_ResourceNotFound")
+
+
+# -- users of generated mailboxes ---------------------------------------------------------------------------
+
+
+def generated(count: int) -> dict[str, Any]:
+    """Healthy with `count` generated mailboxes, as `xtcheck sandbox serve --mailboxes N` makes it."""
+    data: dict[str, Any] = load("healthy", dt.datetime.now(dt.UTC))
+    data["environments"][0]["generate"] = {"mailboxes": count}
+    return data
+
+
+def test_every_generated_mailbox_has_a_licensed_user_in_the_tenant_of_its_domain(
+        start_sandbox: Callable[..., Sandbox]) -> None:
+    cloud = start_sandbox(generated(250))
+    token = get_token(cloud, "B", READER, READER_SECRET, cloud.graph_url)
+    headers = {"Authorization": f"Bearer {token}"}
+    with trusting(cloud, timeout=10) as http:
+        first = http.get(f"{cloud.graph_url}/v1.0/users", headers=headers).json()
+        assert len(first["value"]) == 100 and "@odata.nextLink" in first  # Graph's page without $top
+        body = http.get(f"{cloud.graph_url}/v1.0/users?$top=999&$select={MAILBOX_PROPERTIES}", headers=headers).json()
+        assert "@odata.nextLink" not in body and len(body["value"]) == 256
+        last = body["value"][-1]
+        assert last["mail"] == last["userPrincipalName"] == "user00250@contoso.com"
+        assert last["proxyAddresses"] == ["SMTP:user00250@contoso.com"]
+        assert (last["accountEnabled"], last["userType"], last["displayName"]) == (True, "Member", "User 00250")
+        assert last["assignedPlans"] == [{"assignedDateTime": "2025-01-01T00:00:00Z", "capabilityStatus": "Enabled",
+                                          "service": "exchange", "servicePlanId": EXCHANGE_PLAN_1}]
+        assert len({u["id"] for u in body["value"]}) == 256
+        found = http.get(f"{cloud.graph_url}/v1.0/users?$filter=mail eq 'user00042@contoso.com'&$select=id",
+                         headers=headers).json()["value"]
+        [user] = found
+        again = http.get(f"{cloud.graph_url}/v1.0/users/{user['id']}?$select=mail", headers=headers).json()
+        assert again["mail"] == "user00042@contoso.com"
+        by_name = http.get(f"{cloud.graph_url}/v1.0/users/user00042@contoso.com?$select=id", headers=headers)
+        assert by_name.json()["id"] == user["id"]
+        for absent in ("user00251@contoso.com", "user00042@fabrikam.com"):
+            response = http.get(f"{cloud.graph_url}/v1.0/users?$filter=mail eq '{absent}'", headers=headers)
+            assert response.json()["value"] == []
+        token_a = get_token(cloud, "A", READER, READER_SECRET, cloud.environment_url())
+        mailboxes = http.get(f"{cloud.environment_url()}/api/data/v9.2/mailboxes?$select=emailaddress"
+                             "&$filter=startswith(emailaddress,'user')",
+                             headers={"Authorization": f"Bearer {token_a}"}).json()["value"]
+    assert sorted(m["emailaddress"] for m in mailboxes) == sorted(u["mail"] for u in body["value"][6:])
+
+
+def test_a_hundred_thousand_generated_users_cost_no_memory_until_read() -> None:
+    scenario = generated(100_000)
+    tracemalloc.start()
+    try:
+        cloud = Sandbox(scenario)  # the directory alone: nothing is started
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 5_000_000  # bytes: a user kept as a dict would take over 100 MB here
+    store = cloud.directory.users[cloud.tenant("B").id]
+    assert len(store) == 100_006
+    assert store[-1]["mail"] == "user100000@contoso.com"
+    assert store.candidates("mail", "USER99999@contoso.com") == [store[100_004]]
+    assert store.candidates("id", str(store[50_000]["id"]).upper()) == [store[50_000]]
+    assert store.candidates("displayName", "User 00001") is None  # not indexed: a filter reads every user
