@@ -206,8 +206,9 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                             "(default: free ports)")
     serve.add_argument("--config-out", type=Path, metavar="PATH",
                        help="where to write the xtcheck config (default: inside the sandbox's temp folder)")
-    serve.add_argument("--graph-page-size", type=int, default=100, metavar="N",
-                       help="rows per Graph page, small values exercise paging (default: 100)")
+    serve.add_argument("--graph-page-size", type=int, metavar="N",
+                       help="cap on the rows of every Graph page, whatever $top asks; small values exercise paging "
+                            "(default: no cap, Graph's own 100 per page, up to 999 with $top)")
     serve.add_argument("--mailboxes", type=int, metavar="N",
                        help="add N generated healthy mailboxes to the first environment (large-tenant tests)")
     listing = actions.add_parser("list", help="list the built-in scenarios",

@@ -71,7 +71,11 @@ AADSTS: dict[int, tuple[str, int, str]] = {
     50166: ("invalid_client", 400, "Request to External OIDC endpoint failed. {reason}"),
     50196: ("temporarily_unavailable", 429, "The server terminated an operation because it encountered a loop "
             "while processing a request."),
+    53003: ("interaction_required", 400, "Access has been blocked by Conditional Access policies. The access policy "
+                                         "does not allow token issuance."),
 }
+# Fields some errors carry besides the usual seven (a Conditional Access block is "message_only").
+_EXTRA: dict[int, dict[str, str]] = {53003: {"suberror": "message_only"}}
 
 
 class AuthFailure(Exception):
@@ -105,6 +109,7 @@ def error_response(request: Request, origin: str, code: int, status_override: in
         "trace_id": trace_id,
         "correlation_id": correlation_id,
         "error_uri": f"{origin}/error?code={code}",
+        **_EXTRA.get(code, {}),
     }
     return Response.json(status_override or status, body, {"x-ms-request-id": trace_id})
 

@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
             print("xtcheck: --mailboxes needs a scenario with an environment and N >= 0", file=sys.stderr)
             return EXIT_USAGE
         scenario["environments"][0]["generate"] = {"mailboxes": args.mailboxes}
-    if args.graph_page_size < 1:
+    if args.graph_page_size is not None and args.graph_page_size < 1:
         print("xtcheck: --graph-page-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     cloud = Sandbox(scenario, port=args.port, graph_page_size=args.graph_page_size)

@@ -14,6 +14,7 @@ from .httpd import Request
 from .identity import IdentityProviders
 
 _ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+DISABLED_BY_MICROSOFT = "DisabledDueToViolationOfServicesAgreement"
 
 
 @dataclass
@@ -24,7 +25,8 @@ class ClientAuth:
     providers: IdentityProviders
 
     def client(self, tenant: Tenant, app_id: str) -> dict[str, Any]:
-        """The client's enabled service principal in `tenant`: the app must be known there."""
+        """The client's enabled service principal in `tenant`: the app must be known there, and neither the app
+        nor its service principal disabled (by an admin, or by Microsoft for a violation of its agreement)."""
         app = self.directory.application(app_id)
         home = self.directory.app_home.get(app_id)
         if app is None or (home != tenant.id and app["signInAudience"] == "AzureADMyOrg"):
@@ -32,15 +34,18 @@ class ClientAuth:
         sp = self.directory.service_principal(tenant.id, app_id)
         if sp is None:
             raise AuthFailure(7000229, app=app_id, tenant=tenant.id)
-        if not sp["accountEnabled"]:
+        suspended = DISABLED_BY_MICROSOFT in (app.get("disabledByMicrosoftStatus"), sp["disabledByMicrosoftStatus"])
+        if not sp["accountEnabled"] or suspended:
             raise AuthFailure(7000112, app=app_id, name=sp["displayName"])
         return sp
 
-    def authenticate(self, request: Request, form: dict[str, str], app_id: str) -> int:
-        """1 when a client secret proved the caller, 2 for a certificate; AuthFailure otherwise."""
+    def authenticate(self, request: Request, form: dict[str, str], app_id: str, tenant_id: str) -> int:
+        """1 when a client secret proved the caller (one of the application's, or of its service principal in
+        `tenant_id`), 2 for a certificate; AuthFailure otherwise."""
         now = dt.datetime.now(dt.UTC)
         if "client_secret" in form:
-            matching = [s for s in self.directory.secrets.get(app_id, []) if s.value == form["client_secret"]]
+            secrets = self.directory.client_secrets(tenant_id, app_id)
+            matching = [s for s in secrets if s.value == form["client_secret"]]
             if not matching:
                 raise AuthFailure(7000215, app=app_id)
             if not any(s.valid_at(now) for s in matching):

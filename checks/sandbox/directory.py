@@ -1,4 +1,4 @@
-"""The sandbox's Entra directory: tenants, app registrations, service principals, consents and their lookups."""
+"""The sandbox's Entra directory: tenants, apps, service principals, consents, users, policies and their lookups."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .graphusers import UserStore
 from .pki import Certificate
 
 _NS = uuid.UUID("6f1d3c4e-8a58-4d0a-9a57-3f0f5c1b2d70")  # namespace for ids the sandbox derives
@@ -102,6 +103,10 @@ class Directory:
     federated: dict[str, list[FederatedCredential]] = field(default_factory=dict)  # appId -> credentials
     public_clients: dict[str, PublicClient] = field(default_factory=dict)  # appId -> device code settings
     managed_identities: dict[str, ManagedIdentity] = field(default_factory=dict)  # client id -> identity
+    # (tenant id, appId) -> secrets on the service principal (servicePrincipal.passwordCredentials)
+    sp_secrets: dict[tuple[str, str], list[Secret]] = field(default_factory=dict)
+    users: dict[str, UserStore] = field(default_factory=dict)  # tenant id -> users
+    policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tenant id -> Conditional Access
 
     # -- lookups -------------------------------------------------------------------------------------
 
@@ -117,6 +122,10 @@ class Directory:
 
     def application(self, app_id: str) -> dict[str, Any] | None:
         return self.applications.get(app_id.lower())
+
+    def client_secrets(self, tenant_id: str, app_id: str) -> list[Secret]:
+        """Secrets that sign the app in to `tenant_id`: the application's, then its service principal's there."""
+        return [*self.secrets.get(app_id, []), *self.sp_secrets.get((tenant_id, app_id), [])]
 
     def service_principal(self, tenant_id: str, app_id: str) -> dict[str, Any] | None:
         lowered = app_id.lower()
@@ -150,8 +159,10 @@ class Directory:
                        for scope in g["scope"].split()})
 
     def user_id(self, tenant_id: str, user_principal_name: str) -> str:
-        """The object id of a user who signs in (the sandbox keeps no user objects; ids are derived, stable)."""
-        return derived_id("user", tenant_id, user_principal_name.lower())
+        """The object id of a user who signs in: the scenario's user of that name, else a derived, stable id."""
+        store = self.users.get(tenant_id)
+        found = store.candidates("userPrincipalName", user_principal_name) if store is not None else None
+        return str(found[0]["id"]) if found else derived_id("user", tenant_id, user_principal_name.lower())
 
     def system_assigned_identity(self) -> ManagedIdentity | None:
         return next((m for m in self.managed_identities.values() if m.system_assigned), None)

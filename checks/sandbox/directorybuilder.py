@@ -17,8 +17,10 @@ from .directory import (
     Tenant,
     derived_id,
 )
-from .graphobjects import application_object, service_principal_object
+from .graphobjects import application_object, password_credentials, service_principal_object
+from .graphusers import UserStore
 from .pki import make_app_cert
+from .tenantbuilder import add_generated_users, add_policies, add_users
 
 # A tenant nobody touched: EWS follows the default ($null, allowed until Microsoft switches it off), no lists.
 EXCHANGE_ORGANIZATION_DEFAULTS: dict[str, Any] = {
@@ -53,6 +55,10 @@ class _Builder:
             self._add_assignment(assignment)
         for reader in self.scenario.get("readers", []):
             self._grant_reader(reader)
+        for tenant in self.scenario.get("tenants", []):
+            self._add_users_and_policies(tenant)
+        for environment in self.scenario.get("environments", []):
+            add_generated_users(self.directory, environment)
         return self.directory
 
     def tenant_id(self, ref: str) -> str:
@@ -71,6 +77,8 @@ class _Builder:
         self.directory.service_principals[tenant_id] = []
         self.directory.assignments[tenant_id] = []
         self.directory.delegated_grants[tenant_id] = []
+        self.directory.users[tenant_id] = UserStore()
+        self.directory.policies[tenant_id] = []
         for key in sorted(services):
             resource = firstparty.RESOURCES[key]
             sp = self._service_principal(tenant_id, derived_id(tenant_id, resource.app_id), resource.app_id,
@@ -78,11 +86,16 @@ class _Builder:
                                          "AzureADMultipleOrgs", app_roles=firstparty.app_roles(resource))
             self.sp_refs[(tenant_id, key)] = sp
 
+    def _add_users_and_policies(self, raw: dict[str, Any]) -> None:
+        tenant_id = self.tenant_id(raw["ref"])
+        add_users(self.directory, self.directory.tenants[tenant_id], raw.get("users", []))
+        add_policies(self.directory, tenant_id, raw.get("conditionalAccessPolicies", []),
+                     lambda ref: self.sp_refs.get((tenant_id, ref)))
+
     def _add_application(self, raw: dict[str, Any]) -> None:
         app_id = raw["appId"].lower()
         home = self.tenant_id(raw["tenant"])
-        secrets = [Secret(p["keyId"].lower(), p["secret"], _time(p["startDateTime"]),
-                          parse_time(p.get("endDateTime"))) for p in raw.get("passwordCredentials", [])]
+        secrets = _secrets(raw)
         certs = [self._certificate(k) for k in raw.get("keyCredentials", [])]
         self.directory.app_home[app_id] = home
         self.directory.secrets[app_id] = secrets
@@ -193,21 +206,26 @@ class _Builder:
         tenant_id = self.tenant_id(raw["tenant"])
         app_id = raw["appId"].lower()
         app = self.directory.application(app_id) or {}
+        secrets = self.directory.sp_secrets[(tenant_id, app_id)] = _secrets(raw)
         sp = self._service_principal(
             tenant_id, raw["id"].lower(), app_id, raw.get("displayName", app.get("displayName", "")),
             raw.get("appOwnerOrganizationId", self.directory.app_home.get(app_id, tenant_id)).lower(),
             app.get("signInAudience", "AzureADMultipleOrgs"), enabled=raw.get("accountEnabled", True),
             sp_type=raw.get("servicePrincipalType", "Application"),
             role_required=raw.get("appRoleAssignmentRequired", False),
+            passwords=password_credentials(raw.get("passwordCredentials", []), secrets),
+            disabled_by_microsoft=raw.get("disabledByMicrosoftStatus"),
         )
         self.sp_refs[(tenant_id, raw["ref"])] = sp
 
     def _service_principal(self, tenant_id: str, object_id: str, app_id: str, name: str, owner: str,
                            audience: str, *, enabled: bool = True, sp_type: str = "Application",
-                           role_required: bool = False,
-                           app_roles: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+                           role_required: bool = False, app_roles: Iterable[dict[str, Any]] = (),
+                           passwords: Iterable[dict[str, Any]] = (),
+                           disabled_by_microsoft: str | None = None) -> dict[str, Any]:
         sp = service_principal_object(object_id, app_id, name, owner, audience, enabled=enabled, sp_type=sp_type,
-                                      role_required=role_required, app_roles=app_roles)
+                                      role_required=role_required, app_roles=app_roles, passwords=passwords,
+                                      disabled_by_microsoft=disabled_by_microsoft)
         self.directory.service_principals[tenant_id].append(sp)
         return sp
 
@@ -243,6 +261,12 @@ def reader_grant(grant: str) -> tuple[str, str]:
         raise ValueError(f"reader grant {grant!r}: unknown resource {prefix!r}; use "
                          f"{', '.join(sorted(firstparty.RESOURCES))} (or no prefix for Microsoft Graph)")
     return prefix, role
+
+
+def _secrets(raw: dict[str, Any]) -> list[Secret]:
+    """The client secrets of an application's or a service principal's passwordCredentials."""
+    return [Secret(p["keyId"].lower(), p["secret"], _time(p["startDateTime"]), parse_time(p.get("endDateTime")))
+            for p in raw.get("passwordCredentials", [])]
 
 
 def _time(value: str) -> dt.datetime:

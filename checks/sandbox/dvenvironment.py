@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from .directory import Directory, Tenant, derived_id
 from .dvmodel import TABLES
 from .dvvalues import normalize_row
+from .graphusers import generated_address, mail_domain
 
 _NO_READERS: Mapping[str, str] = MappingProxyType({})
 
@@ -79,21 +80,13 @@ def _before(now: dt.datetime, **delta: float) -> str:
     return (now - dt.timedelta(**delta)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _mail_domain(mailboxes: Sequence[Row], tenant: Tenant) -> str:
-    for mailbox in mailboxes:
-        address = mailbox.get("emailaddress")
-        if isinstance(address, str) and "@" in address:
-            return address.rsplit("@", 1)[1]
-    domains = tenant.verified_domains()
-    return domains[0] if domains else "contoso.com"
-
-
 def _generate(tables: dict[str, list[Row]], spec: Mapping[str, Any], env_ref: str, now: dt.datetime,
               tenant: Tenant) -> None:
-    """Append synthetic healthy mailboxes and information-level alerts (a normalized template, copied)."""
+    """Append synthetic healthy mailboxes and information-level alerts (a normalized template, copied); the
+    directory gives each mailbox's address an Entra user (tenantbuilder.add_generated_users)."""
     profiles = tables["emailserverprofiles"]
     profile = next((p for p in profiles if p.get("oauthclientid")), profiles[0] if profiles else None)
-    domain = _mail_domain(tables["mailboxes"], tenant)
+    domain = mail_domain(tables["mailboxes"], tenant.verified_domains())
     mailbox = normalize_row(TABLES["mailboxes"], {
         "mailboxid": derived_id("generated-mailbox", env_ref, "template"),
         "_emailserverprofile_value": profile["emailserverprofileid"] if profile else None,
@@ -113,7 +106,7 @@ def _generate(tables: dict[str, list[Row]], spec: Mapping[str, Any], env_ref: st
     new_mailboxes, new_alerts = tables["mailboxes"], tables["tracelogs"]
     for i in range(1, int(spec["mailboxes"]) + 1):
         mailbox_id = derived_id("generated-mailbox", env_ref, str(i))
-        address = f"user{i:05d}@{domain}"
+        address = generated_address(i, domain)
         new_mailboxes.append({
             **mailbox, "mailboxid": mailbox_id, "name": f"User {i:05d}", "emailaddress": address,
             "_regardingobjectid_value": derived_id("generated-user", env_ref, str(i))})

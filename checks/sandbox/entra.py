@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 from . import firstparty
 from .aadsts import AuthFailure, error_response
 from .clientauth import ClientAuth
+from .conditionalaccess import blocking_policy
 from .deviceflow import DeviceFlows
 from .directory import Directory, Tenant
 from .httpd import Request, Response
@@ -140,9 +141,10 @@ class Login:
 
     def _client_credentials(self, request: Request, tenant: Tenant, app_id: str, form: dict[str, str]) -> Response:
         client_sp = self._clients.client(tenant, app_id)
-        credential_type = self._clients.authenticate(request, form, app_id)
+        credential_type = self._clients.authenticate(request, form, app_id, tenant.id)
         resource_key, audience = self._resource(tenant, form.get("scope", ""))
         resource_app = firstparty.RESOURCES[resource_key].app_id
+        self._conditional_access(tenant, app_id, client_sp, resource_app)
         token = self.issuer.mint(
             issuer=f"{self.origin}/{tenant.id}/v2.0", tenant_id=tenant.id, audience=audience, app_id=app_id,
             object_id=client_sp["id"], roles=self.directory.granted_roles(tenant.id, app_id, resource_app),
@@ -150,6 +152,14 @@ class Login:
         )
         return Response.json(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                    "access_token": token}, {"Cache-Control": "no-store, no-cache"})
+
+    def _conditional_access(self, tenant: Tenant, app_id: str, sp: dict[str, Any], resource_app: str) -> None:
+        """Conditional Access for workload identities: the tenant's policies apply to service principals of apps
+        registered in it only (not to managed identities, nor to multitenant apps registered elsewhere)."""
+        if self.directory.app_home.get(app_id) != tenant.id or sp["servicePrincipalType"] != "Application":
+            return
+        if blocking_policy(self.directory.policies.get(tenant.id, []), sp["id"], resource_app) is not None:
+            raise AuthFailure(53003)
 
     def app_token(self, tenant: Tenant, app_id: str, resource: str, *, credential_type: int) -> str:
         """An app-only token for a client that proved itself elsewhere (a managed identity's endpoint)."""
@@ -191,7 +201,7 @@ class Login:
 
     def _device_code_token(self, request: Request, tenant: Tenant, app_id: str, form: dict[str, str]) -> Response:
         if "client_secret" in form or "client_assertion" in form:
-            self._clients.authenticate(request, form, app_id)
+            self._clients.authenticate(request, form, app_id, tenant.id)
         elif app_id not in self.directory.public_clients:
             raise AuthFailure(7000218)  # a confidential client must prove itself; a public client need not
         scope, user = self.device_flows.redeem(form.get("device_code", ""), tenant.id, app_id)
@@ -199,7 +209,7 @@ class Login:
 
     def _refresh(self, request: Request, tenant: Tenant, app_id: str, form: dict[str, str]) -> Response:
         if "client_secret" in form or "client_assertion" in form:
-            self._clients.authenticate(request, form, app_id)
+            self._clients.authenticate(request, form, app_id, tenant.id)
         session = self._users.session(form.get("refresh_token", ""))
         if session is None or session.client_id != app_id or session.tenant_id != tenant.id:
             raise AuthFailure(9002313)

@@ -1,11 +1,11 @@
-"""Microsoft Graph v1.0 for the sandbox: applications, service principals, consents, domains, organization."""
+"""Microsoft Graph v1.0 for the sandbox: apps, service principals, consents, domains, organization, users, policies."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,13 +30,16 @@ from .graphquery import (
     unknown_property,
     without_skiptoken,
 )
-from .graphroutes import NAV_LINK, SETS, Route, parse_route
+from .graphroutes import NAV_LINK, POLICIES, SETS, Route, parse_route
+from .graphusers import UserStore
 from .httpd import Request, Response
 from .tokens import Rejection, TokenIssuer
 
 CONTENT_TYPE = ("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
                 "charset=utf-8")
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+DEFAULT_PAGE = 100  # rows in a page when the request has no $top
+MAX_PAGE = 999  # the largest $top Graph honours
 
 _STATUS_ERRORS = {
     400: ("BadRequest", "Bad request."),
@@ -58,6 +61,15 @@ def _not_found(key: str) -> GraphError:
                       "not present.")
 
 
+def _narrowed(rows: Sequence[Row], equality: tuple[str, str] | None) -> Sequence[Row]:
+    """The rows that may have a property equal to a value (ignoring case): a user store finds them by its index
+    (so one of 100,000 generated users costs no scan); other rows are all candidates."""
+    if equality is None or not isinstance(rows, UserStore):
+        return rows
+    found = rows.candidates(*equality)
+    return rows if found is None else found
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -65,10 +77,11 @@ def _now() -> str:
 class Graph:
     name = "graph"
 
-    def __init__(self, directory: Directory, issuer: TokenIssuer, page_size: int = 100) -> None:
+    def __init__(self, directory: Directory, issuer: TokenIssuer, page_cap: int | None = None) -> None:
+        """`page_cap`: the most rows any page holds, whatever $top asks (small values force paging)."""
         self.directory = directory
         self.issuer = issuer
-        self.page_size = page_size
+        self.page_cap = page_cap
         self.origin = ""
         self._pager = Pager()
 
@@ -152,10 +165,11 @@ class Graph:
         if entity_set == "applications":
             return [app for app_id, app in self.directory.applications.items()
                     if self.directory.app_home.get(app_id) == tenant_id]
-        if entity_set == "servicePrincipals":
-            return self.directory.service_principals.get(tenant_id, [])
-        if entity_set == "appRoleAssignments":
-            return self.directory.assignments.get(tenant_id, [])
+        kept: dict[str, Mapping[str, Sequence[Row]]] = {
+            "servicePrincipals": self.directory.service_principals, "appRoleAssignments": self.directory.assignments,
+            "users": self.directory.users, POLICIES: self.directory.policies}
+        if entity_set in kept:
+            return kept[entity_set].get(tenant_id, [])
         tenant = self.directory.tenants.get(tenant_id)
         if tenant is None:
             return []
@@ -164,13 +178,17 @@ class Graph:
         return [organization_object(tenant)]
 
     def _properties(self, entity_set: str) -> set[str]:
+        """The type's properties as declared, else those of the objects served."""
+        spec = SETS.get(entity_set)
+        if spec is not None and spec.properties:
+            return set(spec.properties)
         return {name for tenant_id in self.directory.tenants for row in self._rows(entity_set, tenant_id)
                 for name in row}
 
     def _find(self, tenant_id: str, route: Route) -> Row:
         assert route.key is not None
-        field, wanted = ("appId" if route.by_app_id else "id"), route.key.lower()
-        for row in self._rows(route.entity_set, tenant_id):
+        field, wanted = route.key_field, route.key.lower()
+        for row in _narrowed(self._rows(route.entity_set, tenant_id), (field, route.key)):
             if str(row.get(field, "")).lower() == wanted:
                 return row
         raise _not_found(route.key)
@@ -191,21 +209,24 @@ class Graph:
                 raise unknown_property(item.name, type_name)
             check_select(item.select, assignment_properties, "appRoleAssignment")
 
-    def _present(self, tenant_id: str, row: Row, query: Query) -> dict[str, Any]:
-        """A response copy of one stored object: expanded navigations added, then $select applied."""
+    def _present(self, tenant_id: str, entity_set: str, row: Row, query: Query) -> dict[str, Any]:
+        """A response copy of one stored object: expanded navigations added, then $select applied (without one,
+        the set's default properties, as for users)."""
         shaped = dict(row)
         for item in query.expand:
             context = self._context(f"servicePrincipals('{row['id']}')/{item.name}")
             shaped[f"{item.name}@odata.context"] = context
             shaped[item.name] = expanded_rows(self._related(tenant_id, row, item.name), item)
         keep = [name for item in query.expand for name in (f"{item.name}@odata.context", item.name)]
-        return project(shaped, query.select, keep)
+        spec = SETS.get(entity_set)
+        select = query.select if query.select is not None or spec is None else list(spec.default_select) or None
+        return project(shaped, select, keep)
 
     def _entity(self, tenant_id: str, entity_set: str, row: Row, query: Query) -> dict[str, Any]:
         self._check(entity_set, query)
         names = [item.name for item in query.expand]
         context = self._context(f"{entity_set}{selection(query.select, names)}/$entity")
-        return {"@odata.context": context, **self._present(tenant_id, row, query)}
+        return {"@odata.context": context, **self._present(tenant_id, entity_set, row, query)}
 
     def _navigation(self, request: Request, tenant_id: str, row: Row, navigation: str,
                     query: Query) -> dict[str, Any]:
@@ -220,11 +241,11 @@ class Graph:
     def _page(self, request: Request, tenant_id: str, entity_set: str, rows: Sequence[Row], query: Query, *,
               fragment: str) -> dict[str, Any]:
         self._check(entity_set, query)
-        matching = filtered(rows, query.predicate, query.orderby)
+        matching = filtered(_narrowed(rows, query.equality), query.predicate, query.orderby)
         raw_path = urlsplit(request.target).path
         key = PageKey(tenant_id, raw_path, without_skiptoken(request.raw_query))
         offset = 0 if query.skiptoken is None else self._pager.offset(query.skiptoken, key)
-        size = min(self.page_size, query.top or self.page_size)
+        size = min(query.top or DEFAULT_PAGE, MAX_PAGE, self.page_cap or MAX_PAGE)
         names = [item.name for item in query.expand]
         payload: dict[str, Any] = {"@odata.context": self._context(fragment + selection(query.select, names))}
         if query.count and query.skiptoken is None:
@@ -233,7 +254,8 @@ class Graph:
             token = self._pager.issue(key, offset + size)
             payload["@odata.nextLink"] = f"{self.origin}{raw_path}?{key.query + '&' if key.query else ''}" \
                                          f"$skiptoken={token}"
-        payload["value"] = [self._present(tenant_id, row, query) for row in matching[offset:offset + size]]
+        payload["value"] = [self._present(tenant_id, entity_set, row, query)
+                            for row in matching[offset:offset + size]]
         return payload
 
     # -- $batch ---------------------------------------------------------------------------------------

@@ -12,12 +12,22 @@ _COUNTRIES = {"WW": "US", "NA": "US", "US": "US", "EU": "DE", "UK": "GB", "GB": 
               "AU": "AU", "JP": "JP", "CA": "CA", "IN": "IN", "APAC": "SG", "ASIA": "SG"}
 
 
-def application_object(raw: dict[str, Any], secrets: list[Secret], certs: list[AppCertificate]) -> dict[str, Any]:
-    """The v1.0 `application` resource as Graph returns it (secret values never, hints only)."""
-    passwords = [{
+def country_code(tenant: Tenant) -> str:
+    """The tenant's country (organization.countryLetterCode, its users' usageLocation) from its region."""
+    return _COUNTRIES.get(tenant.region.upper(), "US")
+
+
+def password_credentials(raws: Iterable[Mapping[str, Any]], secrets: list[Secret]) -> list[dict[str, Any]]:
+    """The v1.0 `passwordCredential` collection of an application or a service principal: hints, never values."""
+    return [{
         "customKeyIdentifier": None, "displayName": p.get("displayName"), "endDateTime": p.get("endDateTime"),
         "hint": s.value[:3], "keyId": s.key_id, "secretText": None, "startDateTime": p["startDateTime"],
-    } for p, s in zip(raw.get("passwordCredentials", []), secrets, strict=True)]
+    } for p, s in zip(raws, secrets, strict=True)]
+
+
+def application_object(raw: dict[str, Any], secrets: list[Secret], certs: list[AppCertificate]) -> dict[str, Any]:
+    """The v1.0 `application` resource as Graph returns it (secret values never, hints only)."""
+    passwords = password_credentials(raw.get("passwordCredentials", []), secrets)
     keys = [{
         # Edm.Binary: the thumbprint's bytes, base64 in JSON.
         "customKeyIdentifier": base64.b64encode(bytes.fromhex(c.certificate.sha1_thumbprint)).decode(),
@@ -27,7 +37,7 @@ def application_object(raw: dict[str, Any], secrets: list[Secret], certs: list[A
     } for k, c in zip(raw.get("keyCredentials", []), certs, strict=True)]
     return {
         "id": raw["id"].lower(), "deletedDateTime": None, "appId": raw["appId"].lower(),
-        "applicationTemplateId": None, "disabledByMicrosoftStatus": None,
+        "applicationTemplateId": None, "disabledByMicrosoftStatus": raw.get("disabledByMicrosoftStatus"),
         "createdDateTime": raw.get("createdDateTime", "2025-01-01T00:00:00Z"), "displayName": raw["displayName"],
         "description": None, "groupMembershipClaims": None, "identifierUris": [], "isDeviceOnlyAuthSupported": None,
         "isFallbackPublicClient": None, "notes": None, "publisherDomain": raw.get("publisherDomain"),
@@ -53,8 +63,9 @@ def application_object(raw: dict[str, Any], secrets: list[Secret], certs: list[A
 
 def service_principal_object(object_id: str, app_id: str, name: str, owner: str, audience: str, *,
                              enabled: bool = True, sp_type: str = "Application", role_required: bool = False,
-                             app_roles: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The v1.0 `servicePrincipal` resource as Graph returns it."""
+                             app_roles: Iterable[dict[str, Any]] = (), passwords: Iterable[dict[str, Any]] = (),
+                             disabled_by_microsoft: str | None = None) -> dict[str, Any]:
+    """The v1.0 `servicePrincipal` resource as Graph returns it (`passwords` shaped by password_credentials)."""
     return {
         "id": object_id, "deletedDateTime": None, "accountEnabled": enabled, "appDisplayName": name,
         "appDescription": None, "appId": app_id, "appOwnerOrganizationId": owner,
@@ -63,9 +74,9 @@ def service_principal_object(object_id: str, app_id: str, name: str, owner: str,
         "preferredSingleSignOnMode": None, "replyUrls": [], "servicePrincipalNames": [app_id],
         "servicePrincipalType": sp_type, "signInAudience": audience, "tags": [],
         "appRoles": list(app_roles), "oauth2PermissionScopes": [], "keyCredentials": [],
-        "passwordCredentials": [], "alternativeNames": [], "info": None, "verifiedPublisher": {
+        "passwordCredentials": list(passwords), "alternativeNames": [], "info": None, "verifiedPublisher": {
             "displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
-        "addIns": [], "disabledByMicrosoftStatus": None, "preferredTokenSigningKeyThumbprint": None,
+        "addIns": [], "disabledByMicrosoftStatus": disabled_by_microsoft, "preferredTokenSigningKeyThumbprint": None,
         "resourceSpecificApplicationPermissions": [], "tokenEncryptionKeyId": None,
     }
 
@@ -94,7 +105,7 @@ def organization_object(tenant: Tenant) -> dict[str, Any]:
     """The v1.0 `organization` resource of a tenant."""
     return {
         "id": tenant.id, "deletedDateTime": None, "businessPhones": [], "city": None, "country": None,
-        "countryLetterCode": _COUNTRIES.get(tenant.region.upper(), "US"),
+        "countryLetterCode": country_code(tenant),
         "createdDateTime": "2018-03-01T00:00:00Z",
         "defaultUsageLocation": None, "displayName": tenant.display_name,
         "isMultipleDataLocationsForServicesEnabled": None, "marketingNotificationEmails": [],

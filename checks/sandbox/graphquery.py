@@ -17,6 +17,7 @@ from .odatafilter import Predicate, compile_filter
 from .odatasyntax import ODataError
 
 MAX_BATCH = 20
+_EQUALITY = re.compile(r"\s*([A-Za-z]+)\s+eq\s+'((?:[^']|'')*)'\s*")
 QUERY_OPTIONS = ("$select", "$filter", "$top", "$expand", "$count", "$orderby", "$skiptoken")
 Row = Mapping[str, Any]
 
@@ -45,6 +46,7 @@ class Query:
     expand: list[ExpandItem] = field(default_factory=list)
     count: bool = False
     skiptoken: str | None = None
+    equality: tuple[str, str] | None = None  # the $filter is `property eq 'value'`: (property, value)
 
 
 def _options(raw_query: str) -> dict[str, str]:
@@ -90,8 +92,10 @@ def parse_query(raw_query: str, consistency: str) -> Query:
         expand = parse_expand(options["$expand"]) if "$expand" in options else []
     except ODataError as error:
         raise bad_request(str(error)) from error
+    equality = _EQUALITY.fullmatch(options.get("$filter", ""))
     return Query(select, predicate, orderby, _top(options.get("$top")), expand,
-                 _count(options.get("$count"), consistency), options.get("$skiptoken"))
+                 _count(options.get("$count"), consistency), options.get("$skiptoken"),
+                 (equality.group(1), equality.group(2).replace("''", "'")) if equality else None)
 
 
 def check_select(select: Iterable[str] | None, known: set[str], type_name: str) -> None:
@@ -101,7 +105,10 @@ def check_select(select: Iterable[str] | None, known: set[str], type_name: str) 
             raise unknown_property(name, type_name)
 
 
-def filtered(rows: Sequence[Row], predicate: Predicate | None, orderby: list[tuple[str, bool]]) -> list[Row]:
+def filtered(rows: Sequence[Row], predicate: Predicate | None, orderby: list[tuple[str, bool]]) -> Sequence[Row]:
+    """The rows the predicate keeps, in $orderby's order; with neither, the rows themselves (not copied)."""
+    if predicate is None and not orderby:
+        return rows
     result: list[Row] = [row for row in rows if predicate is None or predicate(row)]
     return sort_rows(result, orderby) if orderby else result
 

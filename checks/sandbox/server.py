@@ -31,9 +31,10 @@ from .scenario import load
 class Sandbox:
     """Start with `with Sandbox("healthy") as cloud:`; every service gets its own origin (port)."""
 
-    def __init__(self, scenario: str | dict[str, Any] = "healthy", *, graph_page_size: int = 100,
+    def __init__(self, scenario: str | dict[str, Any] = "healthy", *, graph_page_size: int | None = None,
                  port: int = 0, workdir: Path | None = None, latency: float = 0.0) -> None:
-        """`latency`: seconds added to every request on every service (a standing latency fault; benchmarks)."""
+        """`graph_page_size`: most rows in any Graph page, whatever $top asks (None: Graph's 100, or $top up to
+        999); `latency`: seconds added to every request on every service (a standing latency fault; benchmarks)."""
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.scenario: dict[str, Any] = load(scenario, self.now) if isinstance(scenario, str) else scenario
         self.directory: Directory = build_directory(self.scenario)
@@ -65,7 +66,7 @@ class Sandbox:
         tls = tls_context(str(self.workdir / "server.pem"), str(self.workdir / "server.key"))
         login = self._login = Login(self.directory, self.issuer, providers=self.providers)
         identity = self._identity = IdentityEndpoint(self.directory, login, self.providers)
-        graph = Graph(self.directory, self.issuer, page_size=self._graph_page_size)
+        graph = Graph(self.directory, self.issuer, page_cap=self._graph_page_size)
         exchange = Exchange(self.directory, self.issuer)
         services: list[Any] = [login, graph, exchange]
         readers = {r["ref"]: r["appId"] for r in self.scenario.get("readers", [])}

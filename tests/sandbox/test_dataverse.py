@@ -615,3 +615,12 @@ def test_generated_environment_pages(start_sandbox: Callable[..., Sandbox], tmp_
         count = call(http, cloud, "tracelogs", token, params={"$count": "true", "$select": "level",
                                                               "$filter": "level eq 1"}).json()
         assert count["@odata.count"] == 2501
+
+
+def test_the_cross_tenant_profile_names_the_public_cloud_authority(client: httpx.Client, sandbox: Sandbox,
+                                                                   token: str) -> None:
+    response = call(client, sandbox, f"emailserverprofiles({CROSS_PROFILE})", token,
+                    params={"$select": "serverauthority"}, prefer='odata.include-annotations="*"')
+    body = response.json()
+    assert body["serverauthority"] == 0
+    assert body[f"serverauthority@{FORMATTED}"] == "Public (+GCC) (https://login.microsoftonline.com)"

@@ -61,7 +61,7 @@ def test_jwks_verifies_the_tokens_the_sandbox_issues(client: httpx.Client, sandb
     assert claims["tid"] == TENANT_B
     assert claims["appid"] == claims["azp"] == READER
     assert claims["idtyp"] == "app"
-    assert claims["roles"] == ["Application.Read.All", "Domain.Read.All"]
+    assert claims["roles"] == ["Application.Read.All", "Domain.Read.All", "Policy.Read.All", "User.Read.All"]
     assert claims["appidacr"] == "1"
     assert claims["nbf"] <= claims["iat"] < claims["exp"]
     assert result["token_type"] == "Bearer" and isinstance(result["expires_in"], int)

@@ -277,6 +277,17 @@ def test_top(graph: Get) -> None:
         error_of(graph("/servicePrincipals", **{"$top": bad}), 400, "Request_BadRequest")
 
 
+def test_the_page_size_option_caps_every_page_whatever_top_asks(start_sandbox: Callable[..., Sandbox]) -> None:
+    capped = start_sandbox("healthy", graph_page_size=2)
+    token = get_token(capped, "B", READER, READER_SECRET, capped.graph_url)
+    headers = {"Authorization": f"Bearer {token}"}
+    with trusting(capped, timeout=10) as http:
+        for top in ("1", "3", "999"):
+            page = http.get(f"{capped.graph_url}/v1.0/servicePrincipals?$top={top}", headers=headers).json()
+            assert len(page["value"]) == min(int(top), 2)
+            assert "@odata.nextLink" in page
+
+
 def test_bad_query_options(graph: Get) -> None:
     error = error_of(graph("/servicePrincipals", **{"$filter": "appId eq"}), 400, "Request_BadRequest")
     assert "$filter" in error["message"]
@@ -286,8 +297,10 @@ def test_bad_query_options(graph: Get) -> None:
 
 
 def test_unknown_route_and_bad_identifiers(graph: Get) -> None:
-    error = error_of(graph("/users"), 400, "BadRequest")
-    assert error["message"] == "Resource not found for the segment 'users'."
+    error = error_of(graph("/groups"), 400, "BadRequest")
+    assert error["message"] == "Resource not found for the segment 'groups'."
+    error = error_of(graph("/identity/conditionalAccess/namedLocations"), 400, "BadRequest")
+    assert error["message"] == "Resource not found for the segment 'identity'."
     error = error_of(graph(f"/servicePrincipals/{SYNC_SP}/owners"), 400, "BadRequest")
     assert error["message"] == "Resource not found for the segment 'owners'."
     error = error_of(graph("/applications/not-a-guid"), 400, "Request_BadRequest")
