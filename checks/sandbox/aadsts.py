@@ -71,6 +71,7 @@ AADSTS: dict[int, tuple[str, int, str]] = {
     50166: ("invalid_client", 400, "Request to External OIDC endpoint failed. {reason}"),
     50196: ("temporarily_unavailable", 429, "The server terminated an operation because it encountered a loop "
             "while processing a request."),
+    50000: ("invalid_request", 400, "There was an error issuing a token or an issue with our sign-in service."),
     53003: ("interaction_required", 400, "Access has been blocked by Conditional Access policies. The access policy "
                                          "does not allow token issuance."),
 }

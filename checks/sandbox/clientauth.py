@@ -37,6 +37,8 @@ class ClientAuth:
         suspended = DISABLED_BY_MICROSOFT in (app.get("disabledByMicrosoftStatus"), sp["disabledByMicrosoftStatus"])
         if not sp["accountEnabled"] or suspended:
             raise AuthFailure(7000112, app=app_id, name=sp["displayName"])
+        if any(k.get("type") == "Symmetric" and k.get("usage") == "Sign" for k in app.get("keyCredentials", [])):
+            raise AuthFailure(50000)  # v2 tokens must be signed by a certificate
         return sp
 
     def authenticate(self, request: Request, form: dict[str, str], app_id: str, tenant_id: str) -> int:

@@ -35,6 +35,10 @@ def application_object(raw: dict[str, Any], secrets: list[Secret], certs: list[A
         "endDateTime": k["endDateTime"], "key": None, "keyId": c.key_id, "startDateTime": k["startDateTime"],
         "type": "AsymmetricX509Cert", "usage": "Verify",
     } for k, c in zip(raw.get("keyCredentials", []), certs, strict=True)]
+    if raw.get("symmetricSigningKey"):  # what AADSTS50000's troubleshooting article tells admins to look for
+        keys.append({"customKeyIdentifier": None, "displayName": "legacy signing key", "endDateTime": None,
+                     "key": None, "keyId": "0b7c1c2e-7d1f-4c3e-9a55-5f0f3d3a9e21", "startDateTime": None,
+                     "type": "Symmetric", "usage": "Sign"})
     return {
         "id": raw["id"].lower(), "deletedDateTime": None, "appId": raw["appId"].lower(),
         "applicationTemplateId": None, "disabledByMicrosoftStatus": raw.get("disabledByMicrosoftStatus"),
