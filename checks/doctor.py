@@ -24,9 +24,13 @@ SATISFIED_BY = {
     "Domain.Read.All": {"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All",
                         "Organization.Read.All", "Organization.ReadWrite.All"},
     "Exchange.ManageAsApp": {"Exchange.ManageAsApp"},
+    "Policy.Read.All": {"Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"},
+    "User.Read.All": {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 }
 ROLE_IDS = {"Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
-            "Domain.Read.All": "dbb9058a-0e50-45d7-ae91-66909b5d4664"}
+            "Domain.Read.All": "dbb9058a-0e50-45d7-ae91-66909b5d4664",
+            "Policy.Read.All": "246dd0d5-5bd0-4def-940b-0421030a5b68",
+            "User.Read.All": "df021288-bdef-4463-88db-98f22de89214"}
 _WRITE = re.compile(r"ReadWrite|\.Write|\.Send$|^full_access_as_app$|\.Manage(?!AsApp)", re.IGNORECASE)
 
 
@@ -65,16 +69,28 @@ def _role(permission: Permission) -> str:
     return permission.name.split(" ", maxsplit=1)[0]
 
 
+def optional_roles(checks: Sequence[CheckSpec]) -> set[str]:
+    """Roles whose checks skip (saying so) without them: missing, they are a note, not a failure."""
+    return {_role(p) for spec in checks for p in spec.permissions if p.optional}
+
+
 def examine(settings: Settings, exchange_tenant: str) -> list[IdentityReport]:
     catalog, _ = registry.load()
-    places = needs_by_place(select(catalog, settings.run.only, settings.run.skip))
+    checks = select(catalog, settings.run.only, settings.run.skip)
+    places, optional = needs_by_place(checks), optional_roles(checks)
     admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
     http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, exchange_admin_origin=admin_api)
     tokens = Tokens(settings, http)
     try:
-        return [_examine(settings, tokens, c, places, exchange_tenant) for c in settings.credentials]
+        reports = [_examine(settings, tokens, c, places, exchange_tenant) for c in settings.credentials]
     finally:
         http.close()
+    for report in reports:
+        skipping = [role for role in report.missing if role in optional]
+        report.missing = [role for role in report.missing if role not in optional]
+        report.notes.extend(f"optional {role} not held: {', '.join(sorted(set(report.needed.get(role, []))))} skip "
+                            "without it" for role in skipping)
+    return reports
 
 
 def _examine(settings: Settings, tokens: Tokens, credential: Credential, places: dict[str, dict[str, list[str]]],

@@ -75,14 +75,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def permission_table() -> str:
     """Least privilege per tenant, generated from what the checks and their probes declare (README embeds it)."""
     catalog, _ = registry.load()
-    needed: dict[tuple[str, str, str], set[str]] = {}
+    needed: dict[tuple[str, str, str, bool], set[str]] = {}
     for spec in catalog.values():
-        for permission in spec.permissions:
-            needed.setdefault((permission.where, permission.service, permission.name), set()).add(spec.id)
+        for p in spec.permissions:
+            needed.setdefault((p.where, p.service, p.name, p.optional), set()).add(spec.id)
     rows = ["| where | service | permission | needed by |", "|---|---|---|---|"]
-    for (where, service, name), ids in sorted(needed.items()):
-        rows.append(f"| {where} | {service} | `{name}` | {', '.join(sorted(ids))} |")
+    for (where, service, name, optional), ids in sorted(needed.items()):
+        skips = f" (optional: without it {_and(sorted(ids))} skip)" if optional else ""
+        rows.append(f"| {where} | {service} | `{name}`{skips} | {', '.join(sorted(ids))} |")
     return "\n".join(rows)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def cmd_doctor(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

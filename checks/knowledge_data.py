@@ -27,7 +27,7 @@ class Entry:
     aliases: tuple[str, ...] = ()
 
 
-FAMILIES = ("aadsts", "sync-code", "alert-text", "ews-policy", "graph-error")
+FAMILIES = ("aadsts", "sync-code", "alert-text", "ews-policy", "graph-error", "undocumented")
 
 # Microsoft Learn pages (the Microsoft-owned GitHub sources of each are named in the comments where they differ).
 _ENTRA_CODES = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes"
@@ -63,8 +63,9 @@ _AADSTS: tuple[Entry, ...] = (
         "The tenant exists, but in a different cloud (for example US Government or China) from the sign-in host "
         "the request went to, and the two clouds do not trust each other.",
         "Use the sign-in, Graph and Exchange hosts of the cloud that holds the Exchange tenant (xtcheck's cloud "
-        "setting), and check that Dataverse can reach that cloud at all.",
-        _NATIONAL_CLOUDS, ("EXO-004", "EXO-003")),
+        "setting), check that Dataverse can reach that cloud at all, and set the email server profile's Server "
+        "Authority to that cloud.",
+        _NATIONAL_CLOUDS, ("EXO-004", "PRF-006", "EXO-003")),
     Entry(
         "AADSTS700016", "aadsts", "Application not found in the tenant",
         "No application with this client ID is known in the tenant that was asked for a token: the ID is wrong "
@@ -87,10 +88,13 @@ _AADSTS: tuple[Entry, ...] = (
     Entry(
         "AADSTS7000112", "aadsts", "Application is disabled",
         "Entra ID refuses tokens because the app is switched off: usually its service principal in the Exchange "
-        "tenant has accountEnabled set to false, less often the registration itself was disabled.",
+        "tenant has accountEnabled set to false; or Microsoft disabled the registration or its service principal "
+        "(disabledByMicrosoftStatus DisabledDueToViolationOfServicesAgreement).",
         "In the Exchange tenant open Microsoft Entra admin center > Enterprise applications > the app > "
-        "Properties and set 'Enabled for users to sign-in?' to Yes, then save.",
-        _ENTRA_TROUBLESHOOT + "error-code-aadsts7000112-application-is-disabled", ("EXO-001", "EXO-003")),
+        "Properties and set 'Enabled for users to sign-in?' to Yes, then save. An app Microsoft disabled stays "
+        "disabled: ask Microsoft support, and register a new app meanwhile.",
+        _ENTRA_TROUBLESHOOT + "error-code-aadsts7000112-application-is-disabled",
+        ("EXO-001", "APP-005", "EXO-003")),
     Entry(
         "AADSTS7000215", "aadsts", "Invalid client secret",
         "The secret sent does not match any secret of the app (HTTP 401). Most often the secret's ID, a GUID, was "
@@ -200,7 +204,7 @@ _AADSTS: tuple[Entry, ...] = (
         "for example because of where the request comes from.",
         "In Microsoft Entra admin center > Sign-in logs > Service principal sign-ins find the failure and the "
         "policy that applied, then exclude the app or change the policy's conditions.",
-        _CA_WORKLOADS, ("EXO-003",)),
+        _CA_WORKLOADS, ("EXO-003", "EXO-005")),
     Entry(
         "AADSTS530032", "aadsts", "Blocked by a tenant security policy",
         "A security policy set at tenant level blocks the request before a token is issued.",
@@ -223,12 +227,30 @@ _AADSTS: tuple[Entry, ...] = (
         _ENTRA_CODES, ("PRF-002",)),
     Entry(
         "AADSTS90024", "aadsts", "Temporary Entra ID service error",
-        "Entra ID had a passing problem (request budget, directory unavailable, token issuance or an external "
-        "service; codes 90024, 90033, 50000 and 90006); nothing in the configuration is wrong. Server-side sync "
-        "retries transient errors ten times, five minutes apart, before it disables the mailbox.",
+        "Entra ID had a passing problem (request budget, directory unavailable or an external service; codes "
+        "90024, 90033 and 90006); nothing in the configuration is wrong. Server-side sync retries transient errors "
+        "ten times, five minutes apart, before it disables the mailbox.",
         "Retry later. If the error lasts more than an hour, check Microsoft 365 service health and open a "
         "support case with the trace and correlation IDs from the error.",
-        _ENTRA_CODES, ("EXO-003",), codes=("AADSTS90033", "AADSTS50000", "AADSTS90006")),
+        _ENTRA_CODES, ("EXO-003",), codes=("AADSTS90033", "AADSTS90006")),
+    Entry(
+        "AADSTS50000", "aadsts", "Error issuing a token (often a configuration cause)",
+        "Entra ID could not issue the token. Microsoft documents configuration causes for this code, not only "
+        "outages: for an app signing in as itself, chiefly a symmetric signing key on the app registration or its "
+        "service principal (tokens must be signed by a certificate), and a resource that exposes no permission the "
+        "request can use.",
+        "In Microsoft Graph, look at the keyCredentials of the app and of its service principal in the Exchange "
+        "tenant for an entry with type Symmetric and usage Sign, and remove it (certificate credentials only); if "
+        "none is there and the error persists, open a support case with the trace and correlation IDs.",
+        _ENTRA_TROUBLESHOOT + "error-code-aadsts50000-issuing-token-sign-in-service", ("EXO-003",)),
+    Entry(
+        "AADSTS50196", "aadsts", "Client loop detected",
+        "Entra ID saw the same token request too often in too short a time and refuses it: a client using this app "
+        "asks for tokens in a loop instead of caching them (Microsoft: check that token caching is implemented and "
+        "errors are handled). It is the client's behaviour, not an outage.",
+        "Find the client that signs in as this app in a loop (Microsoft Entra admin center > Sign-in logs > Service "
+        "principal sign-ins, filtered by the app), stop or fix it, then retry.",
+        _ENTRA_CODES, ("EXO-003",)),
     Entry(
         "AADSTS9001023", "aadsts", "Tenant-specific authority required",
         "The token request went to /common or /consumers, which does not serve this grant, resource or app "
@@ -254,14 +276,15 @@ _SYNC_CODES: tuple[Entry, ...] = (
         "email server profile points to.",
         "In the Exchange tenant's Microsoft 365 admin center > Users > Active users, open the user and unblock "
         "sign-in. " + _RERUN,
-        _SSS_TROUBLESHOOT + "error-code-8005e273", ("MBX-005", "MBX-003")),
+        _SSS_TROUBLESHOOT + "error-code-8005e273", ("MBX-006", "MBX-005", "MBX-003")),
     Entry(
         "8005E274", "sync-code", "Mailbox not enabled for REST (MailboxNotEnabledForRESTAPI)",
         "The Exchange mailbox for the address cannot be reached through the REST API: it has no Exchange Online "
         "licence, it is disabled, or it lives on-premises in a hybrid deployment.",
         "Assign an Exchange Online licence to the user in the Exchange tenant and allow time for the mailbox to be "
         "created; an on-premises mailbox needs an Exchange Server (Hybrid) profile instead.",
-        _SSS_TROUBLESHOOT + "error-code-8005e274", ("MBX-005", "MBX-003"), phrases=("mailboxnotenabledforrestapi",)),
+        _SSS_TROUBLESHOOT + "error-code-8005e274", ("MBX-006", "MBX-005", "MBX-003"),
+        phrases=("mailboxnotenabledforrestapi",)),
     Entry(
         "8005E276", "sync-code", "No valid Exchange licence, or the user is not in Read-Write access mode",
         "Either the Microsoft 365 user behind the address has no valid Exchange licence, or the Dynamics 365 user "
@@ -427,4 +450,21 @@ _GRAPH_ERRORS: tuple[Entry, ...] = (
         phrases=("access to odata is disabled",)),
 )
 
-ENTRIES: tuple[Entry, ...] = _AADSTS + _SYNC_CODES + _ALERT_TEXTS + _EWS_POLICY + _GRAPH_ERRORS
+# Values xtcheck reads that Microsoft does not document: a check warns on them, never fails, and says how to confirm.
+_UNDOCUMENTED: tuple[Entry, ...] = (
+    Entry(
+        "profile-settings-uncertain", "undocumented", "Profile settings Microsoft does not document",
+        "Microsoft documents the email server profile's option values (servertype 0-4, credential retrieval 0-7) "
+        "but not which ones the Power Platform admin center stores for an Exchange Online profile with "
+        "Authentication Type 'Oauth (Cross Tenant)'. Profiles seen in use store servertype 0 or 3 and credential "
+        "retrieval 7 (OAuth with Microsoft Entra ID); anything else may be a profile of another kind, or simply "
+        "what a newer admin center writes.",
+        "Open the profile in Power Platform admin center > Environments > the environment > Settings > Email > "
+        "Server profiles and confirm that Email Server Type reads Exchange Online and Authentication Type reads "
+        "Oauth (Cross Tenant); then Test & Enable one mailbox. If both read right and the test passes, the warning "
+        "is about the stored value only.",
+        "https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/emailserverprofile",
+        ("PRF-002",), aliases=("servertype", "credential retrieval", "oauth (cross tenant)")),
+)
+
+ENTRIES: tuple[Entry, ...] = _AADSTS + _SYNC_CODES + _ALERT_TEXTS + _EWS_POLICY + _GRAPH_ERRORS + _UNDOCUMENTED

@@ -66,6 +66,7 @@ class Permission:
     service: str  # "Microsoft Graph" or "Dataverse"
     name: str  # "Application.Read.All", "prvReadMailbox"
     where: str  # "tenant B", "the app's home tenant", "the Dynamics environment"
+    optional: bool = False  # without it, the checks that need it skip (saying so) instead of erring
 
 
 @dataclass(frozen=True, slots=True)

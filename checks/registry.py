@@ -19,15 +19,15 @@ PROBES: dict[str, ProbeSpec] = {}
 # Where each area's checks live: a check id's prefix names its module (APP-004 is in checks/rules/app.py). Imported
 # by name, never found by walking the package.
 RULE_MODULES: dict[str, tuple[str, ...]] = {
-    "APP": ("checks.rules.app",),
-    "EXO": ("checks.rules.exchange",),
+    "APP": ("checks.rules.app", "checks.rules.app_secret"),
+    "EXO": ("checks.rules.exchange", "checks.rules.signin"),
     "GRA": ("checks.rules.graph",),
     "EWS": ("checks.rules.ews",),
-    "PRF": ("checks.rules.profile",),
-    "MBX": ("checks.rules.mailbox", "checks.rules.mailbox_sync"),
+    "PRF": ("checks.rules.profile", "checks.rules.profile_target"),
+    "MBX": ("checks.rules.mailbox", "checks.rules.mailbox_sync", "checks.rules.mailbox_recipient"),
 }
 PROBE_MODULES = ("checks.probes.entra", "checks.probes.dataverse", "checks.probes.discovery", "checks.probes.token",
-                 "checks.probes.exchange")
+                 "checks.probes.exchange", "checks.probes.tenant")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -39,7 +39,7 @@ def test_the_command_leaves_with_everything_written_and_its_exit_code(tmp_path: 
                               stderr=subprocess.PIPE, text=True, timeout=120, check=False)
     assert code.returncode == 1 and code.stderr == ""
     text = out.read_text(encoding="utf-8")
-    assert text.endswith(f"FAIL — 41 pass, 3 fail, 2 warn, 0 error, 0 skip\nwrote {tmp_path / 'xtcheck-report.json'}\n")
+    assert text.endswith(f"FAIL — 48 pass, 4 fail, 3 warn, 0 error, 0 skip\nwrote {tmp_path / 'xtcheck-report.json'}\n")
     assert json.loads((tmp_path / "xtcheck-report.json").read_text(encoding="utf-8"))["summary"]["exit_code"] == 1
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,8 +69,19 @@ class Api:
 
     def get_all(self, path: str, params: Mapping[str, str] | None = None) -> Collection:
         """Every page, following @odata.nextLink verbatim; any failed page fails the whole read."""
+        items: list[dict[str, Any]] = []
+        pages = 0
+        for page in self.pages(path, params):
+            items.extend(page)
+            pages += 1
+        return Collection(items, pages)
+
+    def pages(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Each page's items in turn, following @odata.nextLink verbatim, so a caller can keep what it needs of a
+        large collection instead of all of it; a failed page raises, and the read is incomplete."""
         body = self.get(path, params)
-        items, pages = list(_value(body, self.service)), 1
+        yield _value(body, self.service)
+        pages = 1
         while (link := body.get("@odata.nextLink")) is not None:
             if pages >= MAX_PAGES:
                 raise ProbeError(f"{self.service} kept sending next pages after {MAX_PAGES}; the read is incomplete")
@@ -78,9 +89,8 @@ class Api:
                 raise ProbeError(f"{self.service} named a next page on another host ({_netloc(str(link))}); it was "
                                  "not followed, so the read is incomplete")
             body = self._get(str(link), None)
-            items.extend(_value(body, self.service))
+            yield _value(body, self.service)
             pages += 1
-        return Collection(items, pages)
 
     def _get(self, url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
         return _json(self._authorized("GET", url, params, None), self.service)

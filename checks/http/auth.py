@@ -41,7 +41,8 @@ from .signin import (
 )
 
 _AADSTS = re.compile(r"AADSTS(\d+)")
-TRANSIENT_CODES = frozenset({50000, 50196, 90006, 90024, 90033})  # Entra's "try again later" answers
+TRANSIENT_CODES = frozenset({90006, 90024, 90033})  # Entra's "try again later" answers (50000 and 50196 are not:
+# Microsoft documents configuration and client causes for them, so EXO-003 judges them)
 
 
 class Tokens:

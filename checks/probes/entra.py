@@ -22,10 +22,11 @@ READ_APPS_B = Permission("Microsoft Graph", "Application.Read.All", "tenant B")
 READ_APPS_HOME = Permission("Microsoft Graph", "Application.Read.All", "the app's home tenant")
 READ_DOMAINS_B = Permission("Microsoft Graph", "Domain.Read.All (or Organization.Read.All)", "tenant B")
 
-_SP_SELECT = "id,appId,displayName,accountEnabled,appOwnerOrganizationId,servicePrincipalType,signInAudience"
+_SP_SELECT = ("id,appId,displayName,accountEnabled,appOwnerOrganizationId,servicePrincipalType,signInAudience,"
+              "passwordCredentials,disabledByMicrosoftStatus")
 _RESOURCE_SELECT = "id,appId,displayName,appRoles"
 _APP_SELECT = ("id,appId,displayName,signInAudience,passwordCredentials,keyCredentials,requiredResourceAccess,"
-               "createdDateTime,publisherDomain")
+               "createdDateTime,publisherDomain,disabledByMicrosoftStatus")
 
 
 @probe()

@@ -4,32 +4,31 @@ valid secret."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, failed, passed, skipped, warned
+from ..model import CheckResult, Remediation, RunIds, Severity, failed, passed, skipped, warned
 from ..probes.entra import EXCHANGE_APP_ID
 from ..registry import check
-from ..settings import Thresholds
 from . import (
     FULL_ACCESS_ROLE_ID,
     app_subject,
     clean_id,
-    day,
     full_access_role,
+    held_roles,
     names,
-    parse_time,
     role_names,
     same_id,
 )
-from .fixes import app_registration, consent_url, rotate_secret
+from .fixes import FULL_ACCESS_REACH, SCOPING, app_registration, consent_risks, consent_url
 from .sources import (
     ACCOUNT_TYPES,
+    ADMIN_CONSENT,
+    CA_WORKLOAD_IDENTITIES,
+    GRAPH_APP_ROLE_ASSIGNMENT,
     GRAPH_APPLICATION,
-    GRAPH_CREDENTIAL_DOC,
     GRAPH_REQUIRED_ACCESS,
+    GRAPH_SERVICE_PRINCIPAL,
     LEARN_CROSS_TENANT,
-    PROFILE_FORM_ISSUE,
 )
 
 MULTITENANT = "AzureADMultipleOrgs"
@@ -71,39 +70,64 @@ def app_registration_exists(application: Mapping[str, Any], client_id: str) -> C
                  created=app.get("createdDateTime"), searched=searched)
 
 
-def make_multitenant(ids: RunIds) -> Remediation:
+def sign_in_to_exchange_tenant(ids: RunIds) -> Remediation:
     return Remediation(
-        f"Set the app {ids.client_id} to 'Accounts in any organizational directory' (AzureADMultipleOrgs).",
-        steps=(app_registration(ids, "Authentication > Supported account types > Accounts in any organizational "
-                                     "directory > Save"),),
+        f"Let the app {ids.client_id} sign in to tenant {ids.exchange_tenant}: register it there, as Microsoft's setup "
+        "does, or make the registration it has multitenant.",
+        steps=(f"Microsoft's setup registers the app in the tenant where Exchange Online lives, {ids.exchange_tenant}: "
+               "register one there (single tenant is enough), give it full_access_as_app and the Graph roles, and "
+               "put its client id and secret in the email server profile.",
+               "Or keep this registration and make it multitenant: " + app_registration(
+                   ids, "Authentication > Supported account types > Accounts in any organizational directory > "
+                        "Save") + "; then an administrator of tenant B consents to it.",
+               "A multitenant app's service principal in tenant B is out of reach of Conditional Access for workload "
+               "identities, which covers only single-tenant apps registered in the tenant: registering in tenant B "
+               "keeps that protection."),
         commands=(f"az login --tenant {ids.home_tenant} --allow-no-subscriptions",
                   f"az ad app update --id {ids.client_id} --sign-in-audience AzureADMultipleOrgs"),
     )
 
 
-@check("APP-002", "The app accepts accounts in any organizational directory (multitenant)", Severity.HIGH,
-       link="app", remedy=make_multitenant, references=(ACCOUNT_TYPES, GRAPH_APPLICATION, LEARN_CROSS_TENANT),
+@check("APP-002", "The app can sign in to the Exchange tenant: registered there, or multitenant", Severity.HIGH,
+       link="app", remedy=sign_in_to_exchange_tenant,
+       references=(LEARN_CROSS_TENANT, ACCOUNT_TYPES, CA_WORKLOAD_IDENTITIES, GRAPH_APPLICATION),
        depends_on=("APP-001",))
-def app_is_multitenant(application: Mapping[str, Any], client_id: str) -> CheckResult:
-    """The cross-tenant setup calls for a multitenant app: a single-tenant app gets tokens only from its home
-    tenant, and every other tenant refuses it (AADSTS700016)."""
+def app_can_sign_in_to_the_exchange_tenant(application: Mapping[str, Any], client_id: str,
+                                           exchange_tenant_id: str) -> CheckResult:
+    """Server-side sync asks tenant B for the app's tokens. Microsoft's setup registers the app in tenant B, where
+    any supported account type signs in (and a single-tenant app stays within reach of Conditional Access for
+    workload identities). An app registered in another tenant must be multitenant to have a service principal in
+    tenant B at all; a single-tenant one is refused there (AADSTS700016)."""
     app = application.get("object")
     subject = app_subject(client_id)
     if app is None:
         yield skipped(subject, _NO_APP)
         return
-    audience = app.get("signInAudience")
-    if audience == MULTITENANT:
-        yield passed(subject, f"app {client_id} accepts accounts in any organizational directory (signInAudience "
-                     f"{audience})", signInAudience=audience)
-    elif audience == MULTITENANT_AND_PERSONAL:
-        yield passed(subject, f"app {client_id} has signInAudience {audience}, which works, but broader than "
-                     "required: it also admits personal Microsoft accounts", signInAudience=audience)
+    audience, home = app.get("signInAudience"), str(application.get("home_tenant") or "")
+    evidence: dict[str, Any] = {"signInAudience": audience, "home_tenant": home, "exchange_tenant": exchange_tenant_id}
+    if audience == "PersonalMicrosoftAccount":
+        yield failed(subject, f"app {client_id} accepts personal Microsoft accounts only (signInAudience {audience}), "
+                     "so no organization's directory, tenant B's included, issues it a token", **evidence)
+    elif same_id(home, exchange_tenant_id):
+        yield passed(subject, f"app {client_id} is registered in tenant B {exchange_tenant_id}, where Exchange Online "
+                     f"lives, so it signs in there (signInAudience {audience}){_audience_note(audience)}", **evidence)
+    elif audience in (MULTITENANT, MULTITENANT_AND_PERSONAL):
+        personal = ", and personal Microsoft accounts too" if audience == MULTITENANT_AND_PERSONAL else ""
+        yield passed(subject, f"app {client_id} is registered in tenant {home} and accepts accounts in any "
+                     f"organizational directory (signInAudience {audience}{personal}), so tenant B can hold its "
+                     "service principal", **evidence)
     else:
         kind = _NARROW.get(str(audience), "not multitenant")
-        yield failed(subject, f"app {client_id} is {kind} (signInAudience {audience}): only its home tenant "
-                     f"{application.get('home_tenant')} accepts it, and the cross-tenant setup needs any "
-                     "organizational directory", signInAudience=audience)
+        yield failed(subject, f"app {client_id} is registered in tenant {home or 'unknown'}, not in tenant B "
+                     f"{exchange_tenant_id}, and is {kind} (signInAudience {audience}): only its home tenant accepts "
+                     "it, so tenant B refuses its tokens (AADSTS700016)", **evidence)
+
+
+def _audience_note(audience: object) -> str:
+    if audience in (MULTITENANT, MULTITENANT_AND_PERSONAL):
+        return ("; single tenant would be enough here, and would keep it within reach of Conditional Access for "
+                "workload identities, which does not cover multitenant apps")
+    return ""
 
 
 def request_full_access(ids: RunIds) -> Remediation:
@@ -114,21 +138,27 @@ def request_full_access(ids: RunIds) -> Remediation:
                                      "Exchange Online > Application permissions > full_access_as_app"),
                "Remove Exchange permissions picked by mistake (a delegated EWS.AccessAsUser.All, "
                "Exchange.ManageAsApp) unless something else needs them.",
-               f"Grant admin consent as an administrator of tenant {ids.exchange_tenant}: {consent_url(ids)}"),
+               f"Grant admin consent as an administrator of tenant {ids.exchange_tenant}: {consent_url(ids)}",
+               *consent_risks(ids), FULL_ACCESS_REACH),
         commands=(f"az login --tenant {ids.home_tenant} --allow-no-subscriptions",
                   f"az ad app permission add --id {ids.client_id} --api {EXCHANGE_APP_ID} "
                   f"--api-permissions {FULL_ACCESS_ROLE_ID}=Role"),
+        links=(SCOPING,),
     )
 
 
 @check("APP-003", "The app requests full_access_as_app on Office 365 Exchange Online as an application permission",
-       Severity.HIGH, link="app", remedy=request_full_access, references=(LEARN_CROSS_TENANT, GRAPH_REQUIRED_ACCESS),
+       Severity.HIGH, link="app", remedy=request_full_access,
+       references=(LEARN_CROSS_TENANT, GRAPH_REQUIRED_ACCESS, GRAPH_APP_ROLE_ASSIGNMENT, ADMIN_CONSENT),
        depends_on=("APP-001",))
 def full_access_as_app_is_requested(application: Mapping[str, Any], exchange_resource_sp: Mapping[str, Any] | None,
-                                    client_id: str) -> CheckResult:
+                                    client_service_principal: Mapping[str, Any] | None,
+                                    app_role_assignments: list[Mapping[str, Any]], client_id: str) -> CheckResult:
     """Server-side sync signs in as the app itself (client credentials), so Exchange needs the application
-    permission full_access_as_app; a delegated permission only acts for a signed-in user. The request is what an
-    administrator's consent grants, so it has to name the right role."""
+    permission full_access_as_app; a delegated permission only acts for a signed-in user. Only the app role
+    assignment in tenant B (EXO-002) puts the role into tokens; the request (requiredResourceAccess) is what an
+    administrator's consent grants, so a role held without being requested works today but can be lost the next
+    time consent is given."""
     app = application.get("object")
     subject = app_subject(client_id)
     if app is None:
@@ -136,7 +166,10 @@ def full_access_as_app_is_requested(application: Mapping[str, Any], exchange_res
         return
     rid, note = full_access_role(exchange_resource_sp)
     asked = list(_exchange_access(app))
-    evidence: dict[str, Any] = {"requested": [{"id": i, "type": t} for i, t in asked], "role_id": rid}
+    held = held_roles(app_role_assignments, client_service_principal or {}, exchange_resource_sp or {}) \
+        if client_service_principal and exchange_resource_sp else {}
+    evidence: dict[str, Any] = {"requested": [{"id": i, "type": t} for i, t in asked], "role_id": rid,
+                                "consented": rid in held}
     if (rid, "Role") in asked and rid == FULL_ACCESS_ROLE_ID:
         yield passed(subject, f"app {client_id} requests full_access_as_app as an application permission on Office "
                      f"365 Exchange Online{note}", **evidence)
@@ -144,6 +177,13 @@ def full_access_as_app_is_requested(application: Mapping[str, Any], exchange_res
         yield warned(subject, f"app {client_id} requests full_access_as_app, but tenant B's Exchange Online gives "
                      f"that role the id {rid}, not the well-known {FULL_ACCESS_ROLE_ID}; verify which one the app "
                      "asks for", **evidence)
+    elif rid in held:
+        listed = _describe(asked, role_names(exchange_resource_sp), instead=False)
+        yield warned(subject, f"app {client_id} does not request full_access_as_app (its API permissions name "
+                     f"{listed}), but tenant B has consented it, so its tokens carry the role and sync works; add it "
+                     "to the app's API permissions, because "
+                     "granting tenant-wide admin consent may revoke permissions already granted tenant-wide for the "
+                     f"app{note}", **evidence)
     else:
         what = _describe(asked, role_names(exchange_resource_sp))
         yield failed(subject, f"app {client_id} does not request full_access_as_app as an application permission on "
@@ -158,125 +198,63 @@ def _exchange_access(app: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                 yield clean_id(access.get("id")), str(access.get("type"))
 
 
-def _describe(asked: list[tuple[str, str]], roles: Mapping[str, str]) -> str:
+def _describe(asked: list[tuple[str, str]], roles: Mapping[str, str], *, instead: bool = True) -> str:
     if not asked:
         return "no Office 365 Exchange Online permission at all"
     parts = [f"the application permission {roles.get(i, i)}" for i, t in asked if t == "Role"]
     scopes = [_DELEGATED_NAMES.get(i, roles.get(i, i)) for i, t in asked if t != "Role"]
     if scopes:
         parts.append(f"the delegated permission {names(scopes)}")
+    if not instead:
+        return names(parts)
     delegated = ", and a delegated permission only acts for a signed-in user" if scopes else ""
     return f"{names(parts)} instead{delegated}"
 
 
-class _Secret(NamedTuple):
-    key_id: str
-    name: str
-    hint: str
-    start: datetime | None
-    end: datetime | None
-    raw: Mapping[str, Any]
-
-    @property
-    def label(self) -> str:
-        named = f"'{self.name}'" if self.name else f"key {self.key_id}"
-        return f"{named} (hint {self.hint})" if self.hint else named
-
-    def valid_at(self, now: datetime) -> bool:
-        return (self.start is None or self.start <= now) and (self.end is None or now < self.end)
-
-    def evidence(self) -> dict[str, Any]:
-        return {"keyId": self.key_id, "displayName": self.name or None, "hint": self.hint or None,
-                "start": self.raw.get("startDateTime"), "end": self.raw.get("endDateTime")}
+_DISABLED = "DisabledDueToViolationOfServicesAgreement"
 
 
-def _secret(raw: Mapping[str, Any]) -> _Secret:
-    return _Secret(str(raw.get("keyId") or ""), str(raw.get("displayName") or ""), str(raw.get("hint") or ""),
-                   parse_time(raw.get("startDateTime")), parse_time(raw.get("endDateTime")), raw)
+def appeal_disabled_app(ids: RunIds) -> Remediation:
+    return Remediation(
+        f"Microsoft has disabled the app {ids.client_id}; sync cannot use it. Register a new app, or ask Microsoft "
+        "support why it was disabled.",
+        steps=(f"Microsoft disables an app for a violation of the Microsoft Services Agreement (suspicious, abusive "
+               f"or malicious activity); only Microsoft support can say why and lift it. Open a support request in "
+               f"the app's home tenant {ids.home_tenant}.",
+               f"Meanwhile register a new app in tenant {ids.exchange_tenant} as Microsoft's setup describes, give it "
+               "the same permissions, and put its client id and secret in the email server profile."),
+        commands=(f"az rest --url \"{ids.graph_host}/v1.0/applications(appId='{ids.client_id}')"
+                  "?$select=displayName,disabledByMicrosoftStatus\"",),
+    )
 
 
-def _days(later: datetime, earlier: datetime) -> int:
-    return round((later - earlier).total_seconds() / 86400)
-
-
-@check("APP-004", "A client secret of the app is valid now and not about to expire", Severity.HIGH, link="app",
-       remedy=rotate_secret, references=(GRAPH_CREDENTIAL_DOC, LEARN_CROSS_TENANT, PROFILE_FORM_ISSUE),
+@check("APP-005", "Microsoft has not disabled the app or its service principal", Severity.CRITICAL, link="app",
+       remedy=appeal_disabled_app, references=(GRAPH_APPLICATION, GRAPH_SERVICE_PRINCIPAL),
        depends_on=("APP-001",))
-def client_secret_is_valid(application: Mapping[str, Any], client_id: str, thresholds: Thresholds,
-                           now: datetime, profile_modified: Mapping[str, Any]) -> CheckResult:
-    """The profile authenticates with a client secret; when the last valid one expires, every mailbox on the profile
-    stops syncing at once (AADSTS7000222). Rotating takes a new secret and an edit of the profile, so it needs
-    warning ahead of time. A new secret helps only once it is in the profile: if every secret that existed when the
-    profile was last saved has expired, the profile very likely still holds an expired one."""
+def app_is_not_disabled_by_microsoft(application: Mapping[str, Any],
+                                     client_service_principal: Mapping[str, Any] | None,
+                                     client_id: str) -> CheckResult:
+    """Microsoft can disable an app registration or its service principal for a violation of the Microsoft
+    Services Agreement (disabledByMicrosoftStatus); a disabled app gets no tokens, so nothing syncs, whatever
+    else is configured. Nothing else in the tenant says so as plainly."""
     app = application.get("object")
-    if app is None:
-        yield skipped(app_subject(client_id), _NO_APP)
-        return
-    secrets = [_secret(raw) for raw in app.get("passwordCredentials") or []]
-    evidence: dict[str, Any] = {"credentials": [s.evidence() for s in secrets],
-                "warning_days": thresholds.secret_expiry_warning_days}
-    yield _secret_outcome(client_id, secrets, thresholds.secret_expiry_warning_days, now, evidence)
-    stale = _stale_profile_secret(profile_modified, secrets, now)
-    if stale is not None:
-        yield stale
-
-
-def _secret_outcome(client_id: str, secrets: list[_Secret], window: int, now: datetime,
-                    evidence: dict[str, Any]) -> Outcome:
     subject = app_subject(client_id)
-    valid = [s for s in secrets if s.valid_at(now)]
-    if not valid:
-        return failed(subject, _none_valid(client_id, secrets, now), **evidence)
-    latest = max(valid, key=lambda s: s.end or datetime.max.replace(tzinfo=UTC))
-    if latest.end is None:
-        return passed(subject, f"app {client_id} has {_count(valid)}; {latest.label} never expires", **evidence)
-    when = f"{day(latest.end)} (in {_days(latest.end, now)} days)"
-    if latest.end - now > timedelta(days=window):
-        if len(valid) == 1:
-            return passed(subject, f"app {client_id} has 1 valid client secret; the only valid secret, {latest.label}, "
-                          f"expires on {when}: sync stops then unless a newer one is added and entered in the "
-                          "profile", **evidence)
-        return passed(subject, f"app {client_id} has {_count(valid)}; the latest, {latest.label}, expires on {when}: "
-                      "sync stops then at the latest (earlier if the profile holds an older one)", **evidence)
-    if len(valid) == 1:
-        message = f"the only valid secret of app {client_id}, {latest.label}, expires on {when}: sync stops then"
+    if app is None:
+        yield skipped(subject, _NO_APP)
+        return
+    seen = {"application": app.get("disabledByMicrosoftStatus")}
+    if client_service_principal is not None:
+        seen["service principal in tenant B"] = client_service_principal.get("disabledByMicrosoftStatus")
+    evidence: dict[str, Any] = {"disabledByMicrosoftStatus": seen}
+    disabled = [where for where, value in seen.items() if value == _DISABLED]
+    odd = [f"{where} ({value})" for where, value in seen.items() if value not in (None, "NotDisabled", _DISABLED)]
+    if disabled:
+        yield failed(subject, f"Microsoft has disabled app {client_id}: its {names(disabled)} "
+                     f"{'has' if len(disabled) == 1 else 'have'} disabledByMicrosoftStatus {_DISABLED}, so it gets "
+                     "no tokens and nothing syncs", **evidence)
+    elif odd:
+        yield warned(subject, f"app {client_id} has a disabledByMicrosoftStatus xtcheck does not know on its "
+                     f"{names(odd)}; Microsoft documents null, NotDisabled and {_DISABLED}: look at the app in the "
+                     "Entra admin center", **evidence)
     else:
-        message = (f"all {len(valid)} valid secrets of app {client_id} expire within {window} days; the last, "
-                   f"{latest.label}, expires on {when}: sync stops then")
-    return warned(subject, message, **evidence)
-
-
-def _count(valid: list[_Secret]) -> str:
-    return "1 valid client secret" if len(valid) == 1 else f"{len(valid)} valid client secrets"
-
-
-def _none_valid(client_id: str, secrets: list[_Secret], now: datetime) -> str:
-    if not secrets:
-        return f"app {client_id} has no client secret at all, so the profile cannot authenticate"
-    expired = [s for s in secrets if s.end is not None and s.end <= now]
-    if expired:
-        last = max(expired, key=lambda s: s.end or now)
-        end = last.end or now
-        return (f"app {client_id} has no valid client secret: the last one, {last.label}, expired on {day(end)} "
-                f"({_days(now, end)} days ago)")
-    first = min(secrets, key=lambda s: s.start or now)
-    return (f"app {client_id} has no client secret valid now: {first.label} only becomes valid on "
-            f"{day(first.start or now)}")
-
-
-def _stale_profile_secret(profile_modified: Mapping[str, Any], secrets: list[_Secret],
-                          now: datetime) -> Outcome | None:
-    """A warning when every secret that existed at the profile's last save has expired since (the profile cannot
-    hold a secret created later)."""
-    saved = None if profile_modified.get("error") else parse_time(profile_modified.get("modifiedon"))
-    if saved is None:
-        return None
-    existing = [s for s in secrets if s.start is None or s.start <= saved]
-    if not existing or not all(s.end is not None and s.end <= now for s in existing):
-        return None
-    name = profile_modified.get("name") or "the email server profile"
-    evidence: dict[str, Any] = {"profile_modifiedon": profile_modified.get("modifiedon"),
-                                "secrets_at_last_save": [s.evidence() for s in existing]}
-    return warned(f"profile {name}", f"the profile was last saved on {day(saved)}; every secret that existed then has "
-                  f"expired ({names([s.label for s in existing])}), so it very likely still holds an expired secret "
-                  "(the form hides it after saving; known issue MicrosoftDocs/power-platform#2608)", **evidence)
+        yield passed(subject, f"Microsoft has not disabled app {client_id} ({names(list(seen))} read)", **evidence)

@@ -11,7 +11,8 @@ from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, Status,
 from ..probes.exchange import EXPORT_COMMAND
 from ..registry import check
 from . import day, missing_graph_roles, same_id
-from .sources import EWS_ACCESS, EWS_RETIREMENT, SET_ORG_CONFIG
+from .graph import grant_graph_roles
+from .sources import EWS_ACCESS, EWS_RETIREMENT, EWS_USAGE_REPORT, FORBIDDEN_ARTICLE, SET_ORG_CONFIG
 
 EWS_NULL_SWITCH = datetime(2026, 10, 1, tzinfo=UTC)  # tenants left at EwsEnabled null are switched to False
 EWS_SHUTDOWN = datetime(2027, 4, 1, tzinfo=UTC)  # EWS in Exchange Online is switched off for good
@@ -20,22 +21,41 @@ RETIREMENT_SUBJECT = "EWS retirement"
 _SOURCES = {"export": "the Get-OrganizationConfig export", "admin-api": "the Exchange Online admin API"}
 
 
-def allow_app_for_ews(client_id: str, listed: Sequence[str] | None = None) -> Remediation:
-    """EwsEnabled true with the app added to EwsAllowedAppIDs, keeping every id already listed."""
-    ids = ",".join(dict.fromkeys([*(listed if listed is not None else ["<ids already listed>"]), client_id]))
+INVENTORY = (
+    "Take stock of the apps that use EWS in tenant B first: Microsoft 365 admin center > Reports > Usage > Exchange > "
+    "EWS Usage lists the app id of each app calling EWS (worldwide tenants; data lags up to 10 days), the Message "
+    "Center posts 'Update active Exchange Web Services Applications' name the tenant's active EWS apps, and "
+    "Microsoft's Exchange-App-Usage-Reporting script covers the other clouds. Keep the ids of those still in use, "
+    "Microsoft's own EWS clients among them (Office, Power Query for Excel).")
+_UNKNOWN_IDS = "<ids of the other EWS apps still in use>"
+
+
+def allow_app_for_ews(client_id: str, listed: Sequence[str] | None = None, enabled: bool | None = True) -> Remediation:
+    """EwsEnabled true with the app added to EwsAllowedAppIDs, keeping every id already listed; when the list was
+    empty or EWS was not limited to one (null, False), the other EWS clients must be listed too, or they lose EWS."""
+    kept = list(listed or [])
+    whole = bool(kept) and enabled is True  # a list in force: keep all of it and add the app
+    if listed is None:  # not read: the command shows where the ids go
+        ids = f"<ids already listed>,{client_id}"
+    else:
+        ids = ",".join(dict.fromkeys([*([] if whole else [_UNKNOWN_IDS]), *kept, client_id]))
+    steps = ["In Exchange Online PowerShell, as an Exchange administrator of the Exchange tenant, read the settings "
+             "first: -EwsAllowedAppIDs replaces the whole list, so every id already listed must be written back."]
+    if not whole:
+        steps += [INVENTORY, "Once EwsEnabled is True with a list, every app not on it loses EWS (an empty list "
+                  "blocks every app): put every id found in the command, the sync app's included."]
+    steps += ["Changes take up to 24 hours to apply (server-side caching); then run Test & Enable on one mailbox.",
+              "The list matters only until EWS is switched off for good on 2027-04-01; sync then needs the Microsoft "
+              "Graph permissions (GRA-001)."]
     return Remediation(
         f"Keep EWS open to the app {client_id} in the Exchange tenant until sync runs on Microsoft Graph: "
-        "EwsEnabled true and the app in EwsAllowedAppIDs.",
-        steps=("In Exchange Online PowerShell, as an Exchange administrator of the Exchange tenant, read the list "
-               "first: -EwsAllowedAppIDs replaces the whole list, so read it, merge the app's id in, and write "
-               "every id back.",
-               "Changes take up to 24 hours to apply (server-side caching); then run Test & Enable on one mailbox.",
-               "If EwsApplicationAccessPolicy is EnforceAllowList, EwsAllowList must also admit Dynamics' user agent "
-               "(CRM/*); with EnforceBlockList, EwsBlockList must not list it."),
+        "EwsEnabled true and the app in EwsAllowedAppIDs, beside the other apps that still need EWS.",
+        steps=tuple(steps),
         commands=("Connect-ExchangeOnline",
                   "Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled,EwsAllowedAppIDs,"
                   "EwsApplicationAccessPolicy,EwsAllowList,EwsBlockList",
                   f'Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs "{ids}"'),
+        links=(EWS_USAGE_REPORT,),
     )
 
 
@@ -46,31 +66,40 @@ def admit_dynamics_user_agent(blocked: Sequence[str] = ()) -> Remediation:
     return Remediation(
         "Let Dynamics' EWS user agent (CRM/*) through the organization's EWS user-agent policy.",
         steps=("Both the app id list and the user-agent list must admit a request; the user-agent lists also "
-               "apply to REST and Graph traffic.",
-               "Changes can take up to 24 hours; then run Test & Enable on one mailbox."),
+               "apply to REST traffic. The command adds CRM/* and keeps every entry already there.",
+               "Microsoft's article says the change can take up to 120 minutes; then run Test & Enable on one "
+               "mailbox."),
         commands=("Connect-ExchangeOnline", command),
+        links=(FORBIDDEN_ARTICLE,),
     )
-
 
 
 def keep_ews_open(ids: RunIds, EwsEnabled: object = None, EwsAllowedAppIDs: Sequence[str] | None = None,
                   EwsApplicationAccessPolicy: object = None, EwsAllowList: object = None,
-                  EwsBlockList: object = None) -> Remediation:
-    """The fix for what the organization's EWS settings (the finding's evidence) block; with none seen, the general
-    one."""
+                  EwsBlockList: object = None, missing: Sequence[str] | None = None,
+                  source: str | None = None) -> Remediation:
+    """The fix for what the finding's evidence shows (its keys are Exchange's names): the organization's EWS settings
+    as read from `source` (the user-agent policy's or the app id list's, whichever is worse), or, for the forecast,
+    the Graph roles the move still needs."""
+    if missing:
+        return grant_graph_roles(ids)
+    if source is None:  # the settings were not read
+        return allow_app_for_ews(ids.client_id)
     config = {"EwsEnabled": EwsEnabled, "EwsAllowedAppIDs": EwsAllowedAppIDs,
               "EwsApplicationAccessPolicy": EwsApplicationAccessPolicy, "EwsAllowList": EwsAllowList,
               "EwsBlockList": EwsBlockList}
-    if all(value is None for value in config.values()):
-        return allow_app_for_ews(ids.client_id)
     verdicts = [_app_id_verdict(config, ids.client_id, ids.now or EWS_NULL_SWITCH), *_user_agent_verdicts(config)]
-    failing = [v for v in verdicts if v[0] is not Status.PASS]
-    worst = next((v for s in (Status.FAIL, Status.WARN) for v in failing if v[0] is s), None)
-    return worst[2] if worst is not None and worst[2] is not None else allow_app_for_ews(ids.client_id)
+    worst = next((v for s in (Status.FAIL, Status.WARN) for v in verdicts if v[0] is s), None)
+    if worst is not None and worst[2]:
+        return admit_dynamics_user_agent(worst[2])  # the entries that block Dynamics' user agent, if any
+    if worst is not None and worst[2] is not None:
+        return admit_dynamics_user_agent()
+    return allow_app_for_ews(ids.client_id, EwsAllowedAppIDs or [], _flag(EwsEnabled))
 
 
 @check("EWS-001", "The app may use EWS in the Exchange tenant until EWS is switched off", Severity.HIGH,
-       link="exchange", remedy=keep_ews_open, references=(EWS_ACCESS, EWS_RETIREMENT, SET_ORG_CONFIG),
+       link="exchange", remedy=keep_ews_open,
+       references=(EWS_RETIREMENT, SET_ORG_CONFIG, FORBIDDEN_ARTICLE, EWS_ACCESS),
        depends_on=("EXO-004", "EXO-001"))
 def app_may_use_ews(org_config: Mapping[str, Any], client_id: str, now: datetime,
                     graph_resource_sp: Mapping[str, Any] | None, app_role_assignments: list[Mapping[str, Any]],
@@ -104,7 +133,9 @@ def _ews_access(org_config: Mapping[str, Any], client_id: str, now: datetime) ->
     return (failed if status == Status.FAIL else warned)(ACCESS_SUBJECT, message, **evidence)
 
 
-Verdict = tuple[Status, str, Remediation | None]
+# (status, what it says, None for the app id list, or the user-agent entries that block Dynamics: () when it is the
+# allow list that leaves it out)
+Verdict = tuple[Status, str, tuple[str, ...] | None]
 
 
 def _flag(value: object) -> bool | None:
@@ -115,22 +146,25 @@ def _flag(value: object) -> bool | None:
 
 def _app_id_verdict(config: Mapping[str, Any], client_id: str, now: datetime) -> Verdict:
     enabled, listed = _flag(config.get("EwsEnabled")), config.get("EwsAllowedAppIDs")
-    fix = allow_app_for_ews(client_id, listed or [])
     if enabled is False:
-        return Status.FAIL, f"EwsEnabled is False in tenant B: EWS is blocked for every app, app {client_id} too", fix
+        return Status.FAIL, f"EwsEnabled is False in tenant B: EWS is blocked for every app, app {client_id} too", None
     if enabled is True:
         if any(same_id(i, client_id) for i in listed or []):
             return Status.PASS, "EwsEnabled is True and the app is in EwsAllowedAppIDs", None
         which = f"a list of {len(listed)} that leaves out app {client_id}" if listed else \
             "an empty list, which blocks every app"
         return Status.FAIL, (f"EwsEnabled is True, so only the apps listed in EwsAllowedAppIDs may use EWS, and it "
-                             f"holds {which}"), fix
-    advice = "set EwsEnabled to True and add the app to EwsAllowedAppIDs"
+                             f"holds {which}"), None
+    left = (EWS_SHUTDOWN.date() - now.date()).days
     if now >= EWS_NULL_SWITCH:
-        return Status.FAIL, ("EwsEnabled is not set (null), and False blocks EWS for every app: Microsoft switches "
-                             f"null to False from October 2026; {advice}"), fix
-    return Status.WARN, (f"EwsEnabled is not set (null), which allows EWS for now, but Microsoft switches null to "
-                         f"False from October 2026; {advice}"), fix
+        return Status.WARN, ("EwsEnabled is not set (null): Microsoft switched null to False in October 2026, so "
+                             "null now most likely means an administrator set it back, which lets every app use EWS "
+                             "and ignores EwsAllowedAppIDs; sync works until EWS is switched off for good on "
+                             f"{day(EWS_SHUTDOWN)} (in {left} days), but any app can use EWS meanwhile: set EwsEnabled "
+                             "to True with the apps that need EWS, the sync app among them, in EwsAllowedAppIDs"), None
+    return Status.WARN, ("EwsEnabled is not set (null), which allows EWS for now, but Microsoft switches null to "
+                         "False from October 2026; set EwsEnabled to True with the apps that need EWS, the sync app "
+                         "among them, in EwsAllowedAppIDs"), None
 
 
 def _entries(value: object) -> list[str]:
@@ -144,19 +178,19 @@ def _admits_dynamics(entry: str) -> bool:
 
 
 def _user_agent_verdicts(config: Mapping[str, Any]) -> list[Verdict]:
+    """Microsoft's support article: with EnforceAllowList and no CRM entry, Dynamics cannot talk to Exchange."""
     policy = str(config.get("EwsApplicationAccessPolicy") or "")
     if policy.lower() == "enforceallowlist":
         allowed = _entries(config.get("EwsAllowList"))
         if not any(_admits_dynamics(e) for e in allowed):
-            return [(Status.WARN, "the user-agent policy is EnforceAllowList and EwsAllowList "
-                     f"({', '.join(allowed[:10]) or 'empty'}) has no entry admitting Dynamics' user agent (CRM/*)",
-                     admit_dynamics_user_agent())]
+            return [(Status.FAIL, "the user-agent policy is EnforceAllowList and EwsAllowList "
+                     f"({', '.join(allowed[:10]) or 'empty'}) has no entry admitting Dynamics' user agent (CRM/*), "
+                     "so Exchange refuses server-side sync's EWS requests (403)", ())]
     if policy.lower() == "enforceblocklist":
         blocked = [e for e in _entries(config.get("EwsBlockList")) if _admits_dynamics(e)]
         if blocked:
             return [(Status.FAIL, f"the user-agent policy is EnforceBlockList and EwsBlockList lists "
-                     f"{', '.join(blocked)}, which blocks Dynamics' user agent (CRM/*)",
-                     admit_dynamics_user_agent(blocked))]
+                     f"{', '.join(blocked)}, which blocks Dynamics' user agent (CRM/*)", tuple(blocked))]
     return []
 
 

@@ -1,46 +1,25 @@
-"""Checks on tenant B itself and the app's standing there: the tenant exists in the configured cloud, the app has an
-enabled service principal with admin consent for full_access_as_app, and a token it gets really carries it."""
+"""The app's standing in tenant B: an enabled service principal (EXO-001), admin consent for full_access_as_app
+(EXO-002), and no Conditional Access policy that blocks it (EXO-005)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, errored, failed, passed, skipped
+from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, errored, failed, passed, skipped, warned
 from ..probes.entra import EXCHANGE_APP_ID
 from ..registry import check
-from . import (
-    FULL_ACCESS_AS_APP,
-    FULL_ACCESS_ROLE_ID,
-    app_subject,
-    clean_id,
-    full_access_role,
-    held_roles,
-    known_cause,
-    names,
-    same_id,
-    trim,
-)
-from .fixes import consent_url, enterprise_app, known_fix
+from . import FULL_ACCESS_ROLE_ID, app_subject, full_access_role, held_roles, names
+from .fixes import FULL_ACCESS_REACH, SCOPING, consent_risks, consent_url, enterprise_app
 from .sources import (
-    ENTRA_CODES,
-    FIND_TENANT_ID,
+    CA_CLIENT_APPLICATIONS,
+    CA_POLICIES_API,
+    CA_WORKLOAD_IDENTITIES,
     GRAPH_APP_ROLE_ASSIGNMENTS,
     GRAPH_SERVICE_PRINCIPAL,
     LEARN_CROSS_TENANT,
-    NATIONAL_CLOUDS,
-    SIGN_IN_LOGS,
 )
 
-_AADSTS_PREFIX = re.compile(r"^AADSTS\d+:\s*")
-_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# cloud_instance_name -> where that is, and what to configure
-_CLOUDS = {"microsoftonline.us": ("the US Government cloud (GCC High or DoD)", "set cloud: usgov or usgov-dod"),
-           "partner.microsoftonline.cn": ("the China cloud operated by 21Vianet", "set cloud: china"),
-           "chinacloudapi.cn": ("the China cloud operated by 21Vianet", "set cloud: china"),
-           "microsoftonline.com": ("the global (public) cloud", "set cloud: public")}
-_SIGNED_IN = "xtcheck signed in as the app once for this (a sign-in log entry in tenant B) and wrote nothing"
 _NO_SP = "the app has no service principal in tenant B (see EXO-001)"
 
 
@@ -49,142 +28,14 @@ def _connect_b(ids: RunIds) -> str:
             "-Scopes Application.Read.All,AppRoleAssignment.ReadWrite.All")
 
 
-def find_exchange_tenant(ids: RunIds) -> Remediation:
-    return Remediation(
-        "Configure the Exchange tenant by its Directory (tenant) ID, in the cloud that holds it.",
-        steps=("Sign in to the Microsoft Entra admin center of the tenant that holds the Exchange Online mailboxes and "
-               "copy Overview > Tenant ID (not a subscription id, not the Dynamics tenant's id).",
-               "Put it in xtcheck's config (exchange.tenant_id) and in the email server profile's TenantId.",
-               f"If the tenant lives in a national cloud (US Government, China), set xtcheck's cloud to match; the "
-               f"login host used now is {ids.login_host}."),
-        commands=(f"curl -s {ids.login_host}/{ids.exchange_tenant}/v2.0/.well-known/openid-configuration",),
-    )
-
-
-def _tenant_subject(discovery: Mapping[str, Any]) -> str:
-    return f"tenant {discovery.get('query')}"
-
-
-def _cloud_of(instance: str) -> tuple[str, str]:
-    name = instance.lower()
-    return next((where for key, where in _CLOUDS.items() if name == key or name.endswith(f".{key}")),
-                (f"the cloud that calls itself {instance}", "set cloud: custom with that cloud's endpoints"))
-
-
-@check("EXO-004", "The Exchange tenant exists in the configured cloud", Severity.CRITICAL, link="exchange",
-       remedy=find_exchange_tenant, references=(FIND_TENANT_ID, NATIONAL_CLOUDS, ENTRA_CODES))
-def exchange_tenant_exists(exchange_tenant_discovery: Mapping[str, Any]) -> CheckResult:
-    """Every token Dynamics asks for names tenant B; if Entra does not know that tenant in the cloud it signs in to
-    (a subscription id pasted for the tenant id, a typo, a tenant in a national cloud), nothing ever syncs
-    (AADSTS90002). OpenID discovery answers this without any credentials."""
-    found = exchange_tenant_discovery
-    subject, query = _tenant_subject(found), str(found.get("query") or "")
-    evidence: dict[str, Any] = {k: found.get(k) for k in ("query", "found", "tenant_id", "issuer", "region",
-                                                          "sub_scope", "cloud_instance", "expected_instance",
-                                                          "cloud", "login", "error")}
-    if not found.get("found"):
-        said = trim(found.get("error") or "AADSTS90002: tenant not found")
-        yield failed(subject, f"OpenID discovery for {query} at {found.get('login')} found no tenant: {said}; check "
-                     f"the tenant id (the Directory (tenant) ID, not a subscription id) or the cloud (now "
-                     f"{found.get('cloud')})", **evidence)
-        return
-    tenant, instance, expected = found.get("tenant_id"), found.get("cloud_instance"), found.get("expected_instance")
-    if expected is not None and instance and str(instance).lower() != str(expected).lower():
-        where, advice = _cloud_of(str(instance))
-        named = query if same_id(query, tenant) else f"{query} ({tenant})"
-        yield failed(subject, f"tenant {named} is not in the configured {found.get('cloud')} cloud ({expected}): it "
-                     f"lives in {where}: {advice}", **evidence)
-        return
-    if _GUID.fullmatch(clean_id(query)) and not same_id(query, tenant):
-        yield failed(subject, f"OpenID discovery for {query} answered for another tenant, {tenant} (issuer "
-                     f"{found.get('issuer')})", **evidence)
-        return
-    where = ", ".join(str(part) for part in (instance, f"region {found.get('region')}",
-                                             found.get("sub_scope") and f"sub scope {found['sub_scope']}") if part)
-    resolves = "" if _GUID.fullmatch(clean_id(query)) else f"; the domain {query} resolves to it"
-    yield passed(subject, f"tenant B {tenant} exists in the {found.get('cloud')} cloud ({where}){resolves}",
-                 **evidence)
-
-
-def fix_app_sign_in(ids: RunIds, known_cause: str | None = None) -> Remediation:
-    """The known cause of the refusal when xtcheck recognised it; else how to get a token at all."""
-    return known_fix(known_cause) or Remediation(
-        f"Make the app {ids.client_id} able to get an Exchange token from tenant {ids.exchange_tenant} with the "
-        "secret the profile holds.",
-        steps=("Read the AADSTS code in the finding: an invalid secret (7000215) means the profile or app.secret "
-               "holds the Secret ID or an old value; an expired one (7000222) needs a new secret.",
-               f"If the token carries no full_access_as_app, grant admin consent in tenant {ids.exchange_tenant}: "
-               f"{consent_url(ids)}; new roles show only in tokens issued after the grant.",
-               "Enter the same secret in the email server profile, then run Test & Enable on one mailbox."),
-    )
-
-
-@check("EXO-003", "A token the app gets from the Exchange tenant carries full_access_as_app", Severity.HIGH,
-       link="consent", remedy=fix_app_sign_in, references=(ENTRA_CODES, LEARN_CROSS_TENANT, SIGN_IN_LOGS),
-       depends_on=("EXO-004", "EXO-001"))
-def app_token_carries_full_access(live_token: Mapping[str, Any], exchange_tenant_id: str,
-                                  client_id: str) -> CheckResult:
-    """The other checks read configuration; this one does what Dynamics does: it signs in to tenant B as the app
-    with its client secret and reads the Exchange token's claims. Only a real token proves that the secret works
-    and that the consent has reached Entra's token service. Opt-in, because it leaves a sign-in log entry."""
-    subject = app_subject(client_id)
-    if not live_token.get("configured"):
-        yield skipped(subject, "opt-in: set app.secret (env:NAME or file:PATH) to sign in as the app once; it writes "
-                      "nothing but leaves a sign-in log entry in tenant B")
-        return
-    if not live_token.get("acquired"):
-        yield _refused(subject, live_token, client_id)
-        return
-    claims: Mapping[str, Any] = live_token.get("claims") or {}
-    evidence: dict[str, Any] = {"resource": live_token.get("resource"), "claims": dict(claims)}
-    if not claims:
-        yield errored(subject, f"app {client_id} got a token from tenant B, but its claims could not be read (the "
-                      f"token is opaque), so its roles are unknown; {_SIGNED_IN}", **evidence)
-        return
-    problems = _claim_problems(claims, exchange_tenant_id, client_id)
-    if problems:
-        yield failed(subject, f"app {client_id} got a token from tenant B, but {'; '.join(problems)}; {_SIGNED_IN}",
-                     **evidence)
-        return
-    yield passed(subject, f"app {client_id} got an Exchange token from tenant B carrying {FULL_ACCESS_AS_APP}; "
-                 f"{_SIGNED_IN}", **evidence)
-
-
-def _refused(subject: str, live_token: Mapping[str, Any], client_id: str) -> Outcome:
-    code, error = live_token.get("code"), str(live_token.get("error") or "")
-    entry = known_cause(codes=[f"AADSTS{code}"] if code else [], texts=[error])
-    named = f"AADSTS{code}" if code else "an error without an AADSTS code"
-    evidence: dict[str, Any] = {"resource": live_token.get("resource"), "code": code, "error": trim(error),
-                                "known_cause": entry.key if entry else None}
-    cause = f" ({entry.title})" if entry else ""
-    said = _AADSTS_PREFIX.sub("", error.rpartition(" failed: ")[2] or error)
-    return failed(subject, f"app {client_id} could not get an Exchange token from tenant B: {named}{cause}: "
-                  f"{trim(said, 200)}; {_SIGNED_IN}", **evidence)
-
-
-def _claim_problems(claims: Mapping[str, Any], tenant: str, client_id: str) -> list[str]:
-    problems = []
-    roles = [str(r) for r in claims.get("roles") or []]
-    if FULL_ACCESS_AS_APP not in roles:
-        held = f" (it carries {names(roles)})" if roles else ""
-        problems.append(f"the token carries no {FULL_ACCESS_AS_APP}: consent missing or not yet replicated{held}")
-    if not same_id(claims.get("tid"), tenant):
-        problems.append(f"it was issued by tenant {claims.get('tid')}, not tenant B {tenant}")
-    app = claims.get("appid") or claims.get("azp")
-    if not same_id(app, client_id):
-        problems.append(f"it names app {app}, not {client_id}")
-    return problems
-
-
-
-
 def create_service_principal(ids: RunIds) -> Remediation:
     return Remediation(
         f"Give admin consent for the app {ids.client_id} in tenant {ids.exchange_tenant}; that creates its enabled "
         "service principal (enterprise application) there.",
         steps=(f"As an administrator of tenant {ids.exchange_tenant}, open {consent_url(ids)} and accept.",
                enterprise_app(ids, "Properties > Enabled for users to sign in = Yes (if it exists but is "
-                                   "disabled)")),
+                                   "disabled)"),
+               *consent_risks(ids)),
         commands=(f"az login --tenant {ids.exchange_tenant} --allow-no-subscriptions",
                   f"az ad sp create --id {ids.client_id}",
                   f"az ad sp update --id {ids.client_id} --set accountEnabled=true"),
@@ -224,12 +75,14 @@ def grant_full_access(ids: RunIds) -> Remediation:
         f"tenant {ids.exchange_tenant}.",
         steps=(f"As an administrator of tenant {ids.exchange_tenant}, open {consent_url(ids)} and accept.",
                enterprise_app(ids, "Security > Permissions > Grant admin consent"),
-               "A role such as Exchange.ManageAsApp opens no mailbox: full_access_as_app is still needed."),
+               "A role such as Exchange.ManageAsApp opens no mailbox: full_access_as_app is still needed.",
+               *consent_risks(ids), FULL_ACCESS_REACH),
         commands=(_connect_b(ids),
                   f"$sp = Get-MgServicePrincipal -Filter \"appId eq '{ids.client_id}'\"",
                   f"$exo = Get-MgServicePrincipal -Filter \"appId eq '{EXCHANGE_APP_ID}'\"",
                   "New-MgServicePrincipalAppRoleAssignment -ServicePrincipalId $sp.Id -PrincipalId $sp.Id "
                   f"-ResourceId $exo.Id -AppRoleId {FULL_ACCESS_ROLE_ID}"),
+        links=(SCOPING,),
     )
 
 
@@ -262,3 +115,100 @@ def full_access_as_app_is_consented(client_service_principal: Mapping[str, Any] 
     instead = f"holds {names(sorted(held.values()))} instead" if held else "holds no Exchange Online role at all"
     yield failed(subject, f"app {client_id} has no admin consent for full_access_as_app in tenant B: it {instead}"
                  f"{note}", **evidence)
+
+
+_ALL = "all"
+_IN_MY_TENANT = "serviceprincipalsinmytenant"
+_OFFICE365 = "office365"  # Conditional Access's app group that holds Exchange Online
+
+
+def exclude_from_blocking_policy(ids: RunIds) -> Remediation:
+    return Remediation(
+        f"Let no Conditional Access policy in tenant {ids.exchange_tenant} block the sync app {ids.client_id}: "
+        "exclude its service principal from the policy, or narrow the policy.",
+        steps=(f"Microsoft Entra admin center, signed in to tenant {ids.exchange_tenant}: Protection > Conditional "
+               "Access > Policies > the policy named in the finding > Assignments > Users or workload identities > "
+               f"Exclude > select service principals > the app with client id {ids.client_id} > Save.",
+               "Or keep the policy and narrow it: a location condition that allows where Dynamics signs in from "
+               "(Microsoft's datacenters), since 'Block access' is the only grant a workload identity policy has.",
+               "Check the result in Sign-in logs > Service principal sign-ins: a refused sign-in shows the policy and "
+               "AADSTS53003. Changing Conditional Access needs a Conditional Access Administrator."),
+    )
+
+
+@check("EXO-005", "No Conditional Access policy in the Exchange tenant blocks the app", Severity.HIGH,
+       link="consent", remedy=exclude_from_blocking_policy,
+       references=(CA_WORKLOAD_IDENTITIES, CA_POLICIES_API, CA_CLIENT_APPLICATIONS), depends_on=("EXO-001",))
+def no_conditional_access_policy_blocks_the_app(conditional_access_policies: Mapping[str, Any],
+                                                client_service_principal: Mapping[str, Any] | None,
+                                                client_id: str, exchange_tenant_id: str) -> CheckResult:
+    """Conditional Access for workload identities lets tenant B block a single-tenant app's service principal from
+    getting tokens ('Block access' is its only grant); server-side sync then fails with AADSTS53003 whatever the
+    consent says. A report-only policy blocks the moment it is switched on, and a location condition may block
+    Dynamics' sign-ins, which come from Microsoft's datacenters, not from where xtcheck runs."""
+    subject = app_subject(client_id)
+    if client_service_principal is None:
+        yield skipped(subject, _NO_SP)
+        return
+    if not conditional_access_policies.get("granted"):
+        yield skipped(subject, "the reader may not read tenant B's Conditional Access policies (Policy.Read.All is "
+                      "optional): grant it to check them", not_read=conditional_access_policies.get("reason"))
+        return
+    policies = list(conditional_access_policies.get("policies") or [])
+    owner = str(client_service_principal.get("appOwnerOrganizationId") or "").lower()
+    evidence: dict[str, Any] = {"policies_read": len(policies), "app_owner_tenant": owner or None}
+    if owner and owner != exchange_tenant_id.lower():
+        yield passed(subject, f"app {client_id} is registered in tenant {owner}, not in tenant B: Conditional Access "
+                     "for workload identities covers only single-tenant apps registered in the tenant, so none of "
+                     f"tenant B's {len(policies)} policies can block it", **evidence)
+        return
+    multitenant = client_service_principal.get("signInAudience") in ("AzureADMultipleOrgs",
+                                                                     "AzureADandPersonalMicrosoftAccount")
+    found = [_blocking(p, str(client_service_principal.get("id") or ""), multitenant) for p in policies]
+    yield _blocking_verdict(subject, client_id, found, evidence)
+
+
+def _blocking(policy: Mapping[str, Any], principal: str,
+              multitenant: bool) -> tuple[str, Mapping[str, Any]] | None:
+    """("blocks" | "may block" | "would block", the policy) when the policy blocks this principal's Exchange tokens.
+    Microsoft puts multi-tenanted apps out of scope of these policies, even registered here: a block may not hold."""
+    state = str(policy.get("state") or "").lower()
+    controls = {c.lower() for c in policy.get("builtInControls") or []}
+    included = {s.lower() for s in policy.get("includeServicePrincipals") or []}
+    excluded = {s.lower() for s in policy.get("excludeServicePrincipals") or []}
+    apps = {a.lower() for a in policy.get("includeApplications") or []}
+    not_apps = {a.lower() for a in policy.get("excludeApplications") or []}
+    if state == "disabled" or "block" not in controls or principal.lower() in excluded:
+        return None
+    if not (principal.lower() in included or _IN_MY_TENANT in included):
+        return None
+    if not apps & {_ALL, EXCHANGE_APP_ID, _OFFICE365} or not_apps & {EXCHANGE_APP_ID, _OFFICE365}:
+        return None
+    if state != "enabled":
+        return "would block", policy
+    everywhere = policy.get("includeLocations") in (None, ["All"], ["all"]) and not policy.get("excludeLocations")
+    return ("blocks" if everywhere and not multitenant else "may block"), policy
+
+
+def _blocking_verdict(subject: str, client_id: str, found: list[tuple[str, Mapping[str, Any]] | None],
+                      evidence: dict[str, Any]) -> Outcome:
+    hits = [hit for hit in found if hit is not None]
+    evidence["blocking"] = [{"policy": p.get("displayName"), "id": p.get("id"), "state": p.get("state"),
+                             "effect": effect, "includeLocations": p.get("includeLocations"),
+                             "excludeLocations": p.get("excludeLocations")} for effect, p in hits]
+    named = {effect: names([f"'{p.get('displayName')}'" for e, p in hits if e == effect]) for effect, _ in hits}
+    if "blocks" in named:
+        return failed(subject, f"Conditional Access policy {named['blocks']} in tenant B blocks app {client_id}'s "
+                      "service principal from getting tokens for Exchange Online (AADSTS53003), so nothing syncs",
+                      **evidence)
+    if "may block" in named:
+        return warned(subject, f"Conditional Access policy {named['may block']} in tenant B may block app {client_id} "
+                      "(Microsoft keeps multi-tenanted apps out of these policies' scope, and a location condition "
+                      "depends on where the sign-in comes from: Dynamics signs in from Microsoft's datacenters, which "
+                      "xtcheck cannot place); look for AADSTS53003 in tenant B's service principal sign-in logs",
+                      **evidence)
+    if "would block" in named:
+        return warned(subject, f"report-only Conditional Access policy {named['would block']} in tenant B would block "
+                      f"app {client_id} from getting tokens: sync stops the moment it is switched on", **evidence)
+    return passed(subject, f"none of tenant B's {evidence['policies_read']} Conditional Access policies blocks app "
+                  f"{client_id}", **evidence)

@@ -14,6 +14,28 @@ def consent_url(ids: RunIds) -> str:
     return f"{ids.login_host}/{ids.exchange_tenant}/adminconsent?client_id={ids.client_id}"
 
 
+# What full_access_as_app grants, and how to narrow it (Exchange's application RBAC page and the Graph page on
+# limiting mailbox access).
+FULL_ACCESS_REACH = (
+    "full_access_as_app lets the app read and change every mailbox in the Exchange tenant through EWS. To confine it "
+    "to the mailboxes Dynamics syncs, add an Application Access Policy (New-ApplicationAccessPolicy -AppId <client "
+    "id> -PolicyScopeGroupId <a mail-enabled group of those mailboxes> -AccessRight RestrictAccess); Microsoft is "
+    "replacing those by RBAC for Applications, whose grants add to Entra's instead of narrowing them.")
+SCOPING = "https://learn.microsoft.com/exchange/permissions-exo/application-rbac"
+
+
+def consent_risks(ids: RunIds, *, graph_roles: bool = False) -> tuple[str, ...]:
+    """What an admin consent does besides granting, and who may give it."""
+    who = ("a Privileged Role Administrator (or Global Administrator) of tenant B: Cloud Application and Application "
+           "Administrators cannot consent to Microsoft Graph application roles" if graph_roles else
+           "an administrator of tenant B who may consent to application permissions (Cloud Application "
+           "Administrator, Application Administrator, Privileged Role Administrator or Global Administrator)")
+    return (f"Who consents: {who}.",
+            f"The admin-consent URL grants, tenant-wide, every permission the app {ids.client_id} lists in its API "
+            "permissions, and granting tenant-wide admin consent may revoke permissions that have already been "
+            "granted tenant-wide for that application: compare the app's API permissions with what it holds first.")
+
+
 def enterprise_app(ids: RunIds, tail: str) -> str:
     return (f"Microsoft Entra admin center ({ids.portal_host}), signed in to tenant {ids.exchange_tenant}: "
             f"Enterprise applications > the app with client id {ids.client_id} > {tail}")

@@ -10,8 +10,8 @@ from ..model import CheckResult, Remediation, RunIds, Severity, failed, passed, 
 from ..probes.entra import GRAPH_APP_ID
 from ..registry import check
 from . import GRAPH_ROLES, app_subject, missing_graph_roles, names
-from .fixes import app_registration, consent_url
-from .sources import GRAPH_APP_ROLE_ASSIGNMENTS, GRAPH_SCRIPT, LEARN_CROSS_TENANT
+from .fixes import SCOPING, app_registration, consent_risks, consent_url
+from .sources import GRAPH_APP_ROLE_ASSIGNMENTS, GRAPH_SCRIPT, LEARN_CROSS_TENANT, LIMIT_MAILBOX_ACCESS
 
 # The Microsoft Graph application roles server-side sync needs, with their ids in the public cloud.
 GRAPH_ROLE_IDS = {
@@ -28,6 +28,14 @@ GRAPH_ROLE_IDS = {
     "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
 }
 _NO_SP = "the app has no service principal in tenant B (see EXO-001)"
+# What the eleven roles reach, and what can narrow them: Application Access Policies and RBAC for Applications list
+# what they can scope, and name none of the roles in the last sentence.
+GRAPH_ROLES_REACH = (
+    "What the roles grant the app: the mail, calendars, contacts and mailbox settings of every mailbox in tenant B, "
+    "and every user's tasks, chats, online meetings, call records and profile. An Application Access Policy can "
+    "confine Mail, MailboxSettings, Calendars and Contacts to a group of mailboxes (and RBAC for Applications "
+    "MailboxConfigItem); Tasks.ReadWrite.All, Chat.Read.All, OnlineMeetings.ReadWrite.All, CallRecords.Read.All and "
+    "User.Read.All cannot be confined by either and stay tenant-wide.")
 
 
 def grant_graph_roles(ids: RunIds) -> Remediation:
@@ -36,16 +44,18 @@ def grant_graph_roles(ids: RunIds) -> Remediation:
         f"Add the Microsoft Graph application permissions server-side sync needs to the app {ids.client_id} and "
         f"grant admin consent in tenant {ids.exchange_tenant}.",
         steps=(f"Run Microsoft's script Grant-SssGraphApplicationPermissions.ps1 ({GRAPH_SCRIPT}) as a Global "
-               f"Administrator of tenant {ids.exchange_tenant}; it adds the roles and grants consent, and expects the "
-               "app registration in that same tenant.",
+               f"Administrator of tenant {ids.exchange_tenant} (Microsoft's page says a Global Administrator must run "
+               "it); it adds the roles and grants consent, and expects the app registration in that same tenant.",
                "Or add them by hand: " + app_registration(
                    ids, f"API permissions > Add a permission > Microsoft Graph > Application permissions > "
                         f"{', '.join(GRAPH_ROLE_IDS)}"),
-               f"Then grant admin consent as an administrator of tenant {ids.exchange_tenant}: {consent_url(ids)}"),
+               f"Then grant admin consent in tenant {ids.exchange_tenant}: {consent_url(ids)}",
+               *consent_risks(ids, graph_roles=True), GRAPH_ROLES_REACH),
         commands=(f".\\Grant-SssGraphApplicationPermissions.ps1 -TenantId {ids.exchange_tenant} "
                   f"-ClientId {ids.client_id}",
                   f"az ad app permission add --id {ids.client_id} --api {GRAPH_APP_ID} "
                   f"--api-permissions {permissions}"),
+        links=(SCOPING, LIMIT_MAILBOX_ACCESS),
     )
 
 

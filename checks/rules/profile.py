@@ -9,8 +9,7 @@ from typing import Any
 from ..model import CheckResult, Outcome, Remediation, RunIds, Severity, errored, failed, passed, skipped, warned
 from ..probes.dataverse import EXCHANGE_SERVER_TYPES
 from ..registry import check
-from ..settings import Settings
-from . import clean_id, day, known_cause, names, parse_time, profile_subject, trim
+from . import day, known_cause, names, parse_time, profile_subject, trim
 from .fixes import known_fix, profile_name, profiles
 from .sources import LEARN_CROSS_TENANT, LEARN_EXCHANGE_ONLINE, PROFILE_FORM_ISSUE, PROFILE_TABLE, SSS_MONITORING
 
@@ -22,6 +21,7 @@ CREDENTIAL_RETRIEVAL: dict[object, str] = {
     5: "Gmail OAuth", 6: "Exchange hybrid modern authentication", 7: "OAuth with Microsoft Entra ID",
 }
 OAUTH = 7
+NOT_EXCHANGE = (1, 4)  # Other (POP3/SMTP), IMAP/SMTP: documented, and not Exchange at all
 _PROFILE_SETTINGS = ("servertype", "emailservertypename", "incomingcredentialretrieval", "outgoingcredentialretrieval",
                      "isoauthclientsecretset")
 _NO_PROFILE = "no email server profile selected (see PRF-001)"
@@ -115,7 +115,7 @@ def profile_uses_exchange_online_oauth(email_server_profile: Mapping[str, Any]) 
         return
     evidence: dict[str, Any] = {k: match.get(k) for k in _PROFILE_SETTINGS}
     problems = _setting_problems(match)
-    doubts = _authentication_doubts(match)
+    doubts = _server_type_doubts(match) + _authentication_doubts(match)
     name = match.get("name")
     if problems:
         yield failed(subject, f"profile {name}: {'; '.join(problems + doubts)}", **evidence)
@@ -130,12 +130,22 @@ def profile_uses_exchange_online_oauth(email_server_profile: Mapping[str, Any]) 
 def _setting_problems(match: Mapping[str, Any]) -> list[str]:
     problems = []
     kind = match.get("servertype")
-    if kind not in EXCHANGE_SERVER_TYPES:
-        problems.append(f"its server type is {SERVER_TYPES.get(kind, 'unknown')} (servertype {kind}), "
-                        "not Exchange Online")
+    if kind in NOT_EXCHANGE:
+        problems.append(f"its server type is {SERVER_TYPES[kind]} (servertype {kind}), not Exchange")
     if match.get("isoauthclientsecretset") is not True:
         problems.append("no client secret is stored in the profile")
     return problems
+
+
+def _server_type_doubts(match: Mapping[str, Any]) -> list[str]:
+    """Microsoft documents servertype 0-4 and not which one a modern Exchange Online profile stores: anything but
+    the two seen on such profiles, or a non-Exchange type, is worth a second look, not a verdict."""
+    kind = match.get("servertype")
+    if kind in EXCHANGE_SERVER_TYPES or kind in NOT_EXCHANGE:
+        return []
+    label = SERVER_TYPES.get(kind, "a value outside the documented 0-4")
+    return [f"its server type reads {label} (servertype {kind}) where an Exchange Online profile is expected to store "
+            "0 or 3 (Microsoft does not document which; see `xtcheck explain profile-settings-uncertain`)"]
 
 
 def _authentication_doubts(match: Mapping[str, Any]) -> list[str]:
@@ -146,94 +156,8 @@ def _authentication_doubts(match: Mapping[str, Any]) -> list[str]:
     seen = " and ".join(f"{CREDENTIAL_RETRIEVAL.get(v, 'unknown')} ({v})" for v in values)
     same_tenant = "; 2 is how the same-tenant server-to-server profile is stored" if 2 in odd else ""
     return [f"its authentication type reads {seen} where 'Oauth (Cross Tenant)' is expected to store "
-            f"{OAUTH} (OAuth with Microsoft Entra ID, not confirmed by Microsoft's documentation){same_tenant}"]
-
-
-def _stray(raw: str) -> str:
-    """A note when a stored id carries whitespace or braces that Dynamics may send as they are."""
-    return f"; the stored value {raw!r} has stray whitespace or braces" if raw.strip().strip("{}").strip() != raw \
-        else ""
-
-
-def fix_profile_client_id(ids: RunIds) -> Remediation:
-    name = profile_name(ids)
-    return Remediation(
-        f"Enter the app's Application (client) ID {ids.client_id} in {name}.",
-        steps=(profiles(ids, f"open {name} > Application ID = {ids.client_id}"),
-               "Copy the Application (client) ID from the app's overview page, not the Object ID beside it.",
-               f"If the form hides the field (known issue: {PROFILE_FORM_ISSUE}), create a new profile with the right "
-               "values and move the mailboxes to it; then run Test & Enable."),
-    )
-
-
-@check("PRF-003", "The profile's client id is the app's client id", Severity.HIGH, link="profile",
-       remedy=fix_profile_client_id, references=(*_REFERENCES, PROFILE_FORM_ISSUE), depends_on=("PRF-001",))
-def profile_client_id_matches_app(email_server_profile: Mapping[str, Any], settings: Settings) -> CheckResult:
-    """Dynamics asks tenant B for tokens with the client id stored in the profile. A different id (often the app's
-    Object ID, copied from beside it) names no app there and every token request fails (AADSTS700016)."""
-    match = email_server_profile.get("match")
-    subject = profile_subject(email_server_profile)
-    if match is None:
-        yield skipped(subject, _NO_PROFILE)
-        return
-    raw = str(match.get("oauthclientid") or "")
-    value, note, name = clean_id(raw), _stray(raw), match.get("name")
-    evidence: dict[str, Any] = {"oauthclientid": raw, "configured_client_id": settings.client_id}
-    verdict = warned if note else passed
-    if not value:
-        yield failed(subject, f"profile {name} holds no client id (Application ID)", **evidence)
-    elif settings.client_id is None:
-        yield verdict(subject, f"profile {name} holds client id {value}, which is the id audited here because "
-                      "app.client_id is not configured (APP-001 checks that it names a real app)" + note, **evidence)
-    elif value == clean_id(settings.client_id):
-        yield verdict(subject, f"profile {name} holds the app's client id {value}{note}", **evidence)
-    else:
-        yield failed(subject, f"profile {name} holds client id {value}, but the app's client id is "
-                     f"{settings.client_id}{note}", **evidence)
-
-
-def fix_profile_tenant(ids: RunIds) -> Remediation:
-    name = profile_name(ids)
-    return Remediation(
-        f"Enter tenant B's tenant id {ids.exchange_tenant} in {name}.",
-        steps=(profiles(ids, f"open {name} > TenantId = {ids.exchange_tenant}"),
-               "Copy the Tenant ID from the Exchange tenant's Microsoft Entra overview page (not a subscription id).",
-               f"If the form hides the field (known issue: {PROFILE_FORM_ISSUE}), create a new profile with the right "
-               "values and move the mailboxes to it; then run Test & Enable."),
-    )
-
-
-@check("PRF-004", "The profile's Exchange tenant id is the Exchange tenant", Severity.HIGH, link="profile",
-       remedy=fix_profile_tenant, references=_REFERENCES, depends_on=("PRF-001",))
-def profile_tenant_is_exchange_tenant(email_server_profile: Mapping[str, Any], exchange_tenant_id: str,
-                                      settings: Settings) -> CheckResult:
-    """Dynamics requests its tokens from the tenant id stored in the profile; any other tenant either does not exist
-    (AADSTS90002) or holds neither the consent nor the mailboxes."""
-    match = email_server_profile.get("match")
-    subject = profile_subject(email_server_profile)
-    if match is None:
-        yield skipped(subject, _NO_PROFILE)
-        return
-    raw = str(match.get("exchangeonlinetenantid") or "")
-    value, note, name = clean_id(raw), _stray(raw), match.get("name")
-    evidence: dict[str, Any] = {"exchangeonlinetenantid": raw, "exchange_tenant": exchange_tenant_id}
-    if not value:
-        yield failed(subject, f"profile {name} holds no Exchange tenant id (TenantId)", **evidence)
-    elif value == clean_id(exchange_tenant_id):
-        yield (warned if note else passed)(subject, f"profile {name} points at the Exchange tenant {value}{note}",
-                                           **evidence)
-    else:
-        yield failed(subject, f"profile {name} points at tenant {value}, but the Exchange tenant is "
-                     f"{exchange_tenant_id}{_likely_cause(value, exchange_tenant_id, settings)}{note}", **evidence)
-
-
-def _likely_cause(value: str, tenant: str, settings: Settings) -> str:
-    if value == clean_id(settings.dynamics_tenant):
-        return " (that is the Dynamics tenant itself)"
-    differ = sum(a != b for a, b in zip(value, clean_id(tenant), strict=False))
-    if len(value) == len(clean_id(tenant)) and differ <= 4:
-        return f" (they differ in {differ} characters, which looks like a typing slip)"
-    return ""
+            f"{OAUTH} (OAuth with Microsoft Entra ID, not confirmed by Microsoft's documentation; see `xtcheck "
+            f"explain profile-settings-uncertain`){same_tenant}"]
 
 
 def retest_profile(ids: RunIds, known_cause: str | None = None) -> Remediation:

@@ -8,7 +8,19 @@ GRAPH_APPLICATION = "https://learn.microsoft.com/graph/api/resources/application
 GRAPH_CREDENTIAL_DOC = "https://learn.microsoft.com/graph/api/resources/passwordcredential"
 GRAPH_SERVICE_PRINCIPAL = "https://learn.microsoft.com/graph/api/resources/serviceprincipal"
 GRAPH_APP_ROLE_ASSIGNMENTS = "https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments"
+GRAPH_APP_ROLE_ASSIGNMENT = "https://learn.microsoft.com/graph/api/resources/approleassignment"
+ADMIN_CONSENT = "https://learn.microsoft.com/entra/identity/enterprise-apps/grant-admin-consent"
 GRAPH_REQUIRED_ACCESS = "https://learn.microsoft.com/graph/api/resources/requiredresourceaccess"
+CA_WORKLOAD_IDENTITIES = "https://learn.microsoft.com/entra/identity/conditional-access/workload-identity"
+LIMIT_MAILBOX_ACCESS = "https://learn.microsoft.com/graph/auth-limit-mailbox-access"
+CA_POLICIES_API = "https://learn.microsoft.com/graph/api/conditionalaccessroot-list-policies"
+CA_CLIENT_APPLICATIONS = "https://learn.microsoft.com/graph/api/resources/conditionalaccessclientapplications"
+ERROR_8005E273 = ("https://learn.microsoft.com/troubleshoot/power-platform/dataverse/email-exchange-synchronization/"
+                  "error-code-8005e273")
+ERROR_8005E274 = ("https://learn.microsoft.com/troubleshoot/power-platform/dataverse/email-exchange-synchronization/"
+                  "error-code-8005e274")
+SHARED_MAILBOXES = "https://learn.microsoft.com/microsoft-365/admin/email/about-shared-mailboxes"
+GRAPH_USER = "https://learn.microsoft.com/graph/api/resources/user"
 ACCOUNT_TYPES = "https://learn.microsoft.com/entra/identity-platform/supported-accounts-validation"
 PROFILE_TABLE = "https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/emailserverprofile"
 MAILBOX_TABLE = "https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/mailbox"
@@ -22,6 +34,9 @@ SIGN_IN_LOGS = "https://learn.microsoft.com/entra/identity/monitoring-health/con
 EWS_ACCESS = ("https://learn.microsoft.com/exchange/client-developer/exchange-web-services/"
               "how-to-control-access-to-ews-in-exchange")
 EWS_RETIREMENT = "https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/deprecation-of-ews-exchange-online"
+EWS_USAGE_REPORT = "https://learn.microsoft.com/microsoft-365/admin/activity-reports/ews-usage"
+FORBIDDEN_ARTICLE = ("https://learn.microsoft.com/troubleshoot/power-platform/dataverse/email-exchange-synchronization/"
+                     "http-server-returned-forbidden-exception")
 SET_ORG_CONFIG = "https://learn.microsoft.com/powershell/module/exchangepowershell/set-organizationconfig"
 SSS_MONITORING = ("https://learn.microsoft.com/troubleshoot/power-platform/dataverse/email-exchange-synchronization/"
                   "troubleshooting-monitoring-server-side-synchronization")

@@ -139,8 +139,7 @@ def test_a_refused_token_is_not_resent_unchanged(start_sandbox: StartSandbox) ->
     assert [e.status for e in cloud.log.entries("graph")] == [401]
 
 
-@pytest.mark.parametrize(("kind", "status", "code"), [("status", 503, 90033), ("status", 500, 90033),
-                                                      ("throttle", 429, 50196)])
+@pytest.mark.parametrize(("kind", "status", "code"), [("status", 503, 90033), ("status", 500, 90033)])
 def test_a_login_outage_during_the_live_sign_in_is_an_error_not_a_failure(start_sandbox: StartSandbox, kind: str,
                                                                           status: int, code: int) -> None:
     """Only the sync app's own sign-in (EXO-003's live probe) meets the outage: the reader signs in as usual."""
@@ -169,3 +168,15 @@ def test_the_http_section_reaches_the_wire(start_sandbox: StartSandbox) -> None:
     cloud.log.clear()
     audit(settings_for(cloud, only=frozenset({"MBX-005"}), retries=1))
     assert [e.status for e in cloud.log.entries("graph") if e.path == "/v1.0/domains"] == [503]
+
+
+def test_a_client_loop_refusal_of_the_live_sign_in_is_a_failure_with_its_cause(start_sandbox: StartSandbox) -> None:
+    """AADSTS50196 (loop detected) is a client's behaviour, not an outage (Microsoft's error reference): EXO-003 fails
+    on it and names the cause, instead of calling it undecided."""
+    cloud = start_sandbox()
+    cloud.add_fault("throttle", service="login", path=r"/oauth2/v2\.0/token", body=f"client_id={SYNC_APP}",
+                    status=429, count=None)
+    result = audit(settings_for(cloud, only=frozenset({"EXO"})))
+    [exo3] = [f for f in result.findings if f.check_id == "EXO-003"]
+    assert exo3.status == Status.FAIL and "AADSTS50196 (Client loop detected)" in exo3.message
+    assert exo3.remediation is not None and exo3.remediation.steps[0].startswith("Known cause (AADSTS50196")

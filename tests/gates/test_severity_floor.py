@@ -57,7 +57,7 @@ def test_the_cli_floor_reports_everything_and_gates_on_what_is_above_it(
     assert main(["evaluate", str(demo_snapshot), "-q", "--min-severity", "critical"]) == 0  # the demo's fails are high
     out = capsys.readouterr().out
     assert "FAIL MBX-002  esther.obi@contoso.com" in out
-    assert "\nFAIL — 41 pass, 3 fail, 2 warn, 0 error, 0 skip\n" in out
+    assert "\nFAIL — 48 pass, 4 fail, 3 warn, 0 error, 0 skip\n" in out
     assert main(["evaluate", str(demo_snapshot), "-q", "--min-severity", "high"]) == 1
 
 

@@ -139,7 +139,7 @@ def test_a_waived_fail_keeps_its_real_status_in_console_json_and_junit(
     assert shown[0].startswith("  WAIVED MBX-002")
     assert shown[1].strip() == ("waived (real: FAIL): accepted until the migration — it-ops@contoso.com, "
                                 "until 2099-01-31")
-    assert "\nFAIL — 41 pass, 3 fail, 2 warn, 0 error, 0 skip, 1 waived\n" in out
+    assert "\nFAIL — 48 pass, 4 fail, 3 warn, 0 error, 0 skip, 1 waived\n" in out
 
     report = json.loads((tmp_path / "out" / "xtcheck-report.json").read_text(encoding="utf-8"))
     jsonschema.validate(report, schemas.load("report"))
@@ -197,12 +197,14 @@ def test_waivers_for_every_fail_let_the_demo_pass_the_gate(tmp_path: Path, capsy
         f"  - {{check: mbx-002, subject: ESTHER.OBI@contoso.com, reason: approval pending, owner: Ana,"
         f" expires: {utc_today()}}}\n"
         f"  - {{check: MBX-004, subject: '*@contoso.com', reason: queue mailbox is being retired, owner: Ana,"
+        f" expires: {utc_today() + dt.timedelta(days=1)}}}\n"
+        f"  - {{check: MBX-006, subject: sales@contoso.com, reason: queue mailbox is being retired, owner: Ana,"
         f" expires: {utc_today() + dt.timedelta(days=1)}}}\n", encoding="utf-8")
     assert main(["demo", "-q", "--waivers", str(waivers)]) == 0
     out = capsys.readouterr().out
-    assert out.count("  WAIVED ") == 3
+    assert out.count("  WAIVED ") == 4
     assert "waived (real: FAIL): queue mailbox is being retired — Ana" in out
-    assert out.rstrip().endswith("WARN — 41 pass, 3 fail, 2 warn, 0 error, 0 skip, 3 waived")
+    assert out.rstrip().endswith("WARN — 48 pass, 4 fail, 3 warn, 0 error, 0 skip, 4 waived")
 
 
 def test_unused_waivers_are_reported_in_console_and_json(

@@ -9,12 +9,13 @@ import pytest
 from rule_samples import fix
 
 from checks.model import Status
+from checks.rules import app_secret
 from checks.rules.app import (
-    app_is_multitenant,
+    app_can_sign_in_to_the_exchange_tenant,
+    app_is_not_disabled_by_microsoft,
     app_registration_exists,
-    client_secret_is_valid,
-    full_access_as_app_is_requested,
 )
+from checks.rules.app import full_access_as_app_is_requested as requested
 from checks.settings import Thresholds
 
 CLIENT = "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"
@@ -25,6 +26,7 @@ EXCHANGE = "00000002-0000-0ff1-ce00-000000000000"
 FULL_ACCESS = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"
 MANAGE_AS_APP = "dc50a0fb-09a3-484d-be87-e023b12c6440"
 EWS_DELEGATED = "3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5"
+SP_ID = "0a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 PROFILE_NAME = "Exchange Online cross-tenant (Contoso)"
 NOT_READ = {"error": "the profile could not be read"}  # profile_modified when the profile is unknown
@@ -64,6 +66,20 @@ def verdicts(outcomes: Any) -> list[tuple[Status, str]]:
     return [(o.status, o.subject) for o in outcomes]
 
 
+def full_access_as_app_is_requested(app: dict[str, Any], exchange_sp: dict[str, Any] | None, client_id: str,
+                                    consented: bool = False) -> Any:
+    """APP-003 with tenant B's consent: the app's service principal holds full_access_as_app, or nothing."""
+    grants = [{"appRoleId": FULL_ACCESS, "principalId": SP_ID, "resourceId": EXCHANGE_SP["id"]}] if consented else []
+    return requested(app, exchange_sp, {"id": SP_ID, "appId": CLIENT}, grants, client_id)
+
+
+def client_secret_is_valid(app: dict[str, Any], client_id: str, thresholds: Thresholds, now: datetime,
+                           profile_modified: dict[str, Any], principal: dict[str, Any] | None = None) -> Any:
+    """APP-004 with the app's service principal in tenant B (by default one without secrets of its own)."""
+    return app_secret.client_secret_is_valid(app, principal or {"id": SP_ID, "passwordCredentials": []}, client_id,
+                                             thresholds, now, profile_modified)
+
+
 # APP-001
 
 def test_app_001_passes_when_the_registration_is_found() -> None:
@@ -83,26 +99,50 @@ def test_app_001_fails_naming_the_tenants_searched() -> None:
 
 # APP-002
 
-def test_app_002_passes_for_any_organizational_directory() -> None:
-    assert verdicts(app_is_multitenant(application(), CLIENT)) == [(Status.PASS, APP)]
+def test_app_002_passes_for_a_single_tenant_app_registered_in_tenant_b() -> None:
+    [outcome] = app_can_sign_in_to_the_exchange_tenant(application(signInAudience="AzureADMyOrg"), CLIENT, TENANT_B)
+    assert (outcome.status, outcome.subject) == (Status.PASS, APP)
+    assert outcome.message == (f"app {CLIENT} is registered in tenant B {TENANT_B}, where Exchange Online lives, so it "
+                               "signs in there (signInAudience AzureADMyOrg)")
 
 
-def test_app_002_passes_with_a_note_when_personal_accounts_are_admitted_too() -> None:
-    [outcome] = app_is_multitenant(application(signInAudience="AzureADandPersonalMicrosoftAccount"), CLIENT)
+def test_app_002_passes_for_a_multitenant_app_in_tenant_b_noting_single_tenant_is_enough() -> None:
+    [outcome] = app_can_sign_in_to_the_exchange_tenant(application(), CLIENT, TENANT_B)
     assert outcome.status == Status.PASS
-    assert "works, but broader than required" in outcome.message
+    assert "single tenant would be enough here" in outcome.message
+    assert "Conditional Access for workload identities, which does not cover multitenant apps" in outcome.message
 
 
-@pytest.mark.parametrize("audience", ["AzureADMyOrg", "PersonalMicrosoftAccount"])
-def test_app_002_fails_for_an_app_that_is_not_multitenant(audience: str) -> None:
-    [outcome] = app_is_multitenant(application(signInAudience=audience), CLIENT)
+@pytest.mark.parametrize("audience", ["AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"])
+def test_app_002_passes_for_a_multitenant_app_registered_elsewhere(audience: str) -> None:
+    elsewhere = {**application(signInAudience=audience), "home_tenant": TENANT_A}
+    [outcome] = app_can_sign_in_to_the_exchange_tenant(elsewhere, CLIENT, TENANT_B)
+    assert outcome.status == Status.PASS
+    assert f"registered in tenant {TENANT_A} and accepts accounts in any organizational directory" in outcome.message
+
+
+def test_app_002_fails_for_a_single_tenant_app_registered_outside_tenant_b() -> None:
+    elsewhere = {**application(signInAudience="AzureADMyOrg"), "home_tenant": TENANT_A}
+    [outcome] = app_can_sign_in_to_the_exchange_tenant(elsewhere, CLIENT, TENANT_B)
     assert (outcome.status, outcome.subject) == (Status.FAIL, APP)
-    assert audience in outcome.message and outcome.evidence == {"signInAudience": audience}
+    assert outcome.message == (f"app {CLIENT} is registered in tenant {TENANT_A}, not in tenant B {TENANT_B}, and is "
+                               "single tenant (signInAudience AzureADMyOrg): only its home tenant accepts it, so "
+                               "tenant B refuses its tokens (AADSTS700016)")
+    fixed = fix("APP-002", outcome)
+    assert fixed.steps[0].startswith("Microsoft's setup registers the app in the tenant where Exchange Online lives")
+    assert "out of reach of Conditional Access for workload identities" in fixed.steps[2]
+
+
+def test_app_002_fails_for_personal_accounts_only_wherever_it_is_registered() -> None:
+    [outcome] = app_can_sign_in_to_the_exchange_tenant(application(signInAudience="PersonalMicrosoftAccount"),
+                                                       CLIENT, TENANT_B)
+    assert outcome.status == Status.FAIL
+    assert "accepts personal Microsoft accounts only" in outcome.message
 
 
 def test_app_002_skips_without_an_app() -> None:
     evidence = {"home_tenant": None, "searched": [TENANT_B], "object": None}
-    assert verdicts(app_is_multitenant(evidence, CLIENT)) == [(Status.SKIP, APP)]
+    assert verdicts(app_can_sign_in_to_the_exchange_tenant(evidence, CLIENT, TENANT_B)) == [(Status.SKIP, APP)]
 
 
 # APP-003
@@ -152,6 +192,23 @@ def test_app_003_fails_when_nothing_on_exchange_is_requested() -> None:
     [outcome] = full_access_as_app_is_requested(application(requiredResourceAccess=graph_only), EXCHANGE_SP, CLIENT)
     assert outcome.status == Status.FAIL
     assert "no Office 365 Exchange Online permission at all" in outcome.message
+
+
+def test_app_003_warns_when_the_role_is_consented_but_not_requested() -> None:
+    graph_only = [{"resourceAppId": "00000003-0000-0000-c000-000000000000",
+                   "resourceAccess": [{"id": "e2a3a72e-5f79-4c64-b1b1-878b674786c9", "type": "Role"}]}]
+    [outcome] = full_access_as_app_is_requested(application(requiredResourceAccess=graph_only), EXCHANGE_SP, CLIENT,
+                                                consented=True)
+    assert (outcome.status, outcome.subject) == (Status.WARN, APP)
+    assert outcome.message == (f"app {CLIENT} does not request full_access_as_app (its API permissions name no Office "
+                               "365 Exchange Online permission at all), but tenant B has consented it, so its tokens "
+                               "carry the role and sync works; add it to the app's API permissions, because granting "
+                               "tenant-wide admin consent may revoke permissions already granted tenant-wide for the "
+                               "app")
+    assert outcome.evidence["consented"] is True
+    steps = " ".join(fix("APP-003", outcome).steps)
+    assert "may revoke permissions that have already been granted tenant-wide" in steps
+    assert "New-ApplicationAccessPolicy" in steps
 
 
 def test_app_003_warns_when_tenant_b_gives_the_role_another_id() -> None:
@@ -295,3 +352,44 @@ def test_app_004_adds_no_forecast_when_the_profile_predates_every_secret_or_was_
     app = application()
     for evidence in (saved("2020-01-01T00:00:00Z"), saved(None), NOT_READ):
         assert verdicts(client_secret_is_valid(app, CLIENT, Thresholds(), NOW, evidence)) == [(Status.PASS, APP)]
+
+
+def test_app_004_passes_on_a_secret_held_by_the_service_principal_in_tenant_b() -> None:
+    app = application(passwordCredentials=[secret("sss-2025", "Ab3", "2024-10-02T12:00:00Z", "2025-10-02T12:00:00Z")])
+    principal = {"id": SP_ID, "passwordCredentials": [
+        secret("sp-2027", "Qw9", "2026-09-01T12:00:00Z", "2027-09-01T12:00:00Z", key="3c4d5e6f")]}
+    [outcome] = client_secret_is_valid(app, CLIENT, Thresholds(), NOW, NOT_READ, principal)
+    assert outcome.status == Status.PASS
+    assert "'sp-2027' (hint Qw9) on the service principal in tenant B" in outcome.message
+    assert [c.get("on") for c in outcome.evidence["credentials"]] == [None, "service principal"]
+
+
+# APP-005
+
+def test_app_005_passes_when_neither_the_app_nor_its_principal_is_disabled() -> None:
+    [outcome] = app_is_not_disabled_by_microsoft(application(disabledByMicrosoftStatus="NotDisabled"),
+                                                 {"id": SP_ID, "disabledByMicrosoftStatus": None}, CLIENT)
+    assert (outcome.status, outcome.subject) == (Status.PASS, APP)
+    assert outcome.evidence == {"disabledByMicrosoftStatus": {"application": "NotDisabled",
+                                                              "service principal in tenant B": None}}
+
+
+def test_app_005_fails_when_microsoft_disabled_the_service_principal() -> None:
+    principal = {"id": SP_ID, "disabledByMicrosoftStatus": "DisabledDueToViolationOfServicesAgreement"}
+    [outcome] = app_is_not_disabled_by_microsoft(application(), principal, CLIENT)
+    assert (outcome.status, outcome.subject) == (Status.FAIL, APP)
+    assert outcome.message == (f"Microsoft has disabled app {CLIENT}: its service principal in tenant B has "
+                               "disabledByMicrosoftStatus DisabledDueToViolationOfServicesAgreement, so it gets no "
+                               "tokens and nothing syncs")
+    assert "only Microsoft support can say why" in fix("APP-005", outcome).steps[0]
+
+
+def test_app_005_warns_on_a_value_microsoft_does_not_document() -> None:
+    [outcome] = app_is_not_disabled_by_microsoft(application(disabledByMicrosoftStatus="Suspended"), None, CLIENT)
+    assert outcome.status == Status.WARN
+    assert "application (Suspended)" in outcome.message
+
+
+def test_app_005_skips_without_an_app() -> None:
+    evidence = {"home_tenant": None, "searched": [TENANT_B], "object": None}
+    assert verdicts(app_is_not_disabled_by_microsoft(evidence, None, CLIENT)) == [(Status.SKIP, APP)]

@@ -93,14 +93,33 @@ def test_ews_001_fails_when_ews_is_enabled_with_an_empty_list(listed: list[str] 
     access, _ = ews(exported(EwsAllowedAppIDs=listed))
     assert access.status == Status.FAIL
     assert "an empty list, which blocks every app" in access.message
-    assert f'Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs "{CLIENT}"' in fix("EWS-001", access).commands
+    remedy = fix("EWS-001", access)
+    command = ('Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs "<ids of the other EWS apps still in use>,'
+               f'{CLIENT}"')
+    assert command in remedy.commands  # never a list of the sync app alone: every other EWS client would lose EWS
+    assert any(step.startswith("Take stock of the apps that use EWS in tenant B first") for step in remedy.steps)
+    assert any("every app not on it loses EWS" in step for step in remedy.steps)
+    assert "https://learn.microsoft.com/microsoft-365/admin/activity-reports/ews-usage" in remedy.links
 
 
-def test_ews_001_fails_when_ews_is_left_unset_after_october_2026() -> None:
+def test_ews_001_warns_when_ews_was_set_back_to_null_after_october_2026() -> None:
     access, _ = ews(exported(EwsEnabled=None, EwsAllowedAppIDs=None))
-    assert access.status == Status.FAIL
-    assert "Microsoft switches null to False from October 2026; set EwsEnabled to True and add the app to " \
-           "EwsAllowedAppIDs" in access.message
+    assert access.status == Status.WARN
+    assert access.message == ("EwsEnabled is not set (null): Microsoft switched null to False in October 2026, so null "
+                              "now most likely means an administrator set it back, which lets every app use EWS and "
+                              "ignores EwsAllowedAppIDs; sync works until EWS is switched off for good on 2027-04-01 "
+                              "(in 126 days), but any app can use EWS meanwhile: set EwsEnabled to True with the apps "
+                              "that need EWS, the sync app among them, in EwsAllowedAppIDs")
+    remedy = fix("EWS-001", access)
+    assert f'-EwsAllowedAppIDs "<ids of the other EWS apps still in use>,{CLIENT}"' in remedy.commands[-1]
+    assert any(step.startswith("Take stock of the apps that use EWS") for step in remedy.steps)
+
+
+def test_ews_001_keeps_every_listed_id_when_it_adds_the_app() -> None:
+    access, _ = ews(exported(EwsAllowedAppIDs=[OTHER_APP, "cc15fd57-2c6c-4117-a88c-83b1d56b4bbe"]))
+    command = fix("EWS-001", access).commands[-1]
+    assert command == ('Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs '
+                       f'"{OTHER_APP},cc15fd57-2c6c-4117-a88c-83b1d56b4bbe,{CLIENT}"')
 
 
 def test_ews_001_warns_when_ews_is_left_unset_before_october_2026() -> None:
@@ -115,9 +134,10 @@ def test_ews_001_reads_a_flag_exported_as_text() -> None:
     assert access.status == Status.FAIL
 
 
-def test_ews_001_warns_when_the_user_agent_allow_list_leaves_dynamics_out() -> None:
+def test_ews_001_fails_when_the_user_agent_allow_list_leaves_dynamics_out() -> None:
     access, _ = ews(exported(EwsApplicationAccessPolicy="EnforceAllowList", EwsAllowList=["Outlook/*"]))
-    assert access.status == Status.WARN
+    assert access.status == Status.FAIL
+    assert "so Exchange refuses server-side sync's EWS requests (403)" in access.message
     assert "EwsAllowList (Outlook/*) has no entry admitting Dynamics' user agent (CRM/*)" in access.message
     assert 'Set-OrganizationConfig -EwsAllowList @{Add="CRM/*"}' in fix("EWS-001", access).commands
 
@@ -138,6 +158,7 @@ def test_ews_001_fails_on_the_worst_of_app_id_and_user_agent_findings() -> None:
 
 def test_ews_001_warns_naming_the_graph_permissions_still_missing_for_the_move() -> None:
     _, retirement = ews(exported(), assignments=grants("Tasks.ReadWrite.All", "User.Read.All"))
+    assert fix("EWS-001", retirement).summary.startswith("Add the Microsoft Graph application permissions")
     assert retirement.status == Status.WARN
     assert "lacks 2 of the Graph permissions for the move: Tasks.ReadWrite.All, User.Read.All" in retirement.message
     assert retirement.evidence["missing"] == ["Tasks.ReadWrite.All", "User.Read.All"]

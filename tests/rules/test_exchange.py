@@ -1,27 +1,22 @@
-"""EXO-001..004 called directly with the evidence their probes return: tenant B's service principals and app role
-assignments, discovery documents, live token claims."""
+"""EXO-001, EXO-002 and EXO-005 called directly with tenant B's service principals, app role assignments and
+Conditional Access policies as Graph returns them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from rule_samples import APP, CLIENT, GRAPH_ID, GRAPH_ROLES, SP_ID, TENANT_B, fix, verdicts
 
-from checks.knowledge import lookup
 from checks.model import Status
 from checks.rules.exchange import (
-    app_token_carries_full_access,
-    exchange_tenant_exists,
     full_access_as_app_is_consented,
+    no_conditional_access_policy_blocks_the_app,
     service_principal_is_enabled,
 )
 
-OTHER_APP = "0f1e2d3c-4b5a-4c6d-8e7f-9a8b7c6d5e4f"
 EXO_ID = "6f5e4d3c-2b1a-4f0e-9d8c-7b6a5f4e3d2c"
 FULL_ACCESS = "dc890d15-9560-4a4c-9b7f-a736ec74ec40"
 MANAGE_AS_APP = "dc50a0fb-09a3-484d-be87-e023b12c6440"
-SIGNED_IN = "signed in as the app once for this (a sign-in log entry in tenant B) and wrote nothing"
 SERVICE_PRINCIPAL = {"id": SP_ID, "appId": CLIENT, "displayName": "Dynamics 365 cross-tenant sync",
                      "accountEnabled": True, "appOwnerOrganizationId": TENANT_B,
                      "servicePrincipalType": "Application", "signInAudience": "AzureADMultipleOrgs"}
@@ -41,23 +36,6 @@ def grant(resource: str, role: str, principal: str = SP_ID) -> dict[str, Any]:
 
 def graph_grants() -> list[dict[str, Any]]:
     return [grant(GRAPH_ID, rid) for rid in GRAPH_ROLES.values()]
-
-
-def discovery(**changes: Any) -> dict[str, Any]:
-    """What the exchange_tenant_discovery probe returns for Contoso's tenant in the public cloud."""
-    found = {"query": TENANT_B, "expected_instance": "microsoftonline.com", "cloud": "public",
-             "login": "https://login.microsoftonline.com", "found": True, "tenant_id": TENANT_B,
-             "issuer": f"https://login.microsoftonline.com/{TENANT_B}/v2.0", "region": "EU", "sub_scope": None,
-             "cloud_instance": "microsoftonline.com", "graph_host": "graph.microsoft.com"}
-    return {**found, **changes}
-
-
-def token(**claims: Any) -> dict[str, Any]:
-    """A live token probe that got a v1.0 Exchange token, with some claims changed."""
-    base = {"aud": "https://outlook.office365.com", "tid": TENANT_B, "appid": CLIENT, "oid": SP_ID,
-            "roles": ["full_access_as_app"], "idtyp": "app", "appidacr": "1", "ver": "1.0"}
-    return {"configured": True, "resource": "https://outlook.office365.com", "acquired": True,
-            "claims": {k: v for k, v in {**base, **claims}.items() if v is not None}}
 
 
 # EXO-001
@@ -129,130 +107,76 @@ def test_exo_002_skips_without_a_service_principal() -> None:
     assert verdicts(full_access_as_app_is_consented(None, EXCHANGE_SP, [], CLIENT)) == [(Status.SKIP, APP)]
 
 
-# EXO-004
+# EXO-005
 
-def test_exo_004_passes_for_a_tenant_in_the_configured_cloud() -> None:
-    [outcome] = exchange_tenant_exists(discovery())
-    assert (outcome.status, outcome.subject) == (Status.PASS, f"tenant {TENANT_B}")
-    assert TENANT_B in outcome.message and "region EU" in outcome.message
-    assert "resolves" not in outcome.message
-
-
-def test_exo_004_passes_naming_the_id_a_domain_resolves_to_and_the_sub_scope() -> None:
-    [outcome] = exchange_tenant_exists(discovery(query="contoso.com", sub_scope="GCC"))
-    assert outcome.status == Status.PASS
-    assert "the domain contoso.com resolves to it" in outcome.message
-    assert "sub scope GCC" in outcome.message and TENANT_B in outcome.message
+def policy(name: str = "Block workload identities", state: str = "enabled", include: tuple[str, ...] = (SP_ID,),
+           exclude: tuple[str, ...] = (), apps: tuple[str, ...] = ("All",), controls: tuple[str, ...] = ("block",),
+           locations: tuple[list[str], list[str]] | None = None) -> dict[str, Any]:
+    """A policy as the conditional_access_policies probe keeps it (Graph's conditionalAccessPolicy, cut down)."""
+    return {"id": f"pol-{name}", "displayName": name, "state": state, "includeApplications": list(apps),
+            "excludeApplications": [], "includeServicePrincipals": list(include),
+            "excludeServicePrincipals": list(exclude), "builtInControls": list(controls),
+            "includeLocations": locations[0] if locations else None,
+            "excludeLocations": locations[1] if locations else None}
 
 
-def test_exo_004_passes_when_the_probe_expects_no_particular_cloud() -> None:
-    found = discovery(cloud="custom", expected_instance=None, cloud_instance="microsoftonline.us")
-    assert [o.status for o in exchange_tenant_exists(found)] == [Status.PASS]
+def read(*policies: dict[str, Any]) -> dict[str, Any]:
+    return {"granted": True, "policies": list(policies)}
 
 
-def test_exo_004_fails_for_an_unknown_tenant() -> None:
-    error = "Entra ID answered 400: AADSTS90002: Tenant 'fea6d913-5e7a-4fc7-a1ad-59fd5f6da09a' not found."
-    found = {"query": "fea6d913-5e7a-4fc7-a1ad-59fd5f6da09a", "expected_instance": "microsoftonline.com",
-             "cloud": "public", "login": "https://login.microsoftonline.com", "found": False, "error": error}
-    [outcome] = exchange_tenant_exists(found)
-    assert (outcome.status, outcome.subject) == (Status.FAIL, "tenant fea6d913-5e7a-4fc7-a1ad-59fd5f6da09a")
-    assert "https://login.microsoftonline.com" in outcome.message and "AADSTS90002" in outcome.message
-    assert "check the tenant id" in outcome.message and "or the cloud" in outcome.message
+SINGLE_TENANT = {**SERVICE_PRINCIPAL, "signInAudience": "AzureADMyOrg"}  # registered in B, within CA's reach
 
 
-def test_exo_004_fails_for_a_tenant_in_the_us_government_cloud() -> None:
-    [outcome] = exchange_tenant_exists(discovery(cloud_instance="microsoftonline.us", region="USGov"))
-    assert outcome.status == Status.FAIL
-    assert "the US Government cloud (GCC High or DoD): set cloud: usgov or usgov-dod" in outcome.message
+def conditional_access(found: dict[str, Any], principal: dict[str, Any] | None = SINGLE_TENANT) -> Any:
+    return list(no_conditional_access_policy_blocks_the_app(found, principal, CLIENT, TENANT_B))
 
 
-@pytest.mark.parametrize("instance", ["partner.microsoftonline.cn", "login.chinacloudapi.cn"])
-def test_exo_004_fails_for_a_tenant_in_the_china_cloud(instance: str) -> None:
-    [outcome] = exchange_tenant_exists(discovery(cloud_instance=instance))
-    assert outcome.status == Status.FAIL
-    assert "set cloud: china" in outcome.message
-
-
-def test_exo_004_fails_when_discovery_answers_for_another_tenant() -> None:
-    other = "11111111-2222-4333-8444-555555555555"
-    [outcome] = exchange_tenant_exists(discovery(tenant_id=other))
-    assert outcome.status == Status.FAIL
-    assert other in outcome.message
-
-
-# EXO-003
-
-def test_exo_003_passes_for_a_token_with_full_access_as_app() -> None:
-    [outcome] = app_token_carries_full_access(token(), TENANT_B, CLIENT)
+def test_exo_005_passes_when_no_policy_blocks_the_app() -> None:
+    mfa = policy("Require MFA for admins", include=(), controls=("mfa",))
+    other = policy("Block the build robot", include=("11111111-2222-4333-8444-555555555555",))
+    [outcome] = conditional_access(read(mfa, other, policy("Old block", state="disabled")))
     assert (outcome.status, outcome.subject) == (Status.PASS, APP)
-    assert SIGNED_IN in outcome.message
-    assert outcome.evidence["claims"]["roles"] == ["full_access_as_app"]
+    assert outcome.message == f"none of tenant B's 3 Conditional Access policies blocks app {CLIENT}"
 
 
-def test_exo_003_passes_for_a_v2_token_naming_the_app_in_azp_with_upper_case_ids() -> None:
-    live = token(appid=None, azp=CLIENT.upper(), tid=TENANT_B.upper(), ver="2.0")
-    assert [o.status for o in app_token_carries_full_access(live, TENANT_B, CLIENT)] == [Status.PASS]
-
-
-def test_exo_003_skips_without_the_app_secret() -> None:
-    [outcome] = app_token_carries_full_access({"configured": False}, TENANT_B, CLIENT)
-    assert (outcome.status, outcome.subject) == (Status.SKIP, APP)
-    assert outcome.message == ("opt-in: set app.secret (env:NAME or file:PATH) to sign in as the app once; it writes "
-                               "nothing but leaves a sign-in log entry in tenant B")
-
-
-def test_exo_003_fails_without_full_access_as_app_in_the_token() -> None:
-    [outcome] = app_token_carries_full_access(token(roles=["Exchange.ManageAsApp"]), TENANT_B, CLIENT)
+def test_exo_005_fails_for_an_enabled_policy_that_blocks_every_single_tenant_principal() -> None:
+    [outcome] = conditional_access(read(policy(include=("ServicePrincipalsInMyTenant",))))
     assert (outcome.status, outcome.subject) == (Status.FAIL, APP)
-    assert "token carries no full_access_as_app: consent missing or not yet replicated" in outcome.message
-    assert "Exchange.ManageAsApp" in outcome.message and SIGNED_IN in outcome.message
+    assert outcome.message == ("Conditional Access policy 'Block workload identities' in tenant B blocks app "
+                               f"{CLIENT}'s service principal from getting tokens for Exchange Online (AADSTS53003), "
+                               "so nothing syncs")
+    assert outcome.evidence["blocking"][0]["effect"] == "blocks"
+    assert "Exclude > select service principals" in fix("EXO-005", outcome).steps[0]
 
 
-def test_exo_003_fails_for_a_token_from_another_tenant_or_for_another_app() -> None:
-    other_tenant = "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"
-    [outcome] = app_token_carries_full_access(token(tid=other_tenant, appid=OTHER_APP), TENANT_B, CLIENT)
-    assert outcome.status == Status.FAIL
-    assert f"issued by tenant {other_tenant}" in outcome.message and f"names app {OTHER_APP}" in outcome.message
+def test_exo_005_passes_when_the_policy_excludes_the_app_or_targets_other_resources() -> None:
+    excluded = policy(include=("ServicePrincipalsInMyTenant",), exclude=(SP_ID,))
+    teams_only = policy(apps=("cc15fd57-2c6c-4117-a88c-83b1d56b4bbe",))
+    assert verdicts(conditional_access(read(excluded, teams_only))) == [(Status.PASS, APP)]
 
 
-def test_exo_003_fails_with_the_known_cause_of_a_refused_sign_in() -> None:
-    live = {"configured": True, "resource": "https://outlook.office365.com", "acquired": False, "code": 7000222,
-            "error": f"sign-in of {CLIENT} to tenant {TENANT_B} failed: AADSTS7000222: The provided client secret "
-                     f"keys for app '{CLIENT}' are expired."}
-    [outcome] = app_token_carries_full_access(live, TENANT_B, CLIENT)
-    entry = lookup("AADSTS7000222")
-    assert entry is not None
-    assert (outcome.status, outcome.subject) == (Status.FAIL, APP)
-    assert f"AADSTS7000222 ({entry.title}): The provided client secret keys" in outcome.message
-    assert SIGNED_IN in outcome.message
-    assert outcome.evidence["known_cause"] == "AADSTS7000222" and outcome.evidence["code"] == 7000222
-    remedy = fix("EXO-003", outcome)
-    assert remedy.summary == entry.fix and entry.link in remedy.links
+def test_exo_005_warns_for_a_report_only_or_location_bound_block() -> None:
+    [report_only] = conditional_access(read(policy(state="enabledForReportingButNotEnforced")))
+    assert report_only.status == Status.WARN
+    assert "sync stops the moment it is switched on" in report_only.message
+    [by_location] = conditional_access(read(policy(locations=(["All"], ["AllTrusted"]))))
+    assert by_location.status == Status.WARN
+    assert "a location condition depends on where the sign-in comes from" in by_location.message
+    multitenant = {**SERVICE_PRINCIPAL, "signInAudience": "AzureADMultipleOrgs"}
+    [out_of_scope] = conditional_access(read(policy()), multitenant)
+    assert out_of_scope.status == Status.WARN
+    assert "Microsoft keeps multi-tenanted apps out of these policies' scope" in out_of_scope.message
 
 
-def test_exo_003_fails_finding_the_cause_in_the_text_when_no_code_came_back() -> None:
-    live = {"configured": True, "acquired": False, "code": None,
-            "error": "AADSTS7000215: Invalid client secret provided."}
-    [outcome] = app_token_carries_full_access(live, TENANT_B, CLIENT)
-    assert outcome.status == Status.FAIL
-    assert outcome.evidence["known_cause"] == "AADSTS7000215"
-    assert "an error without an AADSTS code" in outcome.message
+def test_exo_005_passes_for_an_app_registered_in_another_tenant() -> None:
+    elsewhere = {**SERVICE_PRINCIPAL, "appOwnerOrganizationId": "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"}
+    [outcome] = conditional_access(read(policy(include=("ServicePrincipalsInMyTenant",))), elsewhere)
+    assert outcome.status == Status.PASS
+    assert "covers only single-tenant apps registered in the tenant" in outcome.message
 
 
-def test_exo_003_fails_with_the_check_remediation_for_an_unknown_error() -> None:
-    live = {"configured": True, "acquired": False, "code": 9999999, "error": "something new"}
-    [outcome] = app_token_carries_full_access(live, TENANT_B, CLIENT)
-    assert outcome.status == Status.FAIL
-    assert outcome.evidence["known_cause"] is None
-    assert fix("EXO-003", outcome).summary.startswith(f"Make the app {CLIENT} able to get an Exchange token")
-
-
-def test_exo_003_is_undecided_when_the_token_is_opaque() -> None:
-    live = {"configured": True, "acquired": True, "claims": {}}
-    assert [o.status for o in app_token_carries_full_access(live, TENANT_B, CLIENT)] == [Status.ERROR]
-
-
-def test_exo_003_never_puts_a_secret_or_token_in_evidence() -> None:
-    for live in (token(), {"configured": True, "acquired": False, "code": 7000215, "error": "AADSTS7000215"}):
-        [outcome] = app_token_carries_full_access(live, TENANT_B, CLIENT)
-        assert not {"secret", "token", "access_token"} & set(outcome.evidence)
+def test_exo_005_skips_without_the_optional_permission_or_a_service_principal() -> None:
+    [unread] = conditional_access({"granted": False, "reason": "Graph answered 403"})
+    assert (unread.status, unread.subject) == (Status.SKIP, APP)
+    assert "Policy.Read.All is optional" in unread.message
+    assert verdicts(conditional_access(read(policy()), None)) == [(Status.SKIP, APP)]

@@ -11,10 +11,13 @@ from checks.knowledge import lookup
 from checks.model import Status
 from checks.rules.profile import (
     email_server_profile_is_active,
-    profile_client_id_matches_app,
     profile_last_test_succeeded,
-    profile_tenant_is_exchange_tenant,
     profile_uses_exchange_online_oauth,
+)
+from checks.rules.profile_target import (
+    profile_authority_fits_the_exchange_cloud,
+    profile_client_id_matches_app,
+    profile_tenant_is_exchange_tenant,
 )
 from checks.settings import CLOUDS, Settings
 
@@ -114,12 +117,21 @@ def test_prf_002_fails_when_no_secret_is_stored() -> None:
     assert "no client secret is stored in the profile" in outcome.message
 
 
-@pytest.mark.parametrize(("servertype", "label"), [(1, "Other (POP3/SMTP)"), (2, "Exchange Server (Hybrid)"),
-                                                   (4, "IMAP/SMTP")])
-def test_prf_002_fails_for_another_server_type(servertype: int, label: str) -> None:
+@pytest.mark.parametrize(("servertype", "label"), [(1, "Other (POP3/SMTP)"), (4, "IMAP/SMTP")])
+def test_prf_002_fails_for_a_server_type_that_is_not_exchange(servertype: int, label: str) -> None:
     [outcome] = profile_uses_exchange_online_oauth(selected(servertype=servertype))
     assert outcome.status == Status.FAIL
-    assert label in outcome.message
+    assert f"its server type is {label} (servertype {servertype}), not Exchange" in outcome.message
+
+
+@pytest.mark.parametrize(("servertype", "label"), [(2, "Exchange Server (Hybrid)"),
+                                                   (7, "a value outside the documented 0-4"),
+                                                   (None, "a value outside the documented 0-4")])
+def test_prf_002_warns_for_a_server_type_microsoft_does_not_pin_down(servertype: int | None, label: str) -> None:
+    [outcome] = profile_uses_exchange_online_oauth(selected(servertype=servertype))
+    assert (outcome.status, outcome.subject) == (Status.WARN, SUBJECT)
+    assert f"its server type reads {label} (servertype {servertype})" in outcome.message
+    assert "xtcheck explain profile-settings-uncertain" in outcome.message
 
 
 def test_prf_002_warns_when_the_authentication_type_reads_same_tenant() -> None:
@@ -206,6 +218,57 @@ def test_prf_004_warns_about_stray_whitespace() -> None:
     [outcome] = profile_tenant_is_exchange_tenant(selected(exchangeonlinetenantid=f"{TENANT_B} "), TENANT_B,
                                                   settings())
     assert outcome.status == Status.WARN
+
+
+# PRF-006
+
+@pytest.mark.parametrize(("authority", "instance"), [(0, "microsoftonline.com"), (1, "microsoftonline.us"),
+                                                     (2, "partner.microsoftonline.cn")])
+def test_prf_006_passes_when_the_authority_is_the_exchange_tenants_cloud(authority: int, instance: str) -> None:
+    [outcome] = profile_authority_fits_the_exchange_cloud(selected(serverauthority=authority),
+                                                          {"cloud_instance": instance}, settings())
+    assert (outcome.status, outcome.subject) == (Status.PASS, SUBJECT)
+    assert outcome.evidence["expected"] == authority
+
+
+def test_prf_006_passes_for_automatic_when_dynamics_shares_tenant_bs_cloud() -> None:
+    [outcome] = profile_authority_fits_the_exchange_cloud(selected(serverauthority=3),
+                                                          {"cloud_instance": "microsoftonline.com"}, settings())
+    assert outcome.status == Status.PASS
+    assert "Automatic, and the Dynamics environment is in the cloud tenant B lives in" in outcome.message
+
+
+def test_prf_006_fails_when_the_profile_asks_another_cloud() -> None:
+    [outcome] = profile_authority_fits_the_exchange_cloud(selected(serverauthority=1),
+                                                          {"cloud_instance": "microsoftonline.com"}, settings())
+    assert (outcome.status, outcome.subject) == (Status.FAIL, SUBJECT)
+    assert outcome.message == (f"profile {NAME} asks US Government (GCC High and DoD) (login.microsoftonline.us) for "
+                               "tokens, but tenant B lives in the cloud of Public (+GCC) (login.microsoftonline.com), "
+                               "which that authority does not know")
+    assert "Server Authority = the cloud of tenant" in fix("PRF-006", outcome).steps[0]
+
+
+def test_prf_006_fails_for_automatic_when_dynamics_is_in_another_cloud() -> None:
+    [outcome] = profile_authority_fits_the_exchange_cloud(selected(serverauthority=3),
+                                                          {"cloud_instance": "microsoftonline.us"}, settings())
+    assert outcome.status == Status.FAIL
+    assert "picks the Dynamics environment's cloud (Public (+GCC)" in outcome.message
+
+
+def test_prf_006_warns_when_the_authority_was_not_read_or_is_undocumented() -> None:
+    for value in (None, 9):
+        [outcome] = profile_authority_fits_the_exchange_cloud(selected(serverauthority=value),
+                                                              {"cloud_instance": "microsoftonline.com"}, settings())
+        assert outcome.status == Status.WARN, value
+
+
+def test_prf_006_warns_for_automatic_when_the_environment_address_names_no_cloud() -> None:
+    local = Settings(environment_url="https://127.0.0.1:8444", dynamics_tenant=TENANT_A, exchange_tenant=TENANT_B,
+                     cloud=CLOUDS["public"], credentials=())
+    [outcome] = profile_authority_fits_the_exchange_cloud(selected(serverauthority=3),
+                                                          {"cloud_instance": "microsoftonline.com"}, local)
+    assert outcome.status == Status.WARN
+    assert "its address does not say which cloud that is" in outcome.message
 
 
 def test_prf_002_to_004_skip_without_a_profile() -> None:

@@ -68,7 +68,7 @@ def test_a_pending_code_is_authorization_pending_until_the_admin_approves(start_
     cloud.approve_device_code(flow["user_code"])
     result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
     token = claims(result["access_token"])
-    assert token["scp"] == "Application.Read.All Domain.Read.All"
+    assert token["scp"] == "Application.Read.All Domain.Read.All Policy.Read.All User.Read.All"
     assert "roles" not in token
     assert (token["idtyp"], token["appid"], token["appidacr"]) == ("user", READER, "0")
     assert (token["upn"], token["tid"]) == ("admin@contoso.com", cloud.tenant("B").id)
@@ -169,7 +169,7 @@ def test_an_admin_approves_each_prompt_read_off_stderr_and_nothing_secret_reache
     assert all(code not in text and code[:16] not in text for code in issued for text in texts)
     carried = json_report(tmp_path)["run"]["attestation"]["token_roles"]
     assert carried[f"{READER} in {cloud.tenant('B').id} for {cloud.graph_url}"] == [
-        "Application.Read.All", "Domain.Read.All"]
+        "Application.Read.All", "Domain.Read.All", "Policy.Read.All", "User.Read.All"]
     if not graph_accepts_delegated_tokens(cloud):
         pytest.skip("the sandbox's Graph grants by `roles` only (checks/sandbox/graph.py): delegated reads are 403")
     assert child.returncode == 0, stderr

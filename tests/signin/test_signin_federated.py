@@ -55,7 +55,7 @@ def test_the_config_points_at_a_token_file_and_the_audit_passes_without_any_secr
     assert cloud.log.writes() == []
     carried = result.run.attestation.token_roles
     assert carried[f"{READER} in {cloud.tenant('B').id} for {cloud.graph_url}"] == (
-        "Application.Read.All", "Domain.Read.All")
+        "Application.Read.All", "Domain.Read.All", "Policy.Read.All", "User.Read.All")
 
 
 def test_the_token_file_is_read_again_at_sign_in_not_only_when_the_config_loads(cloud: Sandbox) -> None:
@@ -94,7 +94,7 @@ def test_an_expired_token_is_AADSTS700024(cloud: Sandbox) -> None:
 def test_the_right_token_gets_an_app_only_token_with_the_readers_roles(cloud: Sandbox) -> None:
     result = sign_in(cloud, cloud.federated_token())
     claims = jwt.decode(result["access_token"], options={"verify_signature": False})
-    assert claims["roles"] == ["Application.Read.All", "Domain.Read.All"]
+    assert claims["roles"] == ["Application.Read.All", "Domain.Read.All", "Policy.Read.All", "User.Read.All"]
     assert (claims["appid"], claims["azpacr"], claims["idtyp"]) == (READER, "2", "app")
 
 

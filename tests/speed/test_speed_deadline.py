@@ -49,7 +49,7 @@ def test_a_stalled_read_becomes_error_findings_and_the_report_is_written(stalled
     by_status: dict[str, set[str]] = {}
     for finding in report["findings"]:
         by_status.setdefault(finding["status"], set()).add(finding["check_id"])
-    assert by_status["error"] == {"MBX-001", "MBX-002", "MBX-003", "MBX-004", "MBX-005"}
+    assert by_status["error"] == {"MBX-001", "MBX-002", "MBX-003", "MBX-004", "MBX-005", "MBX-006"}
     assert "PRF-001" in by_status["pass"] and "EXO-002" in by_status["pass"]  # what was read in time still counts
     errors = [f for f in report["findings"] if f["status"] == "error"]
     assert all("not read within the 3 s deadline" in f["message"] for f in errors)
