@@ -180,3 +180,11 @@ def test_exo_005_skips_without_the_optional_permission_or_a_service_principal() 
     assert (unread.status, unread.subject) == (Status.SKIP, APP)
     assert "Policy.Read.All is optional" in unread.message
     assert verdicts(conditional_access(read(policy()), None)) == [(Status.SKIP, APP)]
+
+
+def test_exo_002_fix_says_what_it_grants_who_consents_and_how_to_narrow_it() -> None:
+    [outcome] = full_access_as_app_is_consented(SERVICE_PRINCIPAL, EXCHANGE_SP, graph_grants(), CLIENT)
+    steps = " ".join(fix("EXO-002", outcome).steps)
+    assert "may revoke permissions that have already been granted tenant-wide for that application" in steps
+    assert "Cloud Application Administrator" in steps
+    assert "read and change every mailbox" in steps and "New-ApplicationAccessPolicy" in steps

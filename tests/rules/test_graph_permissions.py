@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rule_samples import APP, CLIENT, GRAPH_ID, GRAPH_ROLES, SP_ID, TENANT_B, verdicts
+from rule_samples import APP, CLIENT, GRAPH_ID, GRAPH_ROLES, SP_ID, TENANT_B, fix, verdicts
 
 from checks.model import Status
 from checks.rules.graph import graph_permissions_are_consented
@@ -87,3 +87,11 @@ def test_gra_001_ignores_delegated_roles_of_the_same_name() -> None:
 
 def test_gra_001_skips_without_a_service_principal() -> None:
     assert verdicts(graph_permissions_are_consented(None, graph_sp(), [], CLIENT)) == [(Status.SKIP, APP)]
+
+
+def test_gra_001_fix_names_who_may_consent_and_the_roles_nothing_can_confine() -> None:
+    [outcome] = graph_permissions_are_consented(SERVICE_PRINCIPAL, graph_sp(), graph_grants("Mail.Send"), CLIENT)
+    steps = " ".join(fix("GRA-001", outcome).steps)
+    assert "Privileged Role Administrator" in steps and "cannot consent to Microsoft Graph application roles" in steps
+    assert "Chat.Read.All, OnlineMeetings.ReadWrite.All, CallRecords.Read.All and User.Read.All cannot be " \
+           "confined" in steps

@@ -89,8 +89,22 @@ def test_exo_004_fails_when_discovery_answers_for_another_tenant() -> None:
 def test_exo_003_passes_for_a_token_with_full_access_as_app() -> None:
     [outcome] = app_token_carries_full_access(token(), TENANT_B, CLIENT)
     assert (outcome.status, outcome.subject) == (Status.PASS, APP)
-    assert SIGNED_IN in outcome.message
+    assert outcome.message == (f"app {CLIENT} got an Exchange token from tenant B carrying full_access_as_app; xtcheck "
+                               f"{SIGNED_IN}; the token was issued to this machine's network, not to Dynamics', and a "
+                               "location-based Conditional Access policy in tenant B can treat the two differently "
+                               "(EXO-005)")
     assert outcome.evidence["claims"]["roles"] == ["full_access_as_app"]
+
+
+def test_exo_003_fails_on_aadsts50000_with_its_configuration_cause() -> None:
+    live = {"configured": True, "resource": "https://outlook.office365.com", "acquired": False, "code": 50000,
+            "error": f"sign-in of {CLIENT} to tenant {TENANT_B} failed: AADSTS50000: There was an error issuing a "
+                     "token or an issue with our sign-in service."}
+    [outcome] = app_token_carries_full_access(live, TENANT_B, CLIENT)
+    assert (outcome.status, outcome.subject) == (Status.FAIL, APP)
+    assert outcome.message.startswith(f"app {CLIENT} could not get an Exchange token from tenant B: AADSTS50000 "
+                                      "(Error issuing a token (often a configuration cause)): There was an error")
+    assert "type Symmetric and usage Sign" in fix("EXO-003", outcome).summary
 
 
 def test_exo_003_passes_for_a_v2_token_naming_the_app_in_azp_with_upper_case_ids() -> None:
