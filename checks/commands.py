@@ -16,6 +16,7 @@ from .audit import DEFAULT_TIMEOUT, audit
 from .config import load
 from .errors import ConfigError, XtcheckError
 from .exits import EXIT_USAGE
+from .findings import Digest
 from .gate import exit_code
 from .model import AuditResult
 from .progress import ProgressLine
@@ -103,31 +104,32 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
                                  run=dataclasses.replace(result.run, unused_waivers=unused))
     color = sys.stdout.isatty() and "NO_COLOR" not in environ
     options = settings.run
-    render_console(result.findings, result.run, sys.stdout, color=color, quiet=options.verbosity < 0,
+    report = Digest.of(result.findings)  # sorted once, shared by every format
+    render_console(report, result.run, sys.stdout, color=color, quiet=options.verbosity < 0,
                    verbose=options.verbosity > 0)
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary:  # a GitHub Actions job: the Markdown summary goes on the run's page
         from .report.markdown import write_step_summary
 
         try:
-            write_step_summary(result.findings, result.run, Path(summary))
+            write_step_summary(report, result.run, Path(summary))
         except OSError as exc:
             print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}", file=sys.stderr)
-    return _write_files(result, settings)
+    return _write_files(result, report, settings)
 
 
-def _write_files(result: AuditResult, settings: Settings) -> int:
+def _write_files(result: AuditResult, report: Digest, settings: Settings) -> int:
     formats = [f for f in settings.run.formats if f != "console"]
     if formats:
         try:
-            paths = write_reports(result.findings, result.run, formats, settings.run.output_dir)
+            paths = write_reports(report, result.run, formats, settings.run.output_dir)
         except XtcheckError as exc:
             print(f"xtcheck: {exc}", file=sys.stderr)
             return EXIT_USAGE
         if settings.run.verbosity >= 0:
             for path in paths:
                 print(f"wrote {path}")
-    return exit_code(result.findings, settings.run.fail_on, settings.run.min_severity)
+    return exit_code(report.full, settings.run.fail_on, settings.run.min_severity)  # a pass never gates
 
 
 def cmd_evaluate(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

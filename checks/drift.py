@@ -4,6 +4,8 @@ subject; a regression is a new non-pass or a status that got worse, at or above 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,20 +52,108 @@ class Drift:
 
 
 def read(path: Path) -> dict[str, Any]:
-    """A JSON report, validated against schemas/report.schema.json."""
+    """A JSON report of either version: the header validated against its schema (schemas/report.schema.json, or
+    report-v1 for reports written before passes were named under their check), then each finding and each list of
+    passing subjects checked for the fields a comparison reads. Not the whole schema per finding: jsonschema takes
+    half a millisecond a finding, minutes for a large report; these checks take microseconds."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes())
     except OSError as exc:
         raise ReportError(f"cannot read the report {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise ReportError(f"{path} is not an xtcheck JSON report: not JSON ({exc})") from None
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schemas.load("report")).iter_errors(data))
+    if not isinstance(data, dict):
+        raise ReportError(f"{path} is not an xtcheck JSON report: the document is not an object")
+    version = data.get("schema_version")
+    if version not in _SCHEMAS:
+        raise ReportError(f"{path} is an xtcheck JSON report of schema version {version!r}; this xtcheck reads "
+                          f"versions {', '.join(sorted(_SCHEMAS))}: compare it with the xtcheck that wrote it")
+    header = {**data, **{key: [] for key in _LISTS if isinstance(data.get(key), list)}}
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schemas.load(_SCHEMAS[version])).iter_errors(header))
     if error is not None:
         key, problem = describe(error)
         raise ReportError(f"{path} is not a valid xtcheck JSON report at {key or '(top level)'}: {problem}")
-    if not isinstance(data, dict):  # the schema says so already; this tells mypy
-        raise ReportError(f"{path} is not an xtcheck JSON report")
+    broken = _first_problem(data)
+    if broken is not None:
+        raise ReportError(f"{path} is not a valid xtcheck JSON report at {broken}")
     return data
+
+
+_SCHEMAS = {"1": "report-v1", "2": "report"}
+_LISTS = ("findings", "passed")
+_CHECK_ID = re.compile(r"^[A-Z]{3}-\d{3}$")
+_STATUSES = frozenset(Status)
+_SEVERITIES = frozenset(Severity)
+_WAIVER_STATES = frozenset({"applied", "expired", "lapsed"})
+_NONE = type(None)
+_FINDING: dict[str, type | tuple[type, ...]] = {
+    "check_id": str, "title": str, "severity": str, "status": str, "subject": str, "message": str, "evidence": dict,
+    "remediation": (dict, _NONE), "blocked_by": (str, _NONE)}
+_PASSED: dict[str, type | tuple[type, ...]] = {"check_id": str, "title": str, "severity": str, "count": int,
+                                                "subjects": list}
+
+
+def _first_problem(data: dict[str, Any]) -> str | None:
+    """Where the first finding or list of passing subjects breaks the schema, and how ("findings[3].status: ...")."""
+    for index, finding in enumerate(data["findings"]):
+        problem = _fields(finding, _FINDING) or _finding_values(finding)
+        if problem:
+            return f"findings[{index}]{problem}"
+    for index, group in enumerate(data.get("passed", ())):
+        problem = _fields(group, _PASSED) or _passed_values(group)
+        if problem:
+            return f"passed[{index}]{problem}"
+    return None
+
+
+def _fields(item: Any, fields: dict[str, type | tuple[type, ...]]) -> str | None:
+    if not isinstance(item, dict):
+        return ": not an object"
+    for key, kind in fields.items():
+        if key not in item:
+            return f": {key!r} is missing"
+        if not isinstance(item[key], kind) or isinstance(item[key], bool):
+            return f".{key}: {item[key]!r} is not {_kind(kind)}"
+    return None
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", dict: "an object", int: "an integer", list: "an array", _NONE: "null"}
+    return " or ".join(names[k] for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+
+def _finding_values(finding: dict[str, Any]) -> str | None:
+    waiver = finding.get("waiver")
+    if waiver is not None and not (isinstance(waiver, dict) and waiver.get("state") in _WAIVER_STATES):
+        return f".waiver: {waiver!r} is not a waiver (an object whose state is applied, expired or lapsed)"
+    return _shared_values(finding) or (None if finding["status"] in _STATUSES else
+                                       f".status: {finding['status']!r} is not one of {', '.join(Status)}")
+
+
+def _passed_values(group: dict[str, Any]) -> str | None:
+    if not all(type(subject) is str for subject in group["subjects"]):
+        return ".subjects: not every subject is a string"
+    return _shared_values(group)
+
+
+def _shared_values(item: dict[str, Any]) -> str | None:
+    if not _CHECK_ID.match(item["check_id"]):
+        return f".check_id: {item['check_id']!r} is not a check id like APP-001"
+    if item["severity"] not in _SEVERITIES:
+        return f".severity: {item['severity']!r} is not one of {', '.join(Severity)}"
+    return None
+
+
+def every_finding(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every finding of a JSON report of either version, a passing subject under `passed` as a pass finding whose
+    message is its check's title (for a reader that wants one finding per check and subject, as version 1 wrote)."""
+    yield from report["findings"]
+    for group in report.get("passed", ()):
+        for subject in group["subjects"]:
+            yield {"check_id": group["check_id"], "title": group["title"], "severity": group["severity"],
+                   "status": "pass", "subject": subject, "message": group["title"], "evidence": {},
+                   "remediation": None, "blocked_by": None, "waiver": None}
 
 
 def compare(old: dict[str, Any], new: dict[str, Any], min_severity: Severity | str = Severity.INFO) -> Drift:
@@ -74,12 +164,10 @@ def compare(old: dict[str, Any], new: dict[str, Any], min_severity: Severity | s
     resolved: list[Change] = []
     changed: list[Change] = []
     quiet = 0
-    for key in sorted(before.keys() | after.keys()):
-        was, now = before.get(key), after.get(key)
-        was_status = Status(was["status"]) if was else None
-        now_status = Status(now["status"]) if now else None
-        if was_status == now_status:
-            continue
+    moved = [key for key in before.keys() | after.keys() if _status(before.get(key)) != _status(after.get(key))]
+    for key in sorted(moved):  # only what moved is sorted: most of 500,000 passes stay where they were
+        was, now = _whole(before.get(key)), _whole(after.get(key))
+        was_status, now_status = _status(was), _status(now)
         if now_status in (Status.PASS, None) and was_status in (Status.PASS, None):
             quiet += 1
             continue
@@ -96,6 +184,23 @@ def compare(old: dict[str, Any], new: dict[str, Any], min_severity: Severity | s
         else:
             changed.append(change)
     return Drift(appeared, resolved, changed, quiet)
+
+
+Entry = dict[str, Any] | tuple[dict[str, Any], str]  # a finding, or a list of passing subjects and one of them
+
+
+def _status(entry: Entry | None) -> Status | None:
+    if entry is None:
+        return None
+    return Status.PASS if isinstance(entry, tuple) else Status(entry["status"])
+
+
+def _whole(entry: Entry | None) -> dict[str, Any] | None:
+    """The entry as a finding: a passing subject as a pass whose message is its check's title."""
+    if not isinstance(entry, tuple):
+        return entry
+    group, subject = entry
+    return {"status": "pass", "subject": subject, "message": group["title"], "severity": group["severity"]}
 
 
 def render(drift: Drift, old_label: str, new_label: str) -> list[str]:
@@ -124,12 +229,17 @@ def _row(change: Change) -> str:
     return f"  {was:>5} -> {now:<5} {where}: {change.message}{flag}"
 
 
-def _by_key(report: dict[str, Any]) -> dict[Key, dict[str, Any]]:
-    """Findings by (check id, subject lower-cased); a repeated key keeps its worst status."""
-    found: dict[Key, dict[str, Any]] = {}
+def _by_key(report: dict[str, Any]) -> dict[Key, Entry]:
+    """Findings and passing subjects by (check id, subject lower-cased); a repeated key keeps its worst status. A
+    passing subject is held as (its list, itself), not as a finding: 500,000 of them stay small."""
+    found: dict[Key, Entry] = {}
+    for group in report.get("passed", ()):
+        check_id = group["check_id"]
+        for subject in group["subjects"]:
+            found[(check_id, subject.lower())] = (group, subject)
     for finding in report["findings"]:
         key = (finding["check_id"], finding["subject"].lower())
-        held = found.get(key)
-        if held is None or RANK[Status(finding["status"])] > RANK[Status(held["status"])]:
+        held = _status(found.get(key))
+        if held is None or RANK[Status(finding["status"])] > RANK[held]:
             found[key] = finding
     return found

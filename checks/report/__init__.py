@@ -1,17 +1,19 @@
 """Reporters by format name, and writing the file formats atomically into the output folder.
 
-`REPORTERS[name](findings, run, stream)` renders one file format; the console report has its own
-signature (colour, quiet, verbose) and lives in `checks.report.console.render_console`.
+`REPORTERS[name](findings, run, stream)` renders one file format from the findings or, shared by every format of a
+run, their `Digest`; the console report has its own signature (colour, quiet, verbose) and lives in
+`checks.report.console.render_console`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
 from ..errors import ConfigError, XtcheckError
 from ..files import ensure_directory, write_atomic
+from ..findings import Digest, as_digest
 from ..model import Finding, Run
 from .console import render_console
 from .html import render_html
@@ -20,9 +22,10 @@ from .junit import render_junit
 from .markdown import render_markdown
 from .sarif import render_sarif
 
-Reporter = Callable[[Sequence[Finding], Run, TextIO], None]
+Reporter = Callable[[Digest | Iterable[Finding], Run, TextIO], None]
 
-def render_code_scanning_sarif(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
+
+def render_code_scanning_sarif(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
     """SARIF as code-scanning services accept it: results anchored to the config file, and only the findings that
     need a person (a pass would become an alert there)."""
     render_sarif(findings, run, stream, artifact_uri=run.source or None, problems_only=True)
@@ -38,8 +41,10 @@ CONSOLE = "console"
 __all__ = ["CONSOLE", "EXTENSIONS", "REPORTERS", "Reporter", "render_console", "write_reports"]
 
 
-def write_reports(findings: Sequence[Finding], run: Run, formats: Iterable[str], output_dir: Path | str) -> list[Path]:
-    """Write each file format in `formats` (console is skipped: it goes to the terminal) into `output_dir`.
+def write_reports(findings: Digest | Iterable[Finding], run: Run, formats: Iterable[str],
+                  output_dir: Path | str) -> list[Path]:
+    """Write each file format in `formats` (console is skipped: it goes to the terminal) into `output_dir`, each from
+    the same `Digest` of the findings.
 
     Returns the paths written, in the order asked. An unknown format is a ConfigError (exit 2) raised
     before anything is written; a folder that cannot be written is an XtcheckError with one line.
@@ -48,12 +53,13 @@ def write_reports(findings: Sequence[Finding], run: Run, formats: Iterable[str],
     directory = Path(output_dir)
     if not wanted:
         return []
+    report = as_digest(findings)
     try:
         ensure_directory(directory)
         paths = []
         for name in wanted:
             path = directory / EXTENSIONS[name]
-            write_atomic(path, _bound(REPORTERS[name], findings, run))
+            write_atomic(path, _bound(REPORTERS[name], report, run))
             paths.append(path)
     except OSError as exc:
         raise XtcheckError(f"cannot write reports to {directory}: {_reason(exc)}; choose another --output-dir") from exc
@@ -73,9 +79,9 @@ def _file_formats(formats: Iterable[str]) -> list[str]:
     return wanted
 
 
-def _bound(reporter: Reporter, findings: Sequence[Finding], run: Run) -> Callable[[TextIO], None]:
+def _bound(reporter: Reporter, report: Digest, run: Run) -> Callable[[TextIO], None]:
     def render(stream: TextIO) -> None:
-        reporter(findings, run, stream)
+        reporter(report, run, stream)
 
     return render
 

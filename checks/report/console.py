@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from itertools import groupby
 from typing import TextIO
 
-from ..findings import by_area, compact, fingerprint
-from ..gate import summarize, verdict
+from ..findings import Digest, as_digest, compact, fingerprint, ordered
+from ..gate import verdict
 from ..model import AREAS, Finding, Run, Status
 from ..text import visible
 from .common import (
@@ -28,14 +28,16 @@ _WAIVED = ("36", "WAIVED")  # colour and tag of a finding under an applied waive
 _INDENT = " " * 7  # under the finding's text, past "  TAG "
 
 
-def render_console(findings: Sequence[Finding], run: Run, stream: TextIO, *, color: bool, quiet: bool,
+def render_console(findings: Digest | Iterable[Finding], run: Run, stream: TextIO, *, color: bool, quiet: bool,
                    verbose: bool = False) -> None:
     """Write the human report to `stream`; ANSI colour only when `color`, never wrapping or truncating."""
+    findings = as_digest(findings)
     paint = Painter(color, unicode_ok(stream))
     lines: list[str] = []
     if quiet:
-        for finding in by_area([f for f in findings if f.status is not Status.PASS]):
-            lines.extend(_finding_lines(finding, paint, verbose=verbose))
+        for finding in findings.full:
+            if finding.status is not Status.PASS:
+                lines.extend(_finding_lines(finding, paint, verbose=verbose))
         lines.extend(unused_waiver_lines(run.unused_waivers))
         lines.extend([""] if lines else [])
     else:
@@ -49,14 +51,15 @@ def render_console(findings: Sequence[Finding], run: Run, stream: TextIO, *, col
     stream.write(encodable("\n".join(lines) + "\n", stream))
 
 
-def summary_line(findings: Sequence[Finding], paint: Painter | None = None) -> str:
+def summary_line(findings: Digest | Iterable[Finding], paint: Painter | None = None) -> str:
     """ "FAIL — 15 pass, 2 fail, 1 warn, 0 error, 3 skip" (", 1 waived" when waivers took findings out of the gate;
     the counts are real statuses)."""
+    report = as_digest(findings)
     paint = paint or Painter(color=False, unicode=True)
-    counts = summarize(findings)
-    outcome = verdict(findings)
+    counts = report.counts
+    outcome = verdict(report.full)
     tally = ", ".join(f"{counts[status]} {status.value}" for status in Status)
-    waived = sum(1 for f in findings if f.waiver is not None and f.waived)
+    waived = report.waived
     tally += f", {waived} waived" if waived else ""
     return f"{paint.status(outcome, outcome.value.upper())} {paint.dash} {tally}"
 
@@ -73,27 +76,35 @@ def _header(run: Run, paint: Painter) -> list[str]:
     ]
 
 
-def _body(findings: Sequence[Finding], paint: Painter, *, verbose: bool) -> list[str]:
-    if not findings:
+def _body(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:
+    if not report.total:
         return ["", "No checks ran."]
+    by_check: dict[str, list[Finding]] = {}
+    for finding in report.full:
+        by_check.setdefault(finding.check_id, []).append(finding)
     lines: list[str] = []
-    for area, group in groupby(by_area(findings), key=lambda f: f.area):
+    for area, ids in groupby(report.check_ids(), key=lambda check_id: check_id.split("-")[0]):
         lines.extend(["", paint.bold(visible(AREAS.get(area, area)))])
-        for _, check in groupby(group, key=lambda f: f.check_id):
-            lines.extend(_check_lines(list(check), paint, verbose=verbose))
+        for check_id in ids:
+            passing = report.passed.get(check_id)
+            lines.extend(_check_lines(by_check.get(check_id, []), passing.findings if passing else [], paint,
+                                      verbose=verbose))
     return lines
 
 
-def _check_lines(findings: list[Finding], paint: Painter, *, verbose: bool) -> list[str]:
+def _check_lines(findings: list[Finding], brief: list[Finding], paint: Painter, *, verbose: bool) -> list[str]:
+    """A check's lines: its passes as one line when there are many (unless --verbose), then what is not a pass;
+    or every finding in order."""
     passes = [f for f in findings if f.status is Status.PASS]
-    collapse = not verbose and len(passes) > COLLAPSE_ABOVE
-    lines: list[str] = []
-    if collapse:
-        first = passes[0]
-        lines.append(f"  {paint.status(Status.PASS, TAGS[Status.PASS])} {visible(first.check_id)}  "
-                     f"{len(passes)} passing {paint.dash} {visible(first.title)} (--verbose lists each)")
+    collapse = not verbose and len(passes) + len(brief) > COLLAPSE_ABOVE
+    if not collapse:
+        return [line for finding in (ordered([*findings, *brief]) if brief else findings)
+                for line in _finding_lines(finding, paint, verbose=verbose)]
+    first = (passes or brief)[0]
+    lines = [f"  {paint.status(Status.PASS, TAGS[Status.PASS])} {visible(first.check_id)}  "
+             f"{len(passes) + len(brief):,} passing {paint.dash} {visible(first.title)} (--verbose lists each)"]
     for finding in findings:
-        if not (collapse and finding.status is Status.PASS):
+        if finding.status is not Status.PASS:
             lines.extend(_finding_lines(finding, paint, verbose=verbose))
     return lines
 

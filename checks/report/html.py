@@ -1,18 +1,23 @@
-"""The HTML report: one self-contained page (inline CSS and SVG) rendered from a Jinja2 template with autoescape."""
+"""The HTML report: one self-contained page (inline CSS and SVG) rendered from a Jinja2 template with autoescape.
+
+What a person must read is there whole; the mailboxes a check passed are counted under the check, and each area
+lists its passing mailboxes once, grouped by the checks they passed, as plain text in a folded block (the browser's
+find-in-page searches it): a page for 100,000 mailboxes stays a few megabytes and opens at once. The template is
+streamed to the file, never held as one string."""
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, TextIO
 
 import markupsafe  # light; jinja2 itself is imported when an HTML report is asked for
 
-from ..findings import by_area, compact, fingerprint, jsonable, ordered
-from ..gate import summarize, verdict
+from ..findings import Digest, Passed, as_digest, compact, fingerprint, jsonable, ordered
+from ..gate import verdict
 from ..model import AREAS, LINKS, Finding, Remediation, Run, Status
 from ..text import visible
 from .common import (
@@ -70,49 +75,57 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def render_html(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
+def render_html(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
     """Write the report as one HTML document that needs nothing else: no scripts, no external assets."""
-    stream.write(_environment().get_template("report.html.j2").render(page(findings, run)))
+    stream.writelines(_environment().get_template("report.html.j2").generate(page(findings, run)))
 
 
-def page(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
+def page(findings: Digest | Iterable[Finding], run: Run) -> dict[str, Any]:
     """Everything the template shows, as plain data: it decides the markup, this decides the content."""
-    counts = summarize(findings)  # real statuses, as the console counts them; the verdict leaves waived ones out
+    report = as_digest(findings)
+    counts = report.counts  # real statuses, as the console counts them; the verdict leaves waived ones out
     return {
         "run": run,
         "names": dict(run.names),
-        "verdict": verdict(findings).value,
+        "verdict": verdict(report.full).value,
         "counts": [(status.value, counts[status]) for status in Status],
-        "waived": sum(1 for f in findings if f.waived),
+        "waived": report.waived,
         "unused_waivers": unused_waiver_lines(run.unused_waivers),
-        "total": len(findings),
-        "chain": [_node(link, mine, _detail(link, mine, run)) for link, mine in _by_link(findings, run)],
-        "areas": _areas(findings),
+        "total": report.total,
+        "chain": [_node(link, mine, passing, _detail(link, mine, passing, run))
+                  for link, mine, passing in _by_link(report, run)],
+        "areas": _areas(report),
         "attestation": _attestation(run),
     }
 
 
-def _by_link(findings: Sequence[Finding], run: Run) -> list[tuple[Link, list[Finding]]]:
-    """Each box with the findings of the checks that guard it (a check the run does not describe guards none)."""
+def _by_link(report: Digest, run: Run) -> list[tuple[Link, list[Finding], list[Passed]]]:
+    """Each box with the findings and passes of the checks that guard it (a check the run does not describe guards
+    none)."""
     links = {spec.id: spec.link for spec in run.checks}
-    return [(link, [f for f in findings if links.get(f.check_id) == link.key]) for link in CHAIN]
+    return [(link, [f for f in report.full if links.get(f.check_id) == link.key],
+             [group for check_id, group in report.passed.items() if links.get(check_id) == link.key])
+            for link in CHAIN]
 
 
-def _node(link: Link, findings: Sequence[Finding], detail: str) -> dict[str, Any]:
+def _node(link: Link, findings: Sequence[Finding], passing: Sequence[Passed], detail: str) -> dict[str, Any]:
     mine = ordered(findings)
     gated = [f for f in mine if not f.waived]
     attention = [f for f in gated if f.status is not Status.PASS]
-    target = f"check-{attention_first(attention).check_id}" if attention else f"area-{mine[0].area}" if mine else ""
+    areas = [f.area for f in mine] + [group.area for group in passing]
+    target = f"check-{attention_first(attention).check_id}" if attention else f"area-{areas[0]}" if areas else ""
+    total = len(mine) + sum(len(group) for group in passing)
     return {
         "key": link.key, "label": " ".join(link.lines), "lines": link.lines, "where": link.where,
         "detail": detail, "short": _cut(detail),
-        "status": _status_class(mine),
-        "findings": len(mine), "attention": len(attention), "waived": len(mine) - len(gated),
-        "href": f"#{target}" if target else None, "checks": sorted({f.check_id for f in mine}),
+        "status": _status_class(mine, bool(passing)),
+        "findings": total, "attention": len(attention), "waived": len(mine) - len(gated),
+        "href": f"#{target}" if target else None,
+        "checks": sorted({f.check_id for f in mine} | {group.check_id for group in passing}),
     }
 
 
-def _detail(link: Link, findings: Sequence[Finding], run: Run) -> str:
+def _detail(link: Link, findings: Sequence[Finding], passing: Sequence[Passed], run: Run) -> str:
     """The second line of a box: which profile, app or tenant it is about."""
     names = run.names
     if link.key == "profile":
@@ -124,7 +137,9 @@ def _detail(link: Link, findings: Sequence[Finding], run: Run) -> str:
     if link.key == "exchange":
         return "mailbox access and EWS"
     mailboxes = {f.subject for f in findings}
-    return f"{len(mailboxes)} mailbox{'' if len(mailboxes) == 1 else 'es'}"
+    for group in passing:
+        mailboxes.update(group.subjects)
+    return f"{len(mailboxes):,} mailbox{'' if len(mailboxes) == 1 else 'es'}"
 
 
 def _cut(text: str) -> str:
@@ -133,11 +148,14 @@ def _cut(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1].rstrip() + "…"
 
 
-def _status_class(findings: Sequence[Finding]) -> str:
-    """The worst status outside the gate's waivers; "waived" when every finding is waived, "none" when none ran."""
+def _status_class(findings: Sequence[Finding], passes: bool = False) -> str:
+    """The worst status outside the gate's waivers (`passes`: passing mailboxes besides `findings`); "waived" when
+    every finding is waived, "none" when none ran."""
+    status = worst([f for f in findings if not f.waived])
+    if status is None and passes:
+        return Status.PASS.value
     if not findings:
         return "none"
-    status = worst([f for f in findings if not f.waived])
     return status.value if status else "waived"
 
 
@@ -153,39 +171,73 @@ Anchored = tuple[str, Finding]  # a finding and its id in the page
 def _checks(findings: Sequence[Finding]) -> dict[str, list[Anchored]]:
     """Each check's findings in report order, with ids `finding-APP-001-<n>` (n counts from 1 within the check)."""
     groups: dict[str, list[Anchored]] = {}
-    for finding in by_area(findings):
+    for finding in findings:
         group = groups.setdefault(finding.check_id, [])
         group.append((f"finding-{finding.check_id}-{len(group) + 1}", finding))
     return groups
 
 
-def _areas(findings: Sequence[Finding]) -> list[dict[str, Any]]:
-    groups = _checks(findings)
+def _areas(report: Digest) -> list[dict[str, Any]]:
+    groups = _checks(report.full)
     roots = {}  # where `blocked by X` points: X's worst finding, so a skip leads straight to its root cause
     for check_id, group in groups.items():
         lead = attention_first([f for _, f in group])
         roots[check_id] = next(anchor for anchor, f in group if f is lead)
     areas = []
-    for area, ids in groupby(groups, key=lambda check_id: groups[check_id][0][1].area):
-        checks = [_check(groups[check_id], roots) for check_id in ids]
-        members = [f for f in findings if f.area == area]
+    for area, ids in groupby(report.check_ids(), key=lambda check_id: check_id.split("-")[0]):
+        checks = [_check(check_id, groups.get(check_id, []), report.passed.get(check_id), roots) for check_id in ids]
+        members = [f for f in report.full if f.area == area]
+        passing = [group for group in report.passed.values() if group.area == area]
         attention = [f for f in members if f.status is not Status.PASS and not f.waived]
         areas.append({"area": area, "heading": AREAS.get(area, area), "checks": checks,
-                      "status": _status_class(members), "attention": len(attention)})
+                      "status": _status_class(members, bool(passing)), "attention": len(attention),
+                      "passing": _passing_lists(passing)})
     return areas
 
 
-def _check(group: list[Anchored], roots: Mapping[str, str]) -> dict[str, Any]:
-    first = group[0][1]
+def _check(check_id: str, group: list[Anchored], brief: Passed | None,
+           roots: Mapping[str, str]) -> dict[str, Any]:
+    title, severity = (group[0][1].title, group[0][1].severity) if group or brief is None else \
+        (brief.title, brief.severity)
     passes = [(anchor, f) for anchor, f in group if f.status is Status.PASS and f.waiver is None]
     attention = [(anchor, f) for anchor, f in group if not (f.status is Status.PASS and f.waiver is None)]
     collapse = len(passes) > COLLAPSE_ABOVE  # what needs reading comes first, then the passes, each in report order
     return {
-        "id": first.check_id, "title": first.title, "severity": first.severity.value,
-        "status": _status_class([f for _, f in group]),
+        "id": check_id, "title": title, "severity": severity.value,
+        "status": _status_class([f for _, f in group], brief is not None),
         "findings": [_finding(anchor, f, roots) for anchor, f in (attention if collapse else attention + passes)],
         "collapsed": [_finding(anchor, f, roots) for anchor, f in passes] if collapse else [],
+        "passing": f"{len(brief):,}" if brief else "",
+        "passing_noun": _noun(check_id.split("-", maxsplit=1)[0], len(brief)) if brief else "",
     }
+
+
+def _noun(area: str, count: int) -> str:
+    if area == "MBX":
+        return "mailbox" if count == 1 else "mailboxes"
+    return "subject" if count == 1 else "subjects"
+
+
+def _passing_lists(groups: Sequence[Passed]) -> list[dict[str, Any]]:
+    """An area's passing mailboxes, each once: grouped by the checks it passed (nearly always one group, every check
+    of the area), as text with a subject per line. Exact: a mailbox another check failed or skipped is in a group
+    that does not name that check."""
+    if not groups:
+        return []
+    passed: dict[str, int] = {}
+    for bit, group in enumerate(groups):
+        for subject in group.subjects:
+            passed[subject] = passed.get(subject, 0) | 1 << bit
+    by_checks: dict[int, list[str]] = {}
+    for subject, mask in passed.items():
+        by_checks.setdefault(mask, []).append(subject)
+    lists = []
+    for mask, subjects in sorted(by_checks.items(), key=lambda item: (-len(item[1]), item[0])):
+        subjects.sort(key=lambda subject: (subject.lower(), subject))
+        checks = [group.check_id for bit, group in enumerate(groups) if mask >> bit & 1]
+        lists.append({"checks": checks, "count": f"{len(subjects):,}", "text": "\n".join(subjects),
+                      "noun": _noun(groups[0].area, len(subjects))})
+    return lists
 
 
 def _finding(anchor: str, finding: Finding, roots: Mapping[str, str]) -> dict[str, Any]:

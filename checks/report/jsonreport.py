@@ -1,48 +1,67 @@
-"""The JSON report (schemas/report.schema.json): the header indented, then one finding per line."""
+"""The JSON report (schemas/report.schema.json, version 2): the header indented, then one finding per line, then one
+line per check that passed rows of a large set, naming them.
+
+Version 1 wrote every passing mailbox as a whole finding (3.5 KB each); version 2 writes what a person must read
+whole (anything but such a pass) and names the passing rows under their check: a mailbox that passes costs its
+address once per check. `xtcheck diff` reads both versions."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any, TextIO
 
-from ..findings import digest, jsonable, ordered
-from ..gate import exit_code, summarize, verdict
+from ..findings import Digest, Passed, as_digest, digest, jsonable, ordered
+from ..gate import exit_code, verdict
 from ..model import Finding, Remediation, Run, Status, WaiverNote
 from ..text import json_visible
 from .common import run_identity
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
-def render_json(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
-    """Write the report as one JSON document: the header indented, then one finding per line (UTF-8 text, trailing
-    newline). A finding at a time, so the document for 100,000 mailboxes (hundreds of megabytes) is never held in
-    memory whole; a line each, because json's fast encoder does not indent and a report that size would take
-    minutes to indent (`jq .` lays it out for reading)."""
-    head = json.dumps(_head(findings, run), indent=2, ensure_ascii=False)
+def render_json(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
+    """Write the report as one JSON document (UTF-8 text, trailing newline): the header indented, then a line per
+    finding and a line per check's passing subjects. A line at a time, so the document is never held in memory whole;
+    a line each, because indenting a large report takes long (`jq .` lays it out for reading)."""
+    report = as_digest(findings)
+    head = json.dumps(_head(report, run), indent=2, ensure_ascii=False)
     stream.write(json_visible(head[:-2]))  # without the closing "\n}"
-    stream.write(',\n  "findings": [')
-    for index, finding in enumerate(ordered(findings)):
-        item = json.dumps(_finding(finding), ensure_ascii=False, separators=_ONE_LINE)
-        stream.write(("\n    " if index == 0 else ",\n    ") + json_visible(item))
-    stream.write("\n  ]\n}\n" if findings else "]\n}\n")
+    _write_lines(stream, "findings", (_finding(finding) for finding in ordered(report.full)))
+    _write_lines(stream, "passed", (_passed(group) for group in _by_id(report.passed)))
+    stream.write("\n}\n")
+
+
+def _write_lines(stream: TextIO, key: str, items: Iterable[dict[str, Any]]) -> None:
+    stream.write(f',\n  "{key}": [')
+    opened = False
+    for item in items:
+        stream.write(",\n    " if opened else "\n    ")
+        stream.write(json_visible(json.dumps(item, ensure_ascii=False, separators=_ONE_LINE)))
+        opened = True
+    stream.write("\n  ]" if opened else "]")
 
 
 _ONE_LINE = (", ", ": ")
 
 
-def report_document(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
+def report_document(findings: Digest | Iterable[Finding], run: Run) -> dict[str, Any]:
     """The report as plain data, keys in schema order (what `render_json` writes)."""
-    return {**_head(findings, run), "findings": [_finding(f) for f in ordered(findings)]}
+    report = as_digest(findings)
+    return {**_head(report, run), "findings": [_finding(f) for f in ordered(report.full)],
+            "passed": [_passed(group) for group in _by_id(report.passed)]}
 
 
-def _head(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
+def _by_id(passed: dict[str, Passed]) -> list[Passed]:
+    return [passed[check_id] for check_id in sorted(passed)]  # as the findings: by check id
+
+
+def _head(report: Digest, run: Run) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "xtcheck", "version": run.tool_version},
         "run": _run(run),
-        "summary": _summary(findings),
+        "summary": _summary(report),
     }
 
 
@@ -64,13 +83,18 @@ def _run(run: Run) -> dict[str, Any]:
     }
 
 
-def _summary(findings: Sequence[Finding]) -> dict[str, Any]:
-    counts = summarize(findings)
+def _summary(report: Digest) -> dict[str, Any]:
     return {
-        "verdict": verdict(findings).value,
-        "exit_code": exit_code(findings, fail_on="fail"),
-        "counts": {status.value: counts[status] for status in Status},
+        "verdict": verdict(report.full).value,  # a pass never moves the verdict or the exit code
+        "exit_code": exit_code(report.full, fail_on="fail"),
+        "counts": {status.value: report.counts[status] for status in Status},
     }
+
+
+def _passed(group: Passed) -> dict[str, Any]:
+    subjects = list(group.subjects)
+    return {"check_id": group.check_id, "title": group.title, "severity": group.severity.value,
+            "count": len(subjects), "subjects": subjects}
 
 
 def _finding(finding: Finding) -> dict[str, Any]:

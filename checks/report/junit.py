@@ -1,4 +1,5 @@
-"""The JUnit XML report, for CI test tabs: one suite per area, one test case per finding.
+"""The JUnit XML report, for CI test tabs: one suite per area, one test case per finding a person reads, and one per
+check for the mailboxes it passed.
 
 Mapping (CI systems only know pass, failure, error and skipped):
 - suites are named `xtcheck.APP`, `xtcheck.EXO`, ... in the console's area order, so a CI tab groups the
@@ -10,63 +11,127 @@ Mapping (CI systems only know pass, failure, error and skipped):
 - `warn` -> a passing test case whose system-out starts with "warning:": a warn does not fail a CI
   gate unless asked (`--fail-on warn` acts on the exit code, not on this file);
 - `pass` -> a plain test case;
+- the mailboxes a check passed -> one passing test case named "passing subjects", its system-out the count and
+  then the subjects, one per line (a CI tab of 500,000 cases helps nobody; the JSON report names them too);
 - a `fail` or `error` under an applied waiver -> <skipped> whose message says it is waived and its real status;
   an expired or lapsed waiver leaves the failure as it is, with a note in system-out.
 Evidence goes into each case's system-out as compact JSON.
+
+The document is written as it goes, a case at a time, never built in memory: its size follows what is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import groupby
-from typing import Any, TextIO
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
 
-from junit_xml import TestCase, TestSuite, to_xml_report_string
-
-from ..findings import by_area, compact
+from ..findings import Digest, Passed, area_rank, as_digest, compact
 from ..model import Finding, Run, Status
 from ..text import visible
 from .common import remediation_lines, run_identity, waiver_line
 
 SUITE_PREFIX = "xtcheck."
+PASSING = "passing subjects"  # the name of the case that lists what a check passed, stable from run to run
+_XML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\ufffe": "\\ufffe",
+                      "\uffff": "\\uffff"})
+_ATTRIBUTE = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
-def render_junit(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
+@dataclass
+class _Suite:
+    area: str
+    cases: list[Finding | Passed]
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+
+def render_junit(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
     """Write the findings as JUnit XML (UTF-8 text, deterministic for the same input)."""
-    groups = groupby(by_area(findings), key=lambda f: f.area)
-    suites = [_suite(area, list(group), run) for area, group in groups]
-    stream.write(to_xml_report_string(suites, prettyprint=True))
+    suites = _suites(as_digest(findings))
+    tests = sum(len(suite.cases) for suite in suites)
+    failures, errors = sum(s.failures for s in suites), sum(s.errors for s in suites)
+    stream.write('<?xml version="1.0" ?>\n')
+    stream.write(f'<testsuites disabled="0" errors="{errors}" failures="{failures}" tests="{tests}" time="0.0"')
+    if not suites:
+        stream.write("/>\n")
+        return
+    stream.write(">\n")
+    properties = "".join(f'\t\t\t<property name={_attribute(key)} value={_attribute(value)}/>\n'
+                         for key, value in {"tool_version": run.tool_version, **run_identity(run)}.items())
+    timestamp = f" timestamp={_attribute(run.started)}" if run.started else ""
+    for suite in suites:
+        stream.write(f'\t<testsuite disabled="0" errors="{suite.errors}" failures="{suite.failures}" '
+                     f'name={_attribute(SUITE_PREFIX + suite.area)} skipped="{suite.skipped}" '
+                     f'tests="{len(suite.cases)}" time="0"{timestamp}>\n')
+        stream.write(f"\t\t<properties>\n{properties}\t\t</properties>\n")
+        for case in suite.cases:
+            stream.writelines(_passing(case) if isinstance(case, Passed) else _case(case))
+        stream.write("\t</testsuite>\n")
+    stream.write("</testsuites>\n")
 
 
-def _suite(area: str, findings: list[Finding], run: Run) -> Any:
-    return TestSuite(
-        f"{SUITE_PREFIX}{area}",
-        [_case(finding) for finding in findings],
-        timestamp=run.started or None,
-        properties=_properties(run),
-    )
+def _suites(report: Digest) -> list[_Suite]:
+    """The suites in area order, each with its cases (findings by check id and subject, then a check's passes) and
+    its counts."""
+    suites: dict[str, _Suite] = {}
+    for finding in report.full:
+        suite = suites.setdefault(finding.area, _Suite(finding.area, []))
+        suite.cases.append(finding)
+        kind = _kind(finding)
+        suite.failures += kind == "failure"
+        suite.errors += kind == "error"
+        suite.skipped += kind == "skipped"
+    for group in report.passed.values():
+        suites.setdefault(group.area, _Suite(group.area, [])).cases.append(group)
+    for suite in suites.values():  # a check's passes after its findings, which keep their order (the sort is stable)
+        suite.cases.sort(key=lambda case: (case.check_id, isinstance(case, Passed)))
+    return sorted(suites.values(), key=lambda suite: area_rank(suite.area))
 
 
-def _properties(run: Run) -> dict[str, str]:
-    return {key: visible(value) for key, value in {"tool_version": run.tool_version, **run_identity(run)}.items()}
+def _kind(finding: Finding) -> str | None:
+    """The element a finding becomes: failure, error, skipped, or None for a passing case."""
+    if finding.waived and finding.status in (Status.FAIL, Status.ERROR):
+        return "skipped"
+    return {Status.FAIL: "failure", Status.ERROR: "error", Status.SKIP: "skipped"}.get(finding.status)
 
 
-def _case(finding: Finding) -> Any:
+def _case(finding: Finding) -> Iterator[str]:
     """One test case; text from tenants has its hidden characters written visibly (XML cannot hold most of them,
     and a CI page should not reorder or recolour what it shows)."""
-    message = visible(finding.message)
-    case = TestCase(visible(finding.subject), classname=visible(finding.check_id), stdout=_stdout(finding) or None)
-    # junit-xml drops a failure or an error that has neither message nor text: the fallbacks keep it counted.
-    if finding.waived and finding.status in (Status.FAIL, Status.ERROR):
-        case.add_skipped_info(message=waiver_line(finding), output=message)
-    elif finding.status is Status.FAIL:
-        case.add_failure_info(message=message or "failed", output=_remediation_text(finding) or None,
-                              failure_type=finding.severity.value)
-    elif finding.status is Status.ERROR:
-        case.add_error_info(message=message or "could not decide", output=_remediation_text(finding) or None)
-    elif finding.status is Status.SKIP:
-        case.add_skipped_info(message=message)
-    return case
+    head = f"\t\t<testcase name={_attribute(finding.subject)} classname={_attribute(finding.check_id)}"
+    kind, message, stdout = _kind(finding), finding.message, _stdout(finding)
+    if kind is None and not stdout:
+        yield head + "/>\n"
+        return
+    yield head + ">\n"
+    # a failure or an error with neither message nor text would say nothing: the fallbacks keep it readable
+    if kind == "skipped" and finding.waived:
+        yield f"\t\t\t<skipped type=\"skipped\" message={_attribute(waiver_line(finding) or '')}>{_text(message)}" \
+              "</skipped>\n"
+    elif kind == "skipped":
+        yield f'\t\t\t<skipped type="skipped" message={_attribute(message)}/>\n'
+    elif kind is not None:
+        kind_type = finding.severity.value if kind == "failure" else "error"
+        fallback = "failed" if kind == "failure" else "could not decide"
+        yield _element(kind, kind_type, message or fallback, _remediation_text(finding))
+    if stdout:
+        yield f"\t\t\t<system-out>{_text(stdout)}</system-out>\n"
+    yield "\t\t</testcase>\n"
+
+
+def _element(tag: str, kind: str, message: str, text: str) -> str:
+    opening = f"\t\t\t<{tag} type={_attribute(kind)} message={_attribute(message)}"
+    return f"{opening}>{_text(text)}</{tag}>\n" if text else f"{opening}/>\n"
+
+
+def _passing(group: Passed) -> Iterator[str]:
+    yield f"\t\t<testcase name={_attribute(PASSING)} classname={_attribute(group.check_id)}>\n"
+    yield f"\t\t\t<system-out>{len(group):,} passed {_text(group.check_id)}: {_text(group.title)}"
+    for subject in group.subjects:
+        yield "\n" + _text(subject)
+    yield "</system-out>\n\t\t</testcase>\n"
 
 
 def _stdout(finding: Finding) -> str:
@@ -83,8 +148,18 @@ def _stdout(finding: Finding) -> str:
         lines.append(f"blocked by {finding.blocked_by}")
     if finding.evidence:
         lines.append(f"evidence: {compact(finding.evidence)}")
-    return visible("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _remediation_text(finding: Finding) -> str:
     return "" if finding.remediation is None else "\n".join(remediation_lines(finding.remediation))
+
+
+def _text(value: str) -> str:
+    """Element text: hidden characters written visibly, then XML's own characters escaped."""
+    return visible(value).translate(_XML)
+
+
+def _attribute(value: str) -> str:
+    """A quoted attribute value; line breaks and tabs as character references, so they survive parsing."""
+    return f'"{_text(value).translate(_ATTRIBUTE)}"'

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from itertools import groupby
 from pathlib import Path
 from typing import TextIO
 
-from ..findings import by_area
-from ..gate import summarize, verdict
+from ..findings import Digest, as_digest
+from ..gate import verdict
 from ..model import Finding, Remediation, Run, Status
 from .common import Painter, attestation_lines, worst
 from .mdtext import URL, cell, fence, inline, paragraph
@@ -28,21 +27,22 @@ from .mdtext import URL, cell, fence, inline, paragraph
 LISTED_SUBJECTS = 3  # the table names this many subjects that do not pass, then "and N more"
 
 
-def render_markdown(findings: Sequence[Finding], run: Run, stream: TextIO) -> None:
+def render_markdown(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
     """Write the summary as GitHub-flavoured Markdown (UTF-8 text, deterministic for the same input)."""
-    blocks = [_heading(findings), _context(run), _table(findings), *_to_fix(findings), *_waived(findings),
+    report = as_digest(findings)
+    blocks = [_heading(report), _context(run), _table(report), *_to_fix(report.full), *_waived(report.full),
               _footer(run)]
     stream.write("\n\n".join(block for block in blocks if block) + "\n")
 
 
-def markdown_summary(findings: Sequence[Finding], run: Run) -> str:
+def markdown_summary(findings: Digest | Iterable[Finding], run: Run) -> str:
     """The summary as one string."""
     stream = io.StringIO()
     render_markdown(findings, run, stream)
     return stream.getvalue()
 
 
-def write_step_summary(findings: Sequence[Finding], run: Run, path: Path) -> None:
+def write_step_summary(findings: Digest | Iterable[Finding], run: Run, path: Path) -> None:
     """Append the summary to `path` (GitHub's $GITHUB_STEP_SUMMARY: each step appends to the same file).
 
     What is already in the file stays; a blank line separates this summary from it. OSError propagates.
@@ -73,13 +73,14 @@ def _gated(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if not f.waived]
 
 
-def _heading(findings: Sequence[Finding]) -> str:
-    gated = _gated(findings)
-    counts = summarize(gated)
+def _heading(report: Digest) -> str:
+    counts = dict(report.counts)
+    waived = [f for f in report.full if f.waived]
+    for finding in waived:  # counted as waived, not under their real status
+        counts[finding.status] -= 1
     tally = ", ".join(f"{counts[status]} {status.value}" for status in Status)
-    waived = len(findings) - len(gated)
-    extra = f", {waived} waived" if waived else ""
-    return f"## xtcheck: {verdict(gated).value.upper()} — {tally}{extra}"
+    extra = f", {len(waived)} waived" if waived else ""
+    return f"## xtcheck: {verdict(report.full).value.upper()} — {tally}{extra}"
 
 
 def _context(run: Run) -> str:
@@ -99,20 +100,24 @@ def _context(run: Run) -> str:
             f"**app** {app} · **profile** {profile}{cloud} · xtcheck {inline(run.tool_version)}")
 
 
-def _table(findings: Sequence[Finding]) -> str:
-    if not findings:
+def _table(report: Digest) -> str:
+    if not report.total:
         return "No checks ran."
     rows = ["| Check | Title | Status | Subjects | Not passing |", "|---|---|---|---:|---|"]
-    for check_id, group in groupby(by_area(findings), key=lambda f: f.check_id):
-        check = list(group)
+    by_check: dict[str, list[Finding]] = {}
+    for finding in report.full:
+        by_check.setdefault(finding.check_id, []).append(finding)
+    for check_id in report.check_ids():
+        check, passing = by_check.get(check_id, []), report.passed.get(check_id)
         gated = _gated(check)
-        status = f"**{worst(gated) or Status.PASS}**".upper() if gated else "**WAIVED**"
+        status = f"**{worst(gated) or Status.PASS}**".upper() if gated or passing else "**WAIVED**"
         waived = len(check) - len(gated)
-        if waived and gated:
+        if waived and (gated or passing):
             status += f" ({waived} waived)"
-        subjects = len({f.subject for f in check})
-        rows.append(f"| {cell(check_id)} | {cell(check[0].title)} | {status} | {subjects} | "
-                    f"{_not_passing(gated)} |")
+        subjects = {f.subject for f in check}
+        subjects.update(passing.subjects if passing else ())
+        title = check[0].title if check else passing.title if passing else check_id
+        rows.append(f"| {cell(check_id)} | {cell(title)} | {status} | {len(subjects):,} | {_not_passing(gated)} |")
     return "\n".join(rows)
 
 
@@ -126,7 +131,7 @@ def _not_passing(findings: Sequence[Finding]) -> str:
 
 
 def _to_fix(findings: Sequence[Finding]) -> list[str]:
-    open_ = [f for f in by_area(findings) if f.status is not Status.PASS and not f.waived]
+    open_ = [f for f in findings if f.status is not Status.PASS and not f.waived]  # in report order already
     if not open_:
         return []
     blocks = ["### What to fix"]
@@ -169,7 +174,7 @@ def _link(url: str) -> str:
 
 def _waived(findings: Sequence[Finding]) -> list[str]:
     lines = []
-    for finding in by_area(findings):
+    for finding in findings:  # in report order already
         note = finding.waiver
         if note is None or not finding.waived:
             continue

@@ -12,6 +12,8 @@ Mapping:
   their parents;
 - `partialFingerprints["xtcheckFinding/v1"]` hashes the check id and the subject, so a viewer can follow one finding
   across runs;
+- the mailboxes a check passed are one pass result under the profile they hang on, the subjects in its properties
+  (not one result per mailbox: a viewer of 500,000 passes helps nobody);
 - an applied waiver is a suppression (external, accepted, the reason as justification); an expired or lapsed one
   is not, and shows only in the result's properties;
 - `automationDetails.id` is "xtcheck/<environment host>/" (GitHub's analysis category: one per environment).
@@ -27,11 +29,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
-from ..findings import jsonable, ordered
-from ..gate import summarize, verdict
+from ..findings import Digest, Passed, as_digest, jsonable, ordered
+from ..gate import verdict
 from ..model import CheckSpec, Finding, Remediation, Run, RunIds, Severity, Status
 from ..text import json_visible
 from .common import run_identity
@@ -58,7 +60,7 @@ PLACEHOLDERS = RunIds(client_id="<client-id>", exchange_tenant="<tenant-B-id>", 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
-def render_sarif(findings: Sequence[Finding], run: Run, stream: TextIO, *, artifact_uri: str | None = None,
+def render_sarif(findings: Digest | Iterable[Finding], run: Run, stream: TextIO, *, artifact_uri: str | None = None,
                  problems_only: bool = False) -> None:
     """Write the findings as one SARIF 2.1.0 log (indent 2, UTF-8 text, deterministic for the same input)."""
     log = sarif_log(findings, run, artifact_uri=artifact_uri, problems_only=problems_only)
@@ -66,25 +68,30 @@ def render_sarif(findings: Sequence[Finding], run: Run, stream: TextIO, *, artif
     stream.write("\n")
 
 
-def sarif_log(findings: Sequence[Finding], run: Run, *, artifact_uri: str | None = None,
+def sarif_log(findings: Digest | Iterable[Finding], run: Run, *, artifact_uri: str | None = None,
               problems_only: bool = False) -> dict[str, Any]:
     """The SARIF log as plain data."""
-    reported = [f for f in ordered(findings) if not problems_only or (f.status in PROBLEMS and not f.waived)]
-    rules = _rules({spec.id: spec for spec in run.checks}, reported)
+    report = as_digest(findings)
+    reported = ordered(f for f in report.full if not problems_only or (f.status in PROBLEMS and not f.waived))
+    groups = [] if problems_only else [report.passed[check_id] for check_id in sorted(report.passed)]
+    rules = _rules({spec.id: spec for spec in run.checks}, [*reported, *(_stand_in(g) for g in groups)])
     rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
     places = Places(run)
     chains = [places.chain(finding) for finding in reported]
+    group_chains = [places.chain(_stand_in(group)) for group in groups]
     locations = places.table()
     position = {place.fqn: index for index, place in enumerate(locations)}
     results = [_result(finding, rule_index[finding.check_id], chain[-1], position, artifact_uri)
                for finding, chain in zip(reported, chains, strict=True)]
+    results.extend(_passing(group, rule_index[group.check_id], chain[-1], position, artifact_uri)
+                   for group, chain in zip(groups, group_chains, strict=True))
     sarif_run: dict[str, Any] = {
         "tool": {"driver": {"name": "xtcheck", "version": run.tool_version, "rules": rules}},
         "automationDetails": {"id": automation_id(run)},
         "invocations": [_invocation(run)],
         "logicalLocations": [logical_location(place, position) for place in locations],
         "results": results,
-        "properties": _run_properties(findings, run),
+        "properties": _run_properties(report, run),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [sarif_run]}
 
@@ -95,9 +102,9 @@ def automation_id(run: Run) -> str:
     return f"xtcheck/{name}/" if name else "xtcheck/"
 
 
-def fingerprint(finding: Finding) -> str:
+def fingerprint(finding: Finding, subject: str | None = None) -> str:
     """A stable hash of the check id and the subject (case-insensitive, as findings are sorted)."""
-    key = f"{finding.check_id}\n{finding.subject.lower()}"
+    key = f"{finding.check_id}\n{(finding.subject if subject is None else subject).lower()}"
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -212,19 +219,45 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def _result(finding: Finding, rule_index: int, place: Place, position: Mapping[str, int],
-            artifact_uri: str | None) -> dict[str, Any]:
+def _location(place: Place, position: Mapping[str, int], artifact_uri: str | None) -> dict[str, Any]:
     location: dict[str, Any] = {}
     if artifact_uri:
         location["physicalLocation"] = {"artifactLocation": {"uri": artifact_uri}}
     location["logicalLocations"] = [{"index": position[place.fqn], **logical_location(place, position)}]
+    return location
+
+
+def _stand_in(group: Passed) -> Finding:
+    """A check's passing mailboxes as one finding about them all (where it sits: the profile they hang on)."""
+    return Finding(group.check_id, group.title, group.severity, Status.PASS, "mailboxes",
+                   f"{len(group):,} passed: {group.title}")
+
+
+def _passing(group: Passed, rule_index: int, place: Place, position: Mapping[str, int],
+             artifact_uri: str | None) -> dict[str, Any]:
+    subjects = list(group.subjects)
+    return {
+        "ruleId": group.check_id,
+        "ruleIndex": rule_index,
+        "kind": "pass",
+        "level": "none",
+        "message": {"text": f"{len(subjects):,} passed: {group.title}"},
+        "locations": [_location(place, position, artifact_uri)],
+        "partialFingerprints": {FINGERPRINT: fingerprint(_stand_in(group), subject="passing subjects")},
+        "properties": {"severity": group.severity.value, "status": "pass", "subject": "mailboxes",
+                       "count": len(subjects), "subjects": subjects},
+    }
+
+
+def _result(finding: Finding, rule_index: int, place: Place, position: Mapping[str, int],
+            artifact_uri: str | None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "ruleIndex": rule_index,
         "kind": KINDS[finding.status],
         "level": _level(finding),
         "message": {"text": _message(finding)},
-        "locations": [location],
+        "locations": [_location(place, position, artifact_uri)],
         "partialFingerprints": {FINGERPRINT: fingerprint(finding)},
     }
     if finding.waived and finding.waiver is not None:
@@ -266,14 +299,16 @@ def _invocation(run: Run) -> dict[str, Any]:
     return invocation
 
 
-def _run_properties(findings: Sequence[Finding], run: Run) -> dict[str, Any]:
-    gated = [f for f in findings if not f.waived]  # an applied waiver takes a finding out of the gate
-    counts = summarize(gated)
+def _run_properties(report: Digest, run: Run) -> dict[str, Any]:
+    waived = [f for f in report.full if f.waived]  # an applied waiver takes a finding out of the gate
+    counts = dict(report.counts)
+    for finding in waived:
+        counts[finding.status] -= 1
     return {
         **run_identity(run),
         "names": jsonable(run.names),
         "checks": run.check_ids,
-        "verdict": verdict(gated).value,
+        "verdict": verdict(report.full).value,
         "counts": {status.value: counts[status] for status in Status},
-        "waived": len(findings) - len(gated),
+        "waived": len(waived),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import struct
@@ -16,6 +17,7 @@ from checks.config import load
 from checks.gate import verdict
 from checks.model import AuditResult
 from checks.report.html import render_html
+from checks.sandbox.scenario import load as load_scenario
 from checks.sandbox.server import Sandbox
 from checks.settings import RunOptions
 
@@ -93,3 +95,34 @@ def test_the_browser_reads_the_verdict_and_every_check(chromium: str, demo: tupl
     missing = [check_id for check_id in result.run.check_ids if f'id="check-{check_id}"' not in dom]
     assert missing == []
     assert dom.count('class="node node-') == 5
+
+
+LARGE = 10_000
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditResult, Path]:
+    """The healthy scenario with 10,000 generated mailboxes, audited and rendered to an HTML file."""
+    scenario = load_scenario("healthy", dt.datetime.now(dt.UTC))
+    scenario["environments"][0]["generate"] = {"mailboxes": LARGE}
+    with Sandbox(scenario) as cloud:
+        result = audit(load(cloud.write_config(), RunOptions(), {}))
+    page = tmp_path_factory.mktemp("large") / "xtcheck-report.html"
+    with page.open("w", encoding="utf-8") as stream:
+        render_html(result.findings, result.run, stream)
+    return result, page
+
+
+def test_a_report_of_ten_thousand_mailboxes_renders_with_every_mailbox_findable(
+        chromium: str, large: tuple[AuditResult, Path], tmp_path: Path) -> None:
+    result, page = large
+    mailboxes = {f.subject for f in result.findings if f.check_id == "MBX-001"}
+    assert len(mailboxes) > LARGE
+    assert page.stat().st_size < 1_000_000  # a line per mailbox, not five articles
+    shot = tmp_path / "large.png"
+    browse(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri())
+    assert png_size(shot.read_bytes()) == (1280, 2400)
+    dom = browse(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout.decode()
+    assert dom.count("<article") < 60  # the checks about single things; no element per passing mailbox
+    listed = dom.split('id="passing-MBX"', 1)[1].split("</section>", 1)[0]
+    assert all(address in listed for address in sorted(mailboxes)[::997])  # in the DOM: find in page reaches them

@@ -19,6 +19,7 @@ import yaml
 from checks.audit import audit
 from checks.cli import main
 from checks.config import load
+from checks.drift import every_finding
 from checks.errors import ProbeError
 from checks.gate import exit_code
 from checks.http.api import Api
@@ -85,7 +86,7 @@ def test_a_broken_read_next_to_a_real_failure_exits_1(start_sandbox: StartSandbo
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     report = json.loads((tmp_path / "xtcheck-report.json").read_text(encoding="utf-8"))
-    by_key = {(f["check_id"], f["subject"]): f["status"] for f in report["findings"]}
+    by_key = {(f["check_id"], f["subject"]): f["status"] for f in every_finding(report)}
     assert by_key[("MBX-002", "chloe.nguyen@contoso.com")] == "fail"  # the real failure is still reported
     assert {s for (c, _), s in by_key.items() if c == "MBX-005"} == {"error"}  # the broken read is an error
     assert code == 1

@@ -35,6 +35,7 @@ from checks import registry
 from checks.audit import audit
 from checks.cli import main
 from checks.config import load
+from checks.drift import every_finding
 from checks.evidence import needed
 from checks.sandbox.server import Sandbox
 from checks.settings import RunOptions
@@ -190,7 +191,7 @@ class Outcome:
 
     @property
     def findings(self) -> dict[tuple[str, str], dict[str, Any]]:
-        return {(f["check_id"], f["subject"]): f for f in self.report["findings"]}
+        return {(f["check_id"], f["subject"]): f for f in every_finding(self.report)}  # passing mailboxes too
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = self.report["summary"]["counts"]
@@ -262,7 +263,7 @@ def assert_reports(out_dir: Path) -> dict[str, Any]:
     report: dict[str, Any] = json.loads((out_dir / "xtcheck-report.json").read_text(encoding="utf-8"))
     jsonschema.validate(report, schemas.load("report"))
     suites = ElementTree.parse(out_dir / "xtcheck-junit.xml").getroot()
-    assert len(suites.findall(".//testcase")) == len(report["findings"])
+    assert len(suites.findall(".//testcase")) == len(report["findings"]) + len(report["passed"])
     ElementTree.fromstring((out_dir / "xtcheck-report.html").read_text(encoding="utf-8"))  # well-formed markup
     markdown = (out_dir / "xtcheck-summary.md").read_text(encoding="utf-8")
     assert markdown.startswith("## xtcheck: ")

@@ -10,7 +10,7 @@ from gate_samples import save_demo
 
 from checks.cli import main
 from checks.drift import compare
-from checks.model import Finding, Run, Severity, Status, WaiverNote
+from checks.model import BriefPass, Finding, Outcome, Run, Severity, Status, WaiverNote, passed
 from checks.report.jsonreport import report_document
 
 RUN = Run(tool_version="0.1.0", started="2026-03-01T10:00:00Z", finished="2026-03-01T10:00:04Z",
@@ -22,6 +22,29 @@ def finding(check_id: str, subject: str, status: Status, severity: Severity = Se
             waiver: WaiverNote | None = None) -> Finding:
     return Finding(check_id, f"title of {check_id}", severity, status, subject, f"{subject} is {status}",
                    waiver=waiver)
+
+
+def _approved(subject: str, row: object, brief: bool = False) -> Outcome | None:
+    return None if brief else passed(subject, f"{subject} is approved")
+
+
+def brief(check_id: str, subject: str) -> Finding:
+    """A pass over a mailbox row, as the engine makes it (named under its check in a version 2 report)."""
+    return BriefPass(subject, _approved, {}).for_check(check_id, f"title of {check_id}", Severity.HIGH)
+
+
+def version_1(path: Path, *findings: Finding) -> Path:
+    """A report as xtcheck wrote it before version 2: every finding whole, passes included, and no `passed`."""
+    document = report_document(findings, RUN)
+    for group in document.pop("passed"):
+        document["findings"] += [{"check_id": group["check_id"], "title": group["title"],
+                                  "severity": group["severity"], "status": "pass", "subject": subject,
+                                  "message": f"{subject} passed", "evidence": {}, "remediation": None,
+                                  "blocked_by": None, "waiver": None, "fingerprint": "0" * 64}
+                                 for subject in group["subjects"]]
+    document["schema_version"] = "1"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
 
 
 def report(path: Path, *findings: Finding) -> Path:
@@ -120,3 +143,50 @@ def test_a_real_audit_report_diffs_cleanly_against_itself(demo_run: Path, capsys
     report_path = demo_run / "report" / "xtcheck-report.json"
     assert main(["diff", str(report_path), str(report_path)]) == 0
     assert capsys.readouterr().out.endswith("no changes\n")
+
+
+def test_a_passing_mailbox_that_now_fails_is_a_regression_in_version_2(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    old = report(tmp_path / "old.json", brief("MBX-002", "Bob@contoso.com"), brief("MBX-002", "amy@contoso.com"))
+    new = report(tmp_path / "new.json", finding("MBX-002", "bob@contoso.com", Status.FAIL),
+                 brief("MBX-002", "amy@contoso.com"), brief("MBX-003", "amy@contoso.com"))
+    assert "passed" in json.loads(old.read_text(encoding="utf-8"))
+    assert main(["diff", str(old), str(new)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["", "changed (1)", "   PASS -> FAIL  MBX-002  bob@contoso.com (high): bob@contoso.com is fail  "
+                       "REGRESSION", "", "1 regression, 0 resolved, 0 appeared, 1 changed"]
+    assert main(["diff", str(new), str(old)]) == 0
+    assert "   FAIL -> PASS  MBX-002  Bob@contoso.com (high): title of MBX-002" in capsys.readouterr().out
+
+
+def test_a_version_1_report_diffs_against_version_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Reports written before passes were named under their check still compare: a pass is a pass in either."""
+    findings = (*BASE, brief("MBX-001", "amy@contoso.com"))
+    old, new = version_1(tmp_path / "old.json", *findings), report(tmp_path / "new.json", *findings)
+    assert main(["diff", str(old), str(new)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["no changes"]
+    fixed = report(tmp_path / "fixed.json", *BASE[:2], finding("MBX-002", "carol@contoso.com", Status.PASS),
+                   brief("MBX-001", "amy@contoso.com"))
+    assert main(["diff", str(old), str(fixed)]) == 0
+    assert "resolved (1)" in capsys.readouterr().out
+
+
+def test_a_report_of_another_version_or_with_a_broken_list_is_exit_2(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    good = report(tmp_path / "good.json", *BASE, brief("MBX-001", "amy@contoso.com"))
+    document = json.loads(good.read_text(encoding="utf-8"))
+    cases = {
+        "future": ({**document, "schema_version": "9"}, "is an xtcheck JSON report of schema version '9'; this "
+                   "xtcheck reads versions 1, 2: compare it with the xtcheck that wrote it"),
+        "subjects": ({**document, "passed": [{**document["passed"][0], "subjects": ["a", 7]}]},
+                     "is not a valid xtcheck JSON report at passed[0].subjects: not every subject is a string"),
+        "missing": ({**document, "findings": [{k: v for k, v in document["findings"][0].items() if k != "subject"}]},
+                    "is not a valid xtcheck JSON report at findings[0]: 'subject' is missing"),
+        "header": ({**document, "summary": {}},
+                   "is not a valid xtcheck JSON report at summary: "),
+    }
+    for name, (broken, expected) in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(broken), encoding="utf-8")
+        assert main(["diff", str(path), str(good)]) == 2, name
+        assert capsys.readouterr().err.startswith(f"xtcheck: {path} {expected}"), name

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from checks import registry
-from checks.model import Attestation, Finding, Remediation, Run, Severity, Status
+from checks.model import Attestation, BriefPass, Finding, Outcome, Remediation, Run, Severity, Status, passed
 
 CLIENT = "33333333-3333-3333-3333-333333333333"
 TENANT_A = "11111111-1111-1111-1111-111111111111"
@@ -31,6 +33,17 @@ def finding(check_id: str, status: Status, subject: str, message: str = "", **ex
                    **extra)  # type: ignore[arg-type]
 
 
+def approved(subject: str, row: Mapping[str, Any], brief: bool = False) -> Outcome | None:
+    """A judge as the mailbox checks have one: a pass decided without its words when `brief`."""
+    return None if brief else passed(subject, f"{subject} is approved", approval=row["approval"])
+
+
+def brief_passes(check_id: str, *subjects: str) -> list[Finding]:
+    """Passes over mailbox rows as the engine makes them: `BriefPass` findings of `check_id`."""
+    return [BriefPass(subject, approved, {"approval": 1}).for_check(check_id, f"title of {check_id}", Severity.HIGH)
+            for subject in subjects]
+
+
 def make_run(checks: tuple[str, ...] | None = None, **overrides: object) -> Run:
     """A run over `checks` (ids; default: the whole catalog), with other metadata overridden."""
     catalog = registry.load()[0]
@@ -52,7 +65,7 @@ def make_run(checks: tuple[str, ...] | None = None, **overrides: object) -> Run:
 
 
 def sample_findings() -> list[Finding]:
-    """One of each status across areas, deliberately out of order."""
+    """One of each status across areas, and passes over mailbox rows (`BriefPass`), deliberately out of order."""
     return [
         finding("MBX-001", Status.PASS, "carol@contoso.com"),
         finding("MBX-001", Status.FAIL, "bob@contoso.com", "bob@contoso.com uses another profile",
@@ -67,4 +80,6 @@ def sample_findings() -> list[Finding]:
                 "blocked: PRF-001 failed; fix it first", blocked_by="PRF-001"),
         finding("PRF-001", Status.FAIL, "profile Exchange Online cross-tenant", "the profile is inactive"),
         finding("ZZZ-001", Status.PASS, "something", "an area nobody has named yet"),
+        *brief_passes("MBX-002", "erin@contoso.com", "dave@contoso.com"),
+        *brief_passes("MBX-001", "dave@contoso.com"),
     ]

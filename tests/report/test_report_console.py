@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from report_samples import CLIENT, TENANT_A, TENANT_B, finding, make_run, sample_findings
+from report_samples import CLIENT, TENANT_A, TENANT_B, brief_passes, finding, make_run, sample_findings
 
 from checks.model import Attestation, Finding, Remediation, Status
 from checks.report.common import looks_like_shell
@@ -98,6 +98,20 @@ def test_more_than_ten_passes_of_one_check_collapse_into_one_line() -> None:
     assert "FAIL MBX-003  zed@contoso.com" in text  # what is not a pass is never collapsed
 
 
+def test_passes_over_mailbox_rows_collapse_and_verbose_writes_each_out() -> None:
+    addresses = [f"user{i:04}@contoso.com" for i in range(812)]
+    failing = finding("MBX-003", Status.FAIL, "user0005@contoso.com", "Test & Enable failed")
+    text = render([*brief_passes("MBX-003", *addresses), failing])
+    assert "  PASS MBX-003  812 passing — title of MBX-003 (--verbose lists each)" in text.splitlines()
+    assert "user0000@contoso.com" not in text
+    verbose = render([*brief_passes("MBX-003", *addresses[:3]), failing], verbose=True).splitlines()
+    listed = [line for line in verbose if line.startswith(("  PASS", "  FAIL"))]
+    assert listed == ["  PASS MBX-003  user0000@contoso.com — user0000@contoso.com is approved",
+                      "  PASS MBX-003  user0001@contoso.com — user0001@contoso.com is approved",
+                      "  PASS MBX-003  user0002@contoso.com — user0002@contoso.com is approved",
+                      "  FAIL MBX-003  user0005@contoso.com — Test & Enable failed"]
+
+
 def test_ten_passes_are_listed() -> None:
     text = render(many_passes(10))
     assert text.count("PASS MBX-003  user") == 10
@@ -119,7 +133,7 @@ def test_quiet_shows_only_what_is_not_a_pass_and_the_summary() -> None:
     assert "read-only" not in text
     assert "fix: Point the mailbox at the profile." in text
     assert "blocked by PRF-001" in text
-    assert text.splitlines()[-1] == "FAIL — 3 pass, 3 fail, 1 warn, 1 error, 1 skip"
+    assert text.splitlines()[-1] == "FAIL — 6 pass, 3 fail, 1 warn, 1 error, 1 skip"
 
 
 def test_quiet_with_everything_passing_prints_the_summary_only() -> None:
@@ -127,7 +141,7 @@ def test_quiet_with_everything_passing_prints_the_summary_only() -> None:
 
 
 def test_summary_line_has_the_verdict_and_every_count() -> None:
-    assert render(sample_findings()).splitlines()[-1] == "FAIL — 3 pass, 3 fail, 1 warn, 1 error, 1 skip"
+    assert render(sample_findings()).splitlines()[-1] == "FAIL — 6 pass, 3 fail, 1 warn, 1 error, 1 skip"
     errors_only = [finding("EXO-002", Status.ERROR, "app"), finding("APP-001", Status.PASS, "app")]
     assert render(errors_only).splitlines()[-1] == "ERROR — 1 pass, 0 fail, 0 warn, 1 error, 0 skip"
 
@@ -168,4 +182,4 @@ def test_a_stream_that_cannot_encode_dashes_gets_ascii() -> None:
     stream = io.TextIOWrapper(raw, encoding="ascii")
     render_console(sample_findings(), make_run(), stream, color=False, quiet=False)
     stream.flush()
-    assert raw.getvalue().decode("ascii").splitlines()[-1] == "FAIL - 3 pass, 3 fail, 1 warn, 1 error, 1 skip"
+    assert raw.getvalue().decode("ascii").splitlines()[-1] == "FAIL - 6 pass, 3 fail, 1 warn, 1 error, 1 skip"

@@ -25,7 +25,7 @@ def test_writes_each_file_format_into_a_new_folder(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "nested"
     paths = write_reports(sample_findings(), make_run(), ["console", "json", "junit"], out)
     assert paths == [out / "xtcheck-report.json", out / "xtcheck-junit.xml"]
-    assert json.loads(paths[0].read_text(encoding="utf-8"))["schema_version"] == "1"
+    assert json.loads(paths[0].read_text(encoding="utf-8"))["schema_version"] == "2"
     assert ET.parse(paths[1]).getroot().tag == "testsuites"
     assert sorted(p.name for p in out.iterdir()) == ["xtcheck-junit.xml", "xtcheck-report.json"]  # no temp files
 

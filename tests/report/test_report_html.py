@@ -10,10 +10,10 @@ from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 import pytest
-from report_samples import CLIENT, SECRET_FIX, TENANT_A, TENANT_B, finding, make_run, sample_findings
+from report_samples import CLIENT, SECRET_FIX, TENANT_A, TENANT_B, brief_passes, finding, make_run, sample_findings
 
 from checks.findings import fingerprint
-from checks.model import Attestation, Finding, Remediation, Status, UnusedWaiver, WaiverNote
+from checks.model import Attestation, BriefPass, Finding, Remediation, Status, UnusedWaiver, WaiverNote
 from checks.report import REPORTERS
 from checks.report.html import render_html
 
@@ -164,7 +164,8 @@ def test_every_check_has_an_anchor_and_every_finding_an_id() -> None:
     assert "bob@contoso.com" in text_of(by_id(root, "finding-MBX-001-1"))  # ids count in report order
     assert "carol@contoso.com" in text_of(by_id(root, "finding-MBX-001-2"))
     ids = [e.get("id") for e in root.iter("article")]
-    assert len(ids) == len(findings) == len(set(ids))
+    whole = [f for f in findings if type(f) is not BriefPass]  # passing mailboxes are listed, not articles
+    assert len(ids) == len(whole) == len(set(ids))
 
 
 def test_areas_follow_the_console_order_and_headings() -> None:
@@ -184,7 +185,7 @@ def test_verdict_and_counts_per_status() -> None:
     assert "verdict-fail" in classes(verdict)
     assert "FAIL" in text_of(verdict)
     counts = {text_of(li).split()[1]: int(text_of(li).split()[0]) for li in verdict.iter("li")}
-    assert counts == {"pass": 3, "fail": 3, "warn": 1, "error": 1, "skip": 1}
+    assert counts == {"pass": 6, "fail": 3, "warn": 1, "error": 1, "skip": 1}
 
 
 @pytest.mark.parametrize(("statuses", "word"), [
@@ -425,7 +426,7 @@ def test_same_input_same_bytes_whatever_the_order() -> None:
     for seed in range(5):
         shuffled = every[:]
         random.Random(seed).shuffle(shuffled)
-        copies = [dataclasses.replace(f) for f in shuffled]  # other objects, same values
+        copies = [f if type(f) is BriefPass else dataclasses.replace(f) for f in shuffled]  # other objects
         assert render(copies, **run) == first
 
 
@@ -433,3 +434,37 @@ def test_it_is_the_html_reporter() -> None:
     stream = io.StringIO()
     REPORTERS["html"](sample_findings(), make_run(), stream)
     assert stream.getvalue() == render(sample_findings())
+
+
+def test_passing_mailboxes_are_counted_under_each_check_and_listed_once_by_the_checks_they_passed() -> None:
+    everyone = [f"user{n:03}@contoso.com" for n in range(300)]
+    failing = finding("MBX-002", Status.FAIL, "user007@contoso.com", "not approved")
+    skipped = finding("MBX-003", Status.SKIP, "user009@contoso.com", "blocked", blocked_by="MBX-002")
+    passes = [*brief_passes("MBX-001", *everyone),
+              *brief_passes("MBX-002", *(a for a in everyone if a != "user007@contoso.com")),
+              *brief_passes("MBX-003", *(a for a in everyone if a != "user009@contoso.com"))]
+    root = tree(render([failing, skipped, *passes]))
+    assert "300 mailboxes passed this check" in text_of(by_id(root, "check-MBX-001"))
+    assert "299 mailboxes passed this check" in text_of(by_id(root, "check-MBX-002"))
+    assert len(list(root.iter("article"))) == 2  # the fail and the skip; no element per passing mailbox
+    lists = [(text_of(d.find("summary")), (d.findtext("pre") or "").splitlines())  # type: ignore[arg-type]
+             for d in by_id(root, "passing-MBX").iter("details")]
+    assert lists == [("298 mailboxes passed MBX-001, MBX-002, MBX-003",
+                      [a for a in everyone if a not in ("user007@contoso.com", "user009@contoso.com")]),
+                     ("1 mailbox passed MBX-001, MBX-002", ["user009@contoso.com"]),
+                     ("1 mailbox passed MBX-001, MBX-003", ["user007@contoso.com"])]
+
+
+def test_ten_thousand_passing_mailboxes_cost_their_addresses_not_their_findings() -> None:
+    addresses = [f"user{n:05}@contoso.com" for n in range(10_000)]
+    checks = ("MBX-001", "MBX-002", "MBX-003", "MBX-004", "MBX-005")
+    small = render([finding("APP-001", Status.PASS, "app")])
+    large = render([finding("APP-001", Status.PASS, "app"), *(p for c in checks for p in brief_passes(c, *addresses))])
+    assert (len(large.encode()) - len(small.encode())) / len(addresses) < 50  # 5 MB at 100,000 mailboxes
+    assert large.count("user00042@contoso.com") == 1
+
+
+def test_a_hostile_passing_subject_stays_text_in_the_list() -> None:
+    root = tree(render(brief_passes("MBX-001", f"{SCRIPT}@contoso.com", "evil\x1b[2J\u202e@contoso.com")))
+    (block,) = by_id(root, "passing-MBX").iter("pre")
+    assert (block.text or "").splitlines() == [f"{SCRIPT}@contoso.com", "evil\\x1b[2J\\u202e@contoso.com"]

@@ -1,4 +1,5 @@
-"""The JSON report: a contract test against schemas/report.schema.json, determinism and evidence encoding."""
+"""The JSON report: a contract test against schemas/report.schema.json, determinism, evidence encoding, and passes
+over mailbox rows named under their check."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from report_samples import finding, make_run, sample_findings
+from report_samples import brief_passes, finding, make_run, sample_findings
 
 import schemas
 from checks.findings import jsonable
@@ -52,8 +53,14 @@ def test_the_streamed_report_is_the_document_with_a_finding_per_line(findings: l
     text = render(findings)
     assert json.loads(text) == json.loads(json.dumps(report_document(findings, run)))
     lines = text.splitlines()
-    start = lines.index('  "findings": [' if findings else '  "findings": []')
-    assert [json.loads(line.strip().rstrip(",")) for line in lines[start + 1:-2]] == json.loads(text)["findings"]
+    document = json.loads(text)
+    for key in ("findings", "passed"):
+        if not document[key]:
+            assert f'  "{key}": [],' in lines or f'  "{key}": []' in lines
+            continue
+        start = lines.index(f'  "{key}": [')
+        end = next(n for n in range(start, len(lines)) if lines[n] in ("  ]", "  ],"))
+        assert [json.loads(line.strip().rstrip(",")) for line in lines[start + 1:end]] == document[key]
 
 
 def test_json_is_the_json_reporter() -> None:
@@ -62,11 +69,11 @@ def test_json_is_the_json_reporter() -> None:
 
 def test_top_level_shape_and_summary() -> None:
     document = json.loads(render(sample_findings()))
-    assert list(document) == ["schema_version", "tool", "run", "summary", "findings"]
-    assert document["schema_version"] == "1"
+    assert list(document) == ["schema_version", "tool", "run", "summary", "findings", "passed"]
+    assert document["schema_version"] == "2"
     assert document["tool"] == {"name": "xtcheck", "version": "0.1.0"}
     assert document["summary"] == {"verdict": "fail", "exit_code": 1,
-                                   "counts": {"pass": 3, "fail": 3, "warn": 1, "error": 1, "skip": 1}}
+                                   "counts": {"pass": 6, "fail": 3, "warn": 1, "error": 1, "skip": 1}}
     attestation = document["run"]["attestation"]
     assert attestation["writes_attempted"] == 0
     assert list(attestation["requests"]) == sorted(attestation["requests"])
@@ -85,12 +92,16 @@ def test_findings_are_sorted_and_the_output_is_byte_identical_in_any_input_order
         shuffled = findings[:]
         random.Random(seed).shuffle(shuffled)
         assert render(shuffled) == expected
-    ids = [(f["check_id"], f["subject"].lower()) for f in json.loads(expected)["findings"]]
+    document = json.loads(expected)
+    ids = [(f["check_id"], f["subject"].lower()) for f in document["findings"]]
     assert ids == sorted(ids)
+    assert [(group["check_id"], group["subjects"]) for group in document["passed"]] == [
+        ("MBX-001", ["dave@contoso.com"]), ("MBX-002", ["dave@contoso.com", "erin@contoso.com"])]
 
 
 def test_the_report_round_trips_to_the_same_findings() -> None:
-    findings = [f for f in sample_findings() if "expires" not in f.evidence]  # evidence already JSON-native
+    findings = [f for f in sample_findings() if f.status is not Status.PASS or f.check_id[:3] != "MBX"]
+    findings = [f for f in findings if "expires" not in f.evidence]  # evidence already JSON-native
     document = json.loads(render(findings))
     rebuilt = [
         Finding(f["check_id"], f["title"], Severity(f["severity"]), Status(f["status"]), f["subject"], f["message"],
@@ -161,7 +172,10 @@ def test_the_schema_rejects_what_it_should() -> None:
         lambda d: d["findings"][0].update(check_id="app-1"),
         lambda d: d["findings"][0].update(severity="urgent"),
         lambda d: d["findings"][0].update(extra=1),
-        lambda d: d.update(schema_version="2"),
+        lambda d: d.update(schema_version="1"),
+        lambda d: d.pop("passed"),
+        lambda d: d["passed"][0].update(subjects=[1]),
+        lambda d: d["passed"][0].pop("count"),
         lambda d: d["summary"]["counts"].pop("skip"),
     ]
     for break_it in breakers:
@@ -169,3 +183,31 @@ def test_the_schema_rejects_what_it_should() -> None:
         break_it(broken)
         with pytest.raises(jsonschema.ValidationError):
             validate(broken)
+
+
+def test_a_passing_mailbox_is_its_address_under_each_check_not_a_finding() -> None:
+    """5 checks x 1,000 mailboxes that pass: no finding, a list of addresses per check, the counts all there."""
+    addresses = [f"user{n:05}@contoso.com" for n in range(1000)]
+    passes = [p for check in ("MBX-001", "MBX-002", "MBX-003", "MBX-004", "MBX-005")
+              for p in brief_passes(check, *reversed(addresses))]
+    text = render([finding("APP-001", Status.PASS, "app", "the app exists"), *passes])
+    document = json.loads(text)
+    validate(document)
+    assert [f["check_id"] for f in document["findings"]] == ["APP-001"]  # a pass about one thing keeps its words
+    assert [(g["check_id"], g["count"], g["subjects"]) for g in document["passed"]] == [
+        (check, 1000, addresses) for check in ("MBX-001", "MBX-002", "MBX-003", "MBX-004", "MBX-005")]
+    assert document["summary"]["counts"]["pass"] == 5001
+    per_mailbox = (len(text.encode()) - len(render([finding("APP-001", Status.PASS, "app", "the app exists")])))
+    assert per_mailbox / len(addresses) <= 300  # the contract the issue set: a passing mailbox costs its addresses
+
+
+def test_a_mailbox_that_fails_one_check_is_whole_there_and_listed_as_passing_the_others() -> None:
+    failing = finding("MBX-002", Status.FAIL, "bob@contoso.com", "bob is not approved",
+                      remediation=Remediation("Approve bob."), evidence={"approval": 0})
+    document = json.loads(render([failing, *brief_passes("MBX-001", "bob@contoso.com", "amy@contoso.com"),
+                                  *brief_passes("MBX-002", "amy@contoso.com")]))
+    assert [(f["check_id"], f["subject"], f["status"], f["remediation"]["summary"]) for f in document["findings"]] \
+        == [("MBX-002", "bob@contoso.com", "fail", "Approve bob.")]
+    assert len(document["findings"][0]["fingerprint"]) == 64
+    assert {g["check_id"]: g["subjects"] for g in document["passed"]} == {
+        "MBX-001": ["amy@contoso.com", "bob@contoso.com"], "MBX-002": ["amy@contoso.com"]}

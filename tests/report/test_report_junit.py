@@ -1,4 +1,5 @@
-"""The JUnit report: one suite per area, one case per finding, statuses mapped as documented in the module."""
+"""The JUnit report: one suite per area, one case per finding and one per check's passing mailboxes, statuses mapped
+as documented in the module."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import random
 import xml.etree.ElementTree as ET
 
-from report_samples import CLIENT, finding, make_run, sample_findings
+from report_samples import CLIENT, brief_passes, finding, make_run, sample_findings
 
 from checks.model import Finding, Remediation, Status
 from checks.report import REPORTERS
@@ -43,8 +44,8 @@ def test_one_suite_per_area_in_report_order_with_the_right_counts() -> None:
     assert counts(by_name["xtcheck.APP"]) == ("2", "0", "0", "0")  # the warn is not a failure
     assert counts(by_name["xtcheck.EXO"]) == ("2", "1", "1", "0")
     assert counts(by_name["xtcheck.PRF"]) == ("2", "1", "0", "1")
-    assert counts(by_name["xtcheck.MBX"]) == ("2", "1", "0", "0")
-    assert root.attrib["tests"] == "9"
+    assert counts(by_name["xtcheck.MBX"]) == ("4", "1", "0", "0")  # two findings, two checks' passing mailboxes
+    assert root.attrib["tests"] == "11"
     assert root.attrib["failures"] == "3"
     assert root.attrib["errors"] == "1"
 
@@ -52,7 +53,20 @@ def test_one_suite_per_area_in_report_order_with_the_right_counts() -> None:
 def test_cases_are_named_by_check_id_and_subject_in_order() -> None:
     mbx = suites(parse(sample_findings()))["xtcheck.MBX"]
     cases = [(case.attrib["classname"], case.attrib["name"]) for case in mbx.iter("testcase")]
-    assert cases == [("MBX-001", "bob@contoso.com"), ("MBX-001", "carol@contoso.com")]
+    assert cases == [("MBX-001", "bob@contoso.com"), ("MBX-001", "carol@contoso.com"),
+                     ("MBX-001", "passing subjects"), ("MBX-002", "passing subjects")]
+
+
+def test_the_mailboxes_a_check_passed_are_one_passing_case_that_names_them() -> None:
+    addresses = [f"user{n:04}@contoso.com" for n in range(1500)]
+    root = parse([*brief_passes("MBX-003", *reversed(addresses)), finding("MBX-003", Status.FAIL, "zed@contoso.com")])
+    cases = list(root.iter("testcase"))
+    assert [(c.attrib["classname"], c.attrib["name"]) for c in cases] == [
+        ("MBX-003", "zed@contoso.com"), ("MBX-003", "passing subjects")]
+    assert list(cases[1]) == [cases[1].find("system-out")]  # a pass: no failure, error or skipped
+    assert (cases[1].findtext("system-out") or "").splitlines() == ["1,500 passed MBX-003: title of MBX-003",
+                                                                    *addresses]
+    assert (root.attrib["tests"], root.attrib["failures"]) == ("2", "1")
 
 
 def case(root: ET.Element, check_id: str) -> ET.Element:
@@ -135,6 +149,14 @@ def test_markup_and_quotes_are_escaped() -> None:
     assert (failure.text or "").startswith(tricky)
     out = parsed.findtext("system-out") or ""
     assert json.loads(out.removeprefix("evidence: ")) == {"raw": tricky}
+
+
+def test_hidden_and_xml_forbidden_characters_cannot_break_the_document() -> None:
+    hostile = "evil\x1b[2J\x00\ufffe\r\n</system-out><x>\u202e"
+    root = parse([finding("MBX-001", Status.FAIL, hostile, hostile), *brief_passes("MBX-002", hostile)])
+    failure = case(root, "MBX-001")
+    assert failure.attrib["name"] == "evil\\x1b[2J\\x00\\ufffe\\r\n</system-out><x>\\u202e"
+    assert "\\u202e" in (case(root, "MBX-002").findtext("system-out") or "")
 
 
 def test_no_findings_is_still_a_document() -> None:

@@ -73,7 +73,7 @@ def test_markdown_is_the_markdown_reporter() -> None:
 
 def test_heading_has_the_verdict_and_the_counts() -> None:
     first = render(sample_findings()).splitlines()[0]
-    assert first == "## xtcheck: FAIL — 3 pass, 3 fail, 1 warn, 1 error, 1 skip"
+    assert first == "## xtcheck: FAIL — 6 pass, 3 fail, 1 warn, 1 error, 1 skip"
 
 
 def test_context_line_names_environment_tenants_app_and_profile() -> None:
@@ -88,8 +88,10 @@ def test_context_line_names_environment_tenants_app_and_profile() -> None:
 def test_one_row_per_check_in_area_order_with_the_worst_status_and_the_subject_count() -> None:
     text = render(sample_findings())
     ids = [row.split("|")[1].strip() for row in table_rows(text)]
-    assert ids == ["APP-001", "APP-004", "EXO-001", "EXO-002", "PRF-001", "PRF-002", "MBX-001", "ZZZ-001"]
-    assert row_of(text, "MBX-001") == "| MBX-001 | title of MBX-001 | **FAIL** | 2 | bob@contoso.com |"
+    assert ids == ["APP-001", "APP-004", "EXO-001", "EXO-002", "PRF-001", "PRF-002", "MBX-001", "MBX-002",
+                   "ZZZ-001"]
+    assert row_of(text, "MBX-001") == "| MBX-001 | title of MBX-001 | **FAIL** | 3 | bob@contoso.com |"
+    assert row_of(text, "MBX-002") == "| MBX-002 | title of MBX-002 | **PASS** | 2 |   |"  # passing mailboxes only
     assert "| **WARN** |" in row_of(text, "APP-004")
     assert "| **ERROR** |" in row_of(text, "EXO-002")
     assert "| **SKIP** |" in row_of(text, "PRF-002")

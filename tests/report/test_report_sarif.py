@@ -17,7 +17,8 @@ import pytest
 from report_samples import CLIENT, TENANT_A, TENANT_B, finding, make_run, sample_findings
 
 from checks import registry
-from checks.model import Finding, Run, Severity, Status, WaiverNote
+from checks.findings import Digest
+from checks.model import BriefPass, Finding, Run, Severity, Status, WaiverNote
 from checks.report import REPORTERS
 from checks.report.markdown import render_markdown
 from checks.report.sarif import FINGERPRINT, render_sarif
@@ -81,7 +82,23 @@ def test_a_log_with_every_status_validates_against_the_official_schema() -> None
     assert_valid(log)
     assert log["version"] == "2.1.0"
     assert len(log["runs"]) == 1
-    assert len(log["runs"][0]["results"]) == len(every_status())
+    assert len(log["runs"][0]["results"]) == results_expected(every_status())
+
+
+def results_expected(findings: list[Finding]) -> int:
+    """A result per finding, but one per check for the mailboxes it passed."""
+    digest = Digest.of(findings)
+    return len(digest.full) + len(digest.passed)
+
+
+def test_the_mailboxes_a_check_passed_are_one_pass_result_that_names_them() -> None:
+    results = results_by(sarif(every_status()))
+    group = results[("MBX-002", "mailboxes")]
+    assert (group["kind"], group["level"], group["message"]["text"]) == ("pass", "none", "2 passed: title of MBX-002")
+    assert group["properties"]["subjects"] == ["dave@contoso.com", "erin@contoso.com"]
+    names = [loc["fullyQualifiedName"] for loc in group["locations"][0]["logicalLocations"]]
+    assert names == ["tenantA/contoso.crm4.dynamics.com/profile/Exchange Online cross-tenant"]
+    assert ("MBX-002", "mailboxes") not in results_by(sarif(every_status(), problems_only=True))
 
 
 def test_the_driver_describes_xtcheck_and_every_check_in_the_catalog() -> None:
@@ -238,9 +255,10 @@ def fingerprints(log: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 
 def test_fingerprints_are_stable_across_runs_and_distinct_per_check_and_subject() -> None:
-    first = fingerprints(sarif(every_status()))
+    whole = [f for f in every_status() if type(f) is not BriefPass]
+    first = fingerprints(sarif(whole))
     later_run = make_run(started="2026-04-01T08:00:00Z", finished="2026-04-01T08:00:09Z")
-    changed = [finding(f.check_id, Status.PASS, f.subject, "fixed since") for f in every_status()]
+    changed = [finding(f.check_id, Status.PASS, f.subject, "fixed since") for f in whole]
     assert fingerprints(sarif(changed, later_run)) == first  # same check and subject, another run and status
     assert len(set(first.values())) == len(first)
     upper = fingerprints(sarif([finding("MBX-001", Status.FAIL, "Bob@Contoso.com")]))
@@ -305,7 +323,7 @@ def test_the_demo_audit_renders_valid_sarif_and_a_summary_naming_every_failing_c
     log = sarif(findings, run)
     assert_valid(log)
     results = log["runs"][0]["results"]
-    assert len(results) == len(findings)
+    assert len(results) == results_expected(findings)
     failing = {f.check_id for f in findings if f.status is Status.FAIL}
     assert failing
     assert {r["ruleId"] for r in results if r["kind"] == "fail" and r["properties"]["status"] == "fail"} == failing

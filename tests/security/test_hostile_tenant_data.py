@@ -131,7 +131,7 @@ def test_sarif_validates(outputs: dict[str, str]) -> None:
 def test_junit_parses_as_xml(outputs: dict[str, str]) -> None:
     suites = ElementTree.fromstring(outputs["xtcheck-junit.xml"])
     report = json.loads(outputs["xtcheck-report.json"])
-    assert len(suites.findall(".//testcase")) == len(report["findings"])
+    assert len(suites.findall(".//testcase")) == len(report["findings"]) + len(report["passed"])
 
 
 def test_html_parses_and_holds_no_injected_tag_attribute_or_link(outputs: dict[str, str]) -> None:
@@ -197,7 +197,8 @@ def test_a_lone_surrogate_in_tenant_data_does_not_break_the_evidence_snapshot(
                             str(tmp_path / "again")], capsys, caplog)
     assert again == code and "Traceback" not in texts["stderr"]
     reports = (out / "xtcheck-report.json", tmp_path / "again" / "xtcheck-report.json")
-    findings = [json.loads(path.read_text(encoding="utf-8"))["findings"] for path in reports]
+    documents = [json.loads(path.read_text(encoding="utf-8")) for path in reports]
+    findings = [(document["findings"], document["passed"]) for document in documents]
     assert findings[0] == findings[1]  # the escaped surrogate reads back as the same text
 
 
