@@ -22,3 +22,8 @@ def json_visible(document: str) -> str:
     """A JSON document (from json.dumps with ensure_ascii=False) with the hidden characters it left raw written as
     \\uXXXX escapes: the same data once parsed, but safe to print and always encodable as UTF-8."""
     return _JSON_HIDDEN.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: a line break written as `\\n`, so a value in a list of one per line cannot pass for two."""
+    return text.replace("\n", "\\n") if "\n" in text else text

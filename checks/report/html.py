@@ -19,7 +19,7 @@ import markupsafe  # light; jinja2 itself is imported when an HTML report is ask
 from ..findings import Digest, Passed, as_digest, compact, fingerprint, jsonable, ordered
 from ..gate import verdict
 from ..model import AREAS, LINKS, Finding, Remediation, Run, Status
-from ..text import visible
+from ..text import one_line, visible
 from .common import (
     COLLAPSE_ABOVE,
     WORST_FIRST,
@@ -235,7 +235,7 @@ def _passing_lists(groups: Sequence[Passed]) -> list[dict[str, Any]]:
     for mask, subjects in sorted(by_checks.items(), key=lambda item: (-len(item[1]), item[0])):
         subjects.sort(key=lambda subject: (subject.lower(), subject))
         checks = [group.check_id for bit, group in enumerate(groups) if mask >> bit & 1]
-        lists.append({"checks": checks, "count": f"{len(subjects):,}", "text": "\n".join(subjects),
+        lists.append({"checks": checks, "count": f"{len(subjects):,}", "text": "\n".join(map(one_line, subjects)),
                       "noun": _noun(groups[0].area, len(subjects))})
     return lists
 

@@ -28,13 +28,14 @@ from typing import TextIO
 
 from ..findings import Digest, Passed, area_rank, as_digest, compact
 from ..model import Finding, Run, Status
-from ..text import visible
+from ..text import one_line, visible
 from .common import remediation_lines, run_identity, waiver_line
 
 SUITE_PREFIX = "xtcheck."
 PASSING = "passing subjects"  # the name of the case that lists what a check passed, stable from run to run
 _XML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\ufffe": "\\ufffe",
                       "\uffff": "\\uffff"})
+_BLOCK = 10_000  # passing subjects escaped and written at once
 _ATTRIBUTE = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
@@ -129,8 +130,9 @@ def _element(tag: str, kind: str, message: str, text: str) -> str:
 def _passing(group: Passed) -> Iterator[str]:
     yield f"\t\t<testcase name={_attribute(PASSING)} classname={_attribute(group.check_id)}>\n"
     yield f"\t\t\t<system-out>{len(group):,} passed {_text(group.check_id)}: {_text(group.title)}"
-    for subject in group.subjects:
-        yield "\n" + _text(subject)
+    subjects = list(group.subjects)
+    for start in range(0, len(subjects), _BLOCK):  # escaped a block at a time: one call, not one per subject
+        yield _text("".join(f"\n{one_line(subject)}" for subject in subjects[start:start + _BLOCK]))
     yield "</system-out>\n\t\t</testcase>\n"
 
 

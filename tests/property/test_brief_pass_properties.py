@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from checks.model import BriefPass, Outcome, Status
+from checks.findings import Digest, ordered
+from checks.model import BriefPass, Outcome, Severity, Status
 from checks.probes.dataverse import mailbox_subjects
 from checks.rules.mailbox import (
     mailbox_address_is_approved,
@@ -83,3 +84,27 @@ def test_a_brief_pass_is_a_pass_and_every_pass_is_brief(mailbox_rows: list[dict[
                      mailbox_syncs(mailboxes, subjects, {"rows": alert_rows}, profile,
                                    Thresholds(sync_stale_hours=stale_hours), NOW)):
         check_briefs(list(outcomes))
+
+
+def _judge(subject: str, row: Any, brief: bool = False) -> Outcome | None:
+    return None if brief else Outcome(Status.PASS, subject, f"{subject} passed")
+
+
+subjects = st.lists(st.text(alphabet="aAbBzZ@.éÉ\n", min_size=1, max_size=6), max_size=30, unique=True)
+
+
+@EXAMPLES
+@given(st.lists(subjects, min_size=1, max_size=4), st.randoms())
+def test_a_digest_names_each_checks_passes_in_report_order_and_counts_them_all(
+        per_check: list[list[str]], shuffle: Any) -> None:
+    """However the passes arrive, each check's subjects come out as `ordered` puts findings (case-insensitive, then
+    as written) and every finding is counted once."""
+    findings = [BriefPass(subject, _judge, {}).for_check(f"MBX-00{n + 1}", "title", Severity.HIGH)
+                for n, group in enumerate(per_check) for subject in group]
+    shuffle.shuffle(findings)
+    digest = Digest.of(findings)
+    assert digest.full == []
+    assert digest.counts[Status.PASS] == len(findings) == digest.total
+    for check_id, group in digest.passed.items():
+        expected = [f.subject for f in ordered(f for f in findings if f.check_id == check_id)]
+        assert list(group.subjects) == expected

@@ -465,6 +465,8 @@ def test_ten_thousand_passing_mailboxes_cost_their_addresses_not_their_findings(
 
 
 def test_a_hostile_passing_subject_stays_text_in_the_list() -> None:
-    root = tree(render(brief_passes("MBX-001", f"{SCRIPT}@contoso.com", "evil\x1b[2J\u202e@contoso.com")))
+    root = tree(render(brief_passes("MBX-001", f"{SCRIPT}@contoso.com", "evil\x1b[2J\u202e@contoso.com",
+                                    "two\nlines@contoso.com")))
     (block,) = by_id(root, "passing-MBX").iter("pre")
-    assert (block.text or "").splitlines() == [f"{SCRIPT}@contoso.com", "evil\\x1b[2J\\u202e@contoso.com"]
+    assert (block.text or "").splitlines() == [f"{SCRIPT}@contoso.com", "evil\\x1b[2J\\u202e@contoso.com",
+                                              "two\\nlines@contoso.com"]

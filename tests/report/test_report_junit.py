@@ -156,7 +156,8 @@ def test_hidden_and_xml_forbidden_characters_cannot_break_the_document() -> None
     root = parse([finding("MBX-001", Status.FAIL, hostile, hostile), *brief_passes("MBX-002", hostile)])
     failure = case(root, "MBX-001")
     assert failure.attrib["name"] == "evil\\x1b[2J\\x00\\ufffe\\r\n</system-out><x>\\u202e"
-    assert "\\u202e" in (case(root, "MBX-002").findtext("system-out") or "")
+    listed = (case(root, "MBX-002").findtext("system-out") or "").splitlines()
+    assert listed[1:] == ["evil\\x1b[2J\\x00\\ufffe\\r\\n</system-out><x>\\u202e"]  # one subject, one line
 
 
 def test_no_findings_is_still_a_document() -> None:
