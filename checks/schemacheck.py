@@ -30,7 +30,7 @@ def decide(schema: Mapping[str, Any], document: Any) -> bool | None:
         return None
     try:
         return _valid(schema, document, schema)
-    except _Undecided:
+    except (_Undecided, RecursionError):  # RecursionError: a document nested deeper than Python's stack
         return None
 
 

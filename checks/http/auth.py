@@ -64,7 +64,7 @@ class Tokens:
         # scope, so one app's refusal is never another app's answer. Each app wraps the dict with a lock of its
         # own; a write lost to a race between two apps is only a cache miss (msal reads through its index).
         self._http_cache: dict[str, Any] = {}
-        self._discovering: dict[str, threading.Lock] = {}  # authority -> held while an app for it is built
+        self._discovering: dict[str, threading.Lock] = {}  # tenant (its authority) -> held while an app is built
         self.carried: dict[str, tuple[str, ...]] = {}  # what each token granted, for the attestation
         for secret in (settings.app_secret, *(c.secret for c in settings.credentials)):
             redact.remember(secret.reveal() if secret else None)

@@ -74,7 +74,15 @@ def test_what_it_decides_is_what_jsonschema_decides(schema: dict[str, Any], docu
 ])
 def test_what_it_cannot_decide_exactly_it_leaves_to_jsonschema(schema: dict[str, Any], document: Any) -> None:
     assert decide({"$schema": DRAFT, **schema}, document) is None
-    assert decide({"$schema": "http://json-schema.org/draft-07/schema#"}, {}) is None  # another draft
+
+
+def test_another_draft_or_a_document_deeper_than_the_stack_is_left_to_jsonschema() -> None:
+    assert decide({"$schema": "http://json-schema.org/draft-07/schema#"}, {}) is None
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    assert decide({"$schema": DRAFT, "items": {"$ref": "#/$defs/n"}, "$defs": {"n": {"items": {"$ref": "#/$defs/n"}}}},
+                  deep) is None
 
 
 def readme_config() -> Any:
