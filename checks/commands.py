@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .audit import DEFAULT_TIMEOUT, audit
 from .config import load
@@ -20,12 +21,10 @@ from .findings import Digest
 from .gate import exit_code
 from .model import AuditResult
 from .progress import ProgressLine
-from .report import write_reports
-from .report.console import render_console
 from .settings import FORMATS, RunOptions, Settings
-from .waivers import Waiver
-from .waivers import apply as apply_waivers
-from .waivers import load as read_waivers
+
+if TYPE_CHECKING:  # the reporters and the waiver schema load after the audit's reads, not before its first request
+    from .waivers import Waiver
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
@@ -91,6 +90,8 @@ def load_waivers(options: RunOptions) -> list[Waiver]:
     """The --waivers file, validated; a problem is a ConfigError naming the waiver and key (exit 2)."""
     if options.waivers is None:
         return []
+    from .waivers import load as read_waivers
+
     try:
         return read_waivers(options.waivers)
     except ConfigError as exc:
@@ -99,6 +100,9 @@ def load_waivers(options: RunOptions) -> list[Waiver]:
 
 def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], environ: Mapping[str, str]) -> int:
     """Apply the waivers, print the console report, write the file reports, and return the exit code."""
+    from .report.console import render_console
+    from .waivers import apply as apply_waivers
+
     findings, unused = apply_waivers(result.findings, waivers, dt.datetime.now(dt.UTC).date())
     result = dataclasses.replace(result, findings=findings,
                                  run=dataclasses.replace(result.run, unused_waivers=unused))
@@ -121,6 +125,8 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
 def _write_files(result: AuditResult, report: Digest, settings: Settings) -> int:
     formats = [f for f in settings.run.formats if f != "console"]
     if formats:
+        from .report import write_reports
+
         try:
             paths = write_reports(report, result.run, formats, settings.run.output_dir)
         except XtcheckError as exc:

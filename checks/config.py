@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
-
 import schemas
 
 from .documents import GUID, describe, quoted, read_document
 from .errors import ConfigError
 from .pemfile import read_pem
+from .schemacheck import decide
 from .settings import (
     CLOUDS,
     CREDENTIAL_KINDS,
@@ -47,7 +46,15 @@ def _parse(path: Path) -> dict[str, Any]:
 
 
 def _validate(raw: dict[str, Any]) -> None:
-    validator = jsonschema.Draft202012Validator(schemas.load("config"))
+    """Schema-check the config before anything is requested. A valid config is proved so without jsonschema (its
+    import alone took half of the start-up before the first request); any other goes to jsonschema, which decides
+    and words the error."""
+    schema = schemas.load("config")
+    if decide(schema, raw) is True:
+        return
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(raw), key=lambda e: (list(e.absolute_path), e.validator != "required"))
     if errors:
         error = jsonschema.exceptions.best_match(errors)

@@ -7,12 +7,14 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # a config proved valid without jsonschema never loads it (config.py, schemacheck.py)
+    import jsonschema
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

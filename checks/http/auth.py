@@ -57,6 +57,14 @@ class Tokens:
         self._locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._guard = threading.Lock()
         self._interactive = threading.Lock()  # one device code prompt at a time: the admin answers them in turn
+        # msal's http_cache, shared by every app built here: an authority's discovery (the tenant's OIDC document,
+        # and instance discovery in Microsoft's clouds) is read once per run, not once per identity. msal caches
+        # only public answers in it: GETs that succeeded, and token POSTs refused with 400 (60 s) or throttled;
+        # those are keyed by the form's hash (client id, scope, secret or assertion included) or by client id and
+        # scope, so one app's refusal is never another app's answer. Each app wraps the dict with a lock of its
+        # own; a write lost to a race between two apps is only a cache miss (msal reads through its index).
+        self._http_cache: dict[str, Any] = {}
+        self._discovering: dict[str, threading.Lock] = {}  # tenant (its authority) -> held while an app is built
         self.carried: dict[str, tuple[str, ...]] = {}  # what each token granted, for the attestation
         for secret in (settings.app_secret, *(c.secret for c in settings.credentials)):
             redact.remember(secret.reveal() if secret else None)
@@ -123,8 +131,13 @@ class Tokens:
 
     def _client(self, key: tuple[str, str, str], credential: Credential) -> SignIn:
         if key not in self._clients:
-            self._clients[key] = self._build(credential)
+            with self._authority_lock(credential.tenant_id):  # a second identity there waits, then reads the cache
+                self._clients[key] = self._build(credential)
         return self._clients[key]
+
+    def _authority_lock(self, tenant_id: str) -> threading.Lock:
+        with self._guard:
+            return self._discovering.setdefault(tenant_id, threading.Lock())
 
     def _build(self, credential: Credential) -> SignIn:
         cloud = self._settings.cloud
@@ -137,6 +150,7 @@ class Tokens:
         options: dict[str, Any] = {
             "authority": f"{cloud.login}/{credential.tenant_id}", "http_client": self.http.msal(),
             "instance_discovery": cloud.name != "custom", "token_cache": msal.TokenCache(),
+            "http_cache": self._http_cache,
         }
         try:
             if credential.device_code:

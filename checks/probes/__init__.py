@@ -38,7 +38,9 @@ Dataverse (probes/dataverse.py):
 - `mailboxes`: {"scope": "all" | [addresses], "profile": {"id", "name"} | None, "rows": [mailbox rows],
   "pages": int, "missing": [addresses in the configured list that match no mailbox]}. Rows carry no @odata.etag;
   with a list of addresses each row also carries `emailserverprofile: {"name"}` (its own profile, expanded); with
-  "all" it does not (every row is on `profile`, which the query filters on).
+  "all" it does not (every row kept is on `profile`). A profile named in the config is queried before the profiles
+  are read (by id, or by name through `emailserverprofile/name`); rows on any other profile are dropped, and the
+  query is repeated by the selected profile's id when the first one could have missed rows.
 - `organization_settings`: the organization row (requireapprovalforuseremail, requireapprovalforqueueemail, ...).
 - `alerts`: {"since": ISO time, "rows": [tracelog rows: text, level (2 warning, 3 error), tracecode, errordetails,
   errortypedisplay, createdon, modifiedon, _regardingobjectid_value (a mailbox id or a profile id)], "pages"}:

@@ -195,8 +195,8 @@ class Dataverse:
     def _collection(self, request: Request, table: Table, caller: _Caller,
                     preferences: Preferences) -> Response:
         token, base = _split_skiptoken(request.raw_query)
-        query = parse_query(table, dict(parse_qsl(base, keep_blank_values=True)))
-        self._require(caller, query.shape.tables())
+        query = parse_query(table, dict(parse_qsl(base, keep_blank_values=True)), index=self.environment.index)
+        self._require(caller, query.tables())
         page = self._page(table, query, preferences, base, token)
         size = preferences.max_page_size or MAX_PAGE_SIZE
         rows = page.rows[page.offset:page.offset + size]

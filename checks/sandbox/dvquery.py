@@ -11,10 +11,11 @@ from urllib.parse import quote
 from .dvmodel import Navigation, Table, table_for_logical_name
 from .httpd import ServiceError
 from .odata import parse_expand, parse_orderby, parse_select, sort_rows
-from .odatafilter import Predicate, compile_filter, filter_properties
+from .odatafilter import Getter, Predicate, compile_filter, filter_properties
 from .odatasyntax import ODataError
 
 MAX_PAGE_SIZE = 5000
+Index = Mapping[str, Mapping[str, Mapping[str, Any]]]  # logical name -> id -> row: how a lookup finds its row
 _SUPPORTED_OPTIONS = frozenset({"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$format"})
 
 
@@ -113,6 +114,12 @@ class Query:
     order: list[tuple[str, bool]] = field(default_factory=list)
     top: int | None = None
     count: bool = False
+    related: tuple[Table, ...] = ()  # tables the $filter reads through navigation properties
+
+    def tables(self) -> Iterator[Table]:
+        """Every table the query reads, so the caller needs read privilege on each."""
+        yield from self.shape.tables()
+        yield from self.related
 
     def run(self, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         found = [r for r in rows if self.predicate(r)] if self.predicate is not None else list(rows)
@@ -162,17 +169,45 @@ def _build_expands(table: Table, text: str) -> tuple[tuple[Navigation, Shape], .
     return tuple(out)
 
 
-def _compile(table: Table, text: str) -> Predicate:
+def _compile(table: Table, text: str, index: Index) -> tuple[Predicate, tuple[Table, ...]]:
+    """The $filter as a predicate, and the tables it reaches through single-valued navigation properties
+    (`emailserverprofile/name eq '...'`, the documented way to filter on a lookup's related row)."""
     try:
-        predicate = compile_filter(text, case_insensitive=True)
-        names = filter_properties(text)
+        names = filter_properties(text, paths=True)
     except ODataError as exc:
         raise syntax_error(str(exc)) from None
-    for name in names:
-        column = table.columns.get(name)
-        if column is None or not column.readable:
-            raise unknown_property(table, name)
-    return predicate
+    paths = {name: _path(table, name) for name in names}
+    predicate = compile_filter(text, case_insensitive=True, resolve=lambda name: _getter(paths[name], name, index))
+    targets = dict.fromkeys(nav.target for navs in paths.values() for nav in navs)
+    return predicate, tuple(table_for_logical_name(target) for target in targets)
+
+
+def _path(table: Table, name: str) -> tuple[Navigation, ...]:
+    """The navigation properties `name` goes through to its column, each checked as Dataverse checks them."""
+    *steps, last = name.split("/")
+    navigations: list[Navigation] = []
+    for step in steps:
+        nav = table.navigations.get(step)
+        if nav is None:
+            raise unknown_property(table, step)
+        navigations.append(nav)
+        table = table_for_logical_name(nav.target)
+    _check_name(table, last)
+    return tuple(navigations)
+
+
+def _getter(navigations: tuple[Navigation, ...], name: str, index: Index) -> Getter:
+    column = name.rsplit("/", 1)[-1]
+
+    def get(row: Mapping[str, Any]) -> Any:
+        for nav in navigations:  # an empty lookup, or one to another table (a polymorphic lookup): null
+            related = index.get(nav.target, {}).get(str(row.get(nav.lookup)))
+            if related is None:
+                return None
+            row = related
+        return row.get(column)
+
+    return get
 
 
 def _order(table: Table, text: str) -> list[tuple[str, bool]]:
@@ -201,17 +236,18 @@ def _check_options(options: Mapping[str, str]) -> None:
         raise syntax_error(f"'{count}' is not a valid count option.")
 
 
-def parse_query(table: Table, options: Mapping[str, str], *, single: bool = False) -> Query:
-    """Validate the query options of a request against `table`; `single` for a by-key read."""
+def parse_query(table: Table, options: Mapping[str, str], *, single: bool = False, index: Index | None = None) -> Query:
+    """Validate the query options of a request against `table`; `single` for a by-key read; `index` finds the rows
+    a $filter reaches through navigation properties."""
     _check_options(options)
     if single and ({"$filter", "$orderby", "$top", "$count"} & set(options)):
         raise DataverseError(400, "0x0",
                              "Only $select and $expand are supported when retrieving a single record.")
     shape = build_shape(table, options.get("$select"), options.get("$expand"))
-    predicate = _compile(table, options["$filter"]) if options.get("$filter") else None
+    predicate, related = _compile(table, options["$filter"], index or {}) if options.get("$filter") else (None, ())
     order = _order(table, options["$orderby"]) if options.get("$orderby") else []
     top = _top(options["$top"]) if "$top" in options else None
-    return Query(shape, predicate, order, top, options.get("$count", "").lower() == "true")
+    return Query(shape, predicate, order, top, options.get("$count", "").lower() == "true", related)
 
 
 # ---- paging cookies ----------------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _serve(self) -> None:
+        arrived = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         request = Request(self.command, self.path, self.headers, body, self.server.origin)
@@ -122,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
             # Logged before the answer leaves, so a client that has its answer always finds the entry.
             self.server.log.add(LogEntry(
                 name, request.method, request.target, status,
-                round((time.perf_counter() - started) * 1000, 3), outcome.write, outcome.fault,
+                round((time.perf_counter() - started) * 1000, 3), outcome.write, outcome.fault, arrived,
             ))
             if outcome.response is None:
                 self.close_connection = True

@@ -10,10 +10,13 @@ from .odatalexer import Token, tokenize
 from .odatasyntax import ODataError, syntax_error
 from .odatavalues import COMPARISONS, FUNCTIONS, Function, and_values, compare, or_values
 
-__all__ = ["Predicate", "check_filter", "compile_filter", "filter_properties"]
+__all__ = ["Getter", "Predicate", "Resolver", "check_filter", "compile_filter", "filter_properties"]
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 _Eval = Callable[[Mapping[str, Any]], Any]
+Getter = Callable[[Mapping[str, Any]], Any]
+# How a service reads a property, or a path through navigation properties (`nav/property`), from one row.
+Resolver = Callable[[str], Getter]
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,9 @@ def _constant(value: Any, kind: str, pos: int) -> _Node:
     return _Node(lambda row: value, kind, pos)
 
 
-def _property(name: str, pos: int) -> _Node:
+def _property(name: str, pos: int, resolve: Resolver | None) -> _Node:
+    if resolve is not None:
+        return _Node(resolve(name), "value", pos)
     return _Node(lambda row: row.get(name), "value", pos)
 
 
@@ -69,11 +74,13 @@ def _call(function: Function, args: list[_Node], case_insensitive: bool, pos: in
 class _Parser:
     """Recursive-descent parser turning $filter text into an evaluable node tree."""
 
-    def __init__(self, text: str, option: str, base: int, case_insensitive: bool) -> None:
-        self._tokens = tokenize(text, option, base)
+    def __init__(self, text: str, option: str, base: int, case_insensitive: bool, *, paths: bool = False,
+                 resolve: Resolver | None = None) -> None:
+        self._tokens = tokenize(text, option, base, paths=paths)
         self._index = 0
         self._option = option
         self._case_insensitive = case_insensitive
+        self._resolve = resolve
         self.properties: list[str] = []  # every property name the expression reads, in order
 
     def parse(self) -> _Node:
@@ -161,7 +168,7 @@ class _Parser:
         if self._peek().kind == "lparen":
             return self._function(token)
         self.properties.append(token.text)
-        return _property(token.text, token.pos)
+        return _property(token.text, token.pos, self._resolve)
 
     def _function(self, name: Token) -> _Node:
         function = FUNCTIONS.get(name.text)
@@ -179,8 +186,9 @@ class _Parser:
         return _call(function, args, self._case_insensitive, name.pos)
 
 
-def _parse_filter(text: str, option: str, base: int, case_insensitive: bool) -> _Node:
-    return _Parser(text, option, base, case_insensitive).parse()
+def _parse_filter(text: str, option: str, base: int, case_insensitive: bool,
+                  resolve: Resolver | None = None) -> _Node:
+    return _Parser(text, option, base, case_insensitive, paths=resolve is not None, resolve=resolve).parse()
 
 
 def check_filter(text: str, option: str, base: int) -> None:
@@ -188,16 +196,18 @@ def check_filter(text: str, option: str, base: int) -> None:
     _parse_filter(text, option, base, case_insensitive=False)
 
 
-def filter_properties(text: str) -> list[str]:
-    """The property names a $filter reads (so a service can refuse unknown ones); raises ODataError."""
-    parser = _Parser(text, "$filter", 0, False)
+def filter_properties(text: str, *, paths: bool = False) -> list[str]:
+    """The property names a $filter reads (so a service can refuse unknown ones), with `paths` also paths like
+    `nav/property`; raises ODataError."""
+    parser = _Parser(text, "$filter", 0, False, paths=paths)
     parser.parse()
     return parser.properties
 
 
-def compile_filter(text: str, *, case_insensitive: bool = False) -> Predicate:
-    """Compile a $filter expression into a predicate over rows; raises ODataError when it does not parse."""
-    run = _parse_filter(text, "$filter", 0, case_insensitive).run
+def compile_filter(text: str, *, case_insensitive: bool = False, resolve: Resolver | None = None) -> Predicate:
+    """Compile a $filter expression into a predicate over rows; raises ODataError when it does not parse. With
+    `resolve`, property paths through navigation properties are allowed, and every property is read through it."""
+    run = _parse_filter(text, "$filter", 0, case_insensitive, resolve).run
 
     def predicate(row: Mapping[str, Any]) -> bool:
         return run(row) is True

@@ -36,10 +36,13 @@ _LITERALS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _STRING = re.compile(r"'((?:[^']|'')*)'")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\s(),]+")
+# A property path through single-valued navigation properties (`emailserverprofile/name`), where a service allows it.
+_PATH = re.compile(IDENT.pattern + r"(?:/" + IDENT.pattern + r")*")
 _PUNCTUATION = {"(": "lparen", ")": "rparen", ",": "comma"}
 
 
-def tokenize(text: str, option: str, base: int) -> list[Token]:
+def tokenize(text: str, option: str, base: int, *, paths: bool = False) -> list[Token]:
+    """The tokens of `text`; with `paths`, an identifier may be a path like `nav/property` (one token)."""
     tokens: list[Token] = []
     pos = 0
     while True:
@@ -49,12 +52,12 @@ def tokenize(text: str, option: str, base: int) -> list[Token]:
         if pos >= len(text):
             tokens.append(Token("eof", "", base + pos))
             return tokens
-        token = _next_token(text, pos, option, base)
+        token = _next_token(text, pos, option, base, paths)
         tokens.append(token)
         pos += len(token.text)
 
 
-def _next_token(text: str, pos: int, option: str, base: int) -> Token:
+def _next_token(text: str, pos: int, option: str, base: int, paths: bool) -> Token:
     char, where = text[pos], base + pos
     if char in _PUNCTUATION:
         return Token(_PUNCTUATION[char], char, where)
@@ -64,7 +67,7 @@ def _next_token(text: str, pos: int, option: str, base: int) -> Token:
         match = pattern.match(text, pos)
         if match is not None:
             return _literal_token(kind, match.group(), where, option)
-    ident = IDENT.match(text, pos)
+    ident = (_PATH if paths else IDENT).match(text, pos)
     if ident is not None:
         return Token("ident", ident.group(), where)
     if char.isdigit() or char == "-":

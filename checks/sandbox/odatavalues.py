@@ -68,7 +68,8 @@ def _coerce(left: Any, right: Any, case_insensitive: bool) -> tuple[Any, Any] | 
     if isinstance(left, datetime) or isinstance(right, datetime):
         return _both(_as_instant(left), _as_instant(right))
     if isinstance(left, str) and isinstance(right, str) and case_insensitive:
-        return left.lower(), right.lower()
+        # Dataverse compares in SQL: its collations ignore case, and (ANSI padding) trailing blanks too.
+        return left.lower().rstrip(" "), right.lower().rstrip(" ")
     kind = scalar_kind(left)
     return (left, right) if kind is not None and kind == scalar_kind(right) else None
 

@@ -16,6 +16,7 @@ class LogEntry:
     duration_ms: float
     write: bool = False
     fault: str | None = None
+    started: float = 0.0  # time.monotonic() when the request arrived: when each request left, seen from the server
 
     @property
     def path(self) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 from collections.abc import Callable
 
 import httpx
+import jwt
 import pytest
 
 from checks.errors import NotFound, PermissionDenied, ProbeError, Throttled, WriteRefused
@@ -14,6 +16,7 @@ from checks.http.api import Api
 from checks.http.client import Http
 from checks.http.guard import is_read
 from checks.http.retry import RetryPolicy
+from checks.http.signin import claims_of
 from checks.sandbox.server import Sandbox
 from checks.settings import HttpOptions
 
@@ -183,3 +186,16 @@ def test_the_exchange_admin_api_passes_only_get_cmdlets_and_only_when_opted_in(c
     body = json.dumps({"CmdletInput": {"CmdletName": cmdlet, "Parameters": {}}}).encode()
     assert is_read("POST", INVOKE, body, LOGIN, EXO if opted_in else None) is allowed
     assert is_read("POST", f"{EXO}/adminapi/beta/{B}/Other", body, LOGIN, EXO) is False
+
+
+def test_a_tokens_claims_are_read_from_its_payload_without_a_jwt_library(sandbox: Sandbox) -> None:
+    """claims_of decodes the middle segment by hand (no PyJWT, no cryptography on the sign-in path): a token the
+    sandbox's login service issues reads as PyJWT reads it, and anything that is not a JWT reads as no claims."""
+    token = sandbox.issue_token("B", "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e", "https://outlook.office365.com",
+                                roles=["full_access_as_app"])
+    assert claims_of(token) == jwt.decode(token, options={"verify_signature": False})
+    assert claims_of(token)["roles"] == ["full_access_as_app"]
+    payload = base64.urlsafe_b64encode(b'{"tid":"x"}').rstrip(b"=").decode()
+    assert claims_of(f"e30.{payload}.") == {"tid": "x"}  # unpadded base64url, an empty signature
+    for opaque in ("", "opaque-token", "a.b", "a.b.c.d", "e30.bm90IGpzb24.x", "e30.WyJ4Il0.x", "e30.gA.x"):
+        assert claims_of(opaque) == {}, opaque

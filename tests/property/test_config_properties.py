@@ -15,14 +15,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+import schemas
 from checks.config import load
 from checks.errors import ConfigError
+from checks.schemacheck import decide
 from checks.settings import HttpOptions, RunOptions, Settings
 
 # Hypothesis keeps a cache of the constants it finds in the code: in the temp folder, not in the project.
@@ -268,6 +271,24 @@ def test_a_broken_config_is_a_config_error_naming_its_key(tmp_path: Path, kind: 
                 or key_path(where) in message, message
     else:
         assert kind.startswith("text"), f"a {kind} mutation at {key_path(where)} was accepted"
+
+
+@pytest.mark.parametrize("kind", [None, *KINDS])
+@settings(EXAMPLES, max_examples=60)
+@given(data=st.data(), config=configs())
+def test_the_quick_schema_check_says_what_jsonschema_says(kind: str | None, data: st.DataObject,
+                                                          config: dict[str, Any]) -> None:
+    """config.load takes a True from checks.schemacheck without asking jsonschema: it must never be wrong, and
+    every valid config must get it (or jsonschema would load before the first request after all)."""
+    document = copy.deepcopy(config)
+    if kind is not None:
+        data.draw(mutations(document, kind), label="mutation")
+    document = yaml.safe_load(yaml.safe_dump(document, allow_unicode=True))  # as the loader sees a YAML file
+    schema = schemas.load("config")
+    answer = decide(schema, document)
+    assert answer is None or answer == jsonschema.Draft202012Validator(schema).is_valid(document)
+    if kind is None:
+        assert answer is True
 
 
 @pytest.mark.parametrize(("content", "reference", "expected"), [

@@ -232,6 +232,12 @@ FILTERS: list[tuple[str, set[str]]] = [
     ("lastsyncerrorcount gt 0", set()),
     ("lastsyncerrorcount lt 1", ALL_MAILBOXES),
     ("emailaddress eq 'hans.berg@fabrikam.com' or emailaddress eq 'SALES@contoso.com'", {HANS, SALES}),
+    # Through the lookup's navigation property, compared in SQL: case and trailing blanks do not count.
+    ("emailserverprofile/name eq 'Microsoft Exchange Online'", {FORWARD, HANS}),
+    ("emailserverprofile/name eq 'EXCHANGE ONLINE CROSS-TENANT (CONTOSO)  '", ALL_MAILBOXES - {FORWARD, HANS}),
+    ("emailserverprofile/name eq 'Exchange Online cross-tenant' and statecode eq 0", set()),
+    (f"emailserverprofile/emailserverprofileid eq {SAME_PROFILE} and isforwardmailbox eq false", {HANS}),
+    ("emailserverprofile/oauthclientid eq null", {FORWARD, HANS}),
 ]
 
 
@@ -262,6 +268,20 @@ def test_filter_tracelogs_by_regarding_and_level(client: httpx.Client, sandbox: 
         "$filter": "_regardingobjectid_value eq 6c1d2e3f-4a5b-4c6d-8e7f-000000000002 and level ge 2",
         "$orderby": "modifiedon desc"}).json()["value"]
     assert [r["tracelogid"] for r in rows] == ["9d8c7b6a-5f4e-4d3c-8b2a-000000000002"]
+
+
+@pytest.mark.parametrize(("expression", "name", "entity"), [
+    ("emailserverprofiles/name eq 'x'", "emailserverprofiles", "mailbox"),
+    ("name/length eq 1", "name", "mailbox"),
+    ("emailserverprofile/nam eq 'x'", "nam", "emailserverprofile"),
+    ("emailserverprofile/oauthclientsecret eq 'x'", "oauthclientsecret", "emailserverprofile"),
+])
+def test_filter_through_an_unknown_navigation_or_column_is_400(client: httpx.Client, sandbox: Sandbox, token: str,
+                                                                expression: str, name: str, entity: str) -> None:
+    response = call(client, sandbox, "mailboxes", token, params={"$filter": expression})
+    assert response.status_code == 400
+    assert error_of(response) == (
+        "0x0", f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{entity}'.")
 
 
 # ---- $expand, $orderby, $top, $count -----------------------------------------------------------------------
@@ -494,7 +514,8 @@ def test_missing_privilege_is_403(start_sandbox: Callable[..., Sandbox], tmp_pat
         assert response.status_code == 403 and "prvReadTraceLog" in error_of(response)[1]
 
 
-def test_expand_needs_the_target_privilege(start_sandbox: Callable[..., Sandbox], tmp_path: Path) -> None:
+def test_expand_and_filter_through_a_lookup_need_the_target_privilege(start_sandbox: Callable[..., Sandbox],
+                                                                     tmp_path: Path) -> None:
     path = scenario_file(tmp_path, "no-profile-read", {
         "op": "replace", "path": "/environments/[ref=fabrikam-prod]/applicationUsers/0/privileges",
         "value": ["prvReadMailbox"]})
@@ -502,10 +523,11 @@ def test_expand_needs_the_target_privilege(start_sandbox: Callable[..., Sandbox]
     token = get_token(cloud, "A", READER, READER_SECRET, cloud.environment_url())
     with trusting(cloud, timeout=10) as http:
         assert call(http, cloud, "mailboxes", token).status_code == 200
-        response = call(http, cloud, "mailboxes", token,
-                        params={"$expand": "emailserverprofile($select=name)"})
-        assert response.status_code == 403
-        assert "prvReadEmailServerProfile" in error_of(response)[1] and "OTC=9605" in error_of(response)[1]
+        for params in ({"$expand": "emailserverprofile($select=name)"},
+                       {"$filter": "emailserverprofile/name eq 'Microsoft Exchange Online'"}):
+            response = call(http, cloud, "mailboxes", token, params=params)
+            assert response.status_code == 403
+            assert "prvReadEmailServerProfile" in error_of(response)[1] and "OTC=9605" in error_of(response)[1]
 
 
 # ---- not found, writes, faults -----------------------------------------------------------------------------

@@ -167,6 +167,10 @@ def test_string_comparison_honours_case_insensitive() -> None:
     assert matches("mail eq 'alice@contoso.com'", row, case_insensitive=True) is True
     assert matches("mail gt 'ALICE@contoso.co'", row, case_insensitive=True) is True
     assert matches("mail lt 'bob'", row, case_insensitive=True) is True
+    # Dataverse's SQL comparison also ignores trailing blanks (ANSI padding); leading ones count.
+    assert matches("mail eq 'alice@contoso.com  '", row, case_insensitive=True) is True
+    assert matches("mail eq ' alice@contoso.com'", row, case_insensitive=True) is False
+    assert matches("mail eq 'ALICE@contoso.com '", row) is False
 
 
 def test_quoted_guid_is_a_plain_string() -> None:
@@ -294,6 +298,7 @@ def error_position(text: str) -> int:
         ("a eq and", 5, "expected an operand but found 'and'"),
         ("a eq 1 and", 10, "expected an operand"),
         ("a eq #", 5, "unexpected character '#'"),
+        ("nav/name eq 'x'", 3, "unexpected character '/'"),  # paths only where a service resolves them
         ("a eq 2026-13-45", 5, "invalid date/time literal"),
         ("a eq 12abc", 5, "invalid literal '12abc'"),
         ("contains(a,'x' b)", 15, "unknown operator 'b'"),
@@ -445,3 +450,17 @@ def test_parse_expand_nested_filter_error_position_is_absolute() -> None:
 def test_filter_properties_names_every_property_read_even_after_a_decided_branch() -> None:
     assert filter_properties("a eq 1 or (b eq null and not contains(tolower(c),'x'))") == ["a", "b", "c"]
     assert filter_properties("true or z eq 1") == ["z"]
+    assert filter_properties("nav/name eq 'x' and a/b/c ne null", paths=True) == ["nav/name", "a/b/c"]
+
+
+def test_a_resolver_reads_every_property_and_path() -> None:
+    related = {"p1": {"name": "Contoso"}}
+
+    def resolve(name: str) -> Any:
+        if name == "nav/name":
+            return lambda row: related.get(row.get("_nav_value"), {}).get("name")
+        return lambda row: row.get(name)
+
+    predicate = compile_filter("nav/name eq 'contoso' and n gt 1", case_insensitive=True, resolve=resolve)
+    assert [predicate(row) for row in ({"_nav_value": "p1", "n": 2}, {"_nav_value": "p2", "n": 2}, {"n": 2})] \
+        == [True, False, False]
