@@ -2,7 +2,7 @@
 100,000 mailboxes.
 
 Run: python tests/bench/audit_bench.py [--short] [--latency SECONDS] [--json FILE]
-  --short   1,000 and 10,000 mailboxes only (CI, about a minute); the full run adds 100,000 (a few minutes).
+  --short   1,000 and 10,000 mailboxes only (CI); the full run adds 100,000 (minutes: the slow reports dominate).
   --json    also write every figure to FILE (the README's table is generated from it).
 Prints figures beside the targets; asserts nothing about time (tests assert behaviour, benchmarks measure). It fails
 only when a child process crashes.
@@ -15,7 +15,7 @@ every request) runs in this process; everything measured runs in a fresh child p
   - wall: spawn to exit, on this process's monotonic clock (interpreter start, imports, every read, for xtcheck also
     the checks and the JSON report); ratio: xtcheck's wall / the minimal client's;
   - first request: spawn to the first request the sandbox saw (LogEntry.started, the same clock);
-  - requests: what the sandbox's request log saw; peak RSS: the child's ru_maxrss (os.wait4);
+  - requests: what the sandbox's request log saw; peak RSS: the child's ru_maxrss (benchkit.Launcher);
   - the requests one side made and the other did not (the last run of each), and which mailbox query the minimal
     client used (by the profile's name, or by its id when the sandbox refuses the navigation filter).
 - JSON report: its size per size, and bytes per passing mailbox = (size at 10,000 - size at 1,000) / 9,000.
@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import Child, best_of, render_figures, spawn, write_format, xtcheck
+from benchkit import Child, best_of, close_launcher, render_figures, spawn, write_format, xtcheck
 from figures_text import print_figures
 
 from checks.sandbox.requestlog import LogEntry
@@ -238,6 +238,7 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(asdict(figures), indent=1) + "\n", encoding="utf-8")
     finally:
+        close_launcher()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from checks.sandbox.server import Sandbox
 # instead (0.3 s on every command), so the children may write and use .pyc files.
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 CRASHED = "a child process crashed"
+HUNG = "a child process hung"
 HANG_S = 1800.0  # a child still running after this long is hung (the slowest, a 100,000-mailbox diff, takes minutes)
 
 # One report format in a process of its own: evaluate the saved snapshot (untimed), then time write_reports.
@@ -51,11 +51,11 @@ class Child:
     argv: list[str]
     wall_s: float  # spawn to exit, on the parent's monotonic clock
     exit: int
-    rss_mb: float  # the child's own ru_maxrss (os.wait4), interpreter and libraries included
+    rss_mb: float  # the child's own ru_maxrss (os.wait4 in the Launcher), interpreter and libraries included
     stdout: str
     stderr: str
     entries: list[LogEntry]  # what the sandbox saw while it ran (empty without a sandbox)
-    spawned: float  # time.monotonic() just before the spawn
+    spawned: float  # time.monotonic() just before the spawn (system-wide: the sandbox's clock too)
 
     @property
     def first_request_s(self) -> float | None:
@@ -69,27 +69,72 @@ class Child:
         return loaded
 
 
+class Launcher:
+    """Starts every measured child from a small process of its own and reports its ru_maxrss and times.
+
+    On Linux a child's ru_maxrss starts at the peak RSS of the process that spawned it (the high-water mark of the
+    address space it replaced at exec): spawned from this bench, which has held a 100,000-mailbox sandbox, every
+    child would count the bench's memory as its own. The launcher is a fresh interpreter that stays small."""
+
+    SCRIPT = """
+import json, os, subprocess, sys, threading, time
+for line in sys.stdin:
+    job = json.loads(line)
+    with open(job["stdout"], "wb") as out, open(job["stderr"], "wb") as err:
+        spawned = time.monotonic()
+        process = subprocess.Popen(job["argv"], stdout=out, stderr=err, cwd=job["cwd"])
+        watchdog = threading.Timer(job["hang"], process.kill)
+        watchdog.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        ended = time.monotonic()
+        watchdog.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    print(json.dumps({"spawned": spawned, "ended": ended, "exit": process.returncode, "rss_kb": usage.ru_maxrss,
+                      "hung": ended - spawned >= job["hang"]}), flush=True)
+"""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, env=CHILD_ENV)
+
+    def run(self, argv: list[str], cwd: Path, out: Path, err: Path, hang: float) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        job = {"argv": argv, "cwd": str(cwd), "stdout": str(out), "stderr": str(err), "hang": hang}
+        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.flush()
+        reply: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return reply
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+
+
+_launcher: list[Launcher] = []  # started at the first spawn, before any sandbox grows this process
+
+
+def close_launcher() -> None:
+    while _launcher:
+        _launcher.pop().close()
+
+
 def spawn(argv: list[str], cwd: Path, *, cloud: Sandbox | None = None, ok: tuple[int, ...] = (0,),
           hang: float = HANG_S) -> Child:
     """Run `argv` to its end in a fresh process; SystemExit (the bench's only failure) when it exits otherwise, or
     is still running after `hang` seconds (then it is killed: a hung child, not a slow one)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    if not _launcher:
+        _launcher.append(Launcher())
+    with tempfile.TemporaryDirectory() as scratch:
+        out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
         if cloud is not None:
             cloud.log.clear()
-        spawned = time.monotonic()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, env=CHILD_ENV)
-        watchdog = threading.Timer(hang, process.kill)
-        watchdog.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)  # this child's own rusage, not the largest of all children
-        finally:
-            watchdog.cancel()
-        wall = time.monotonic() - spawned
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        child = Child(argv, wall, process.returncode, usage.ru_maxrss / 1024, out.read().decode(errors="replace"),
-                      err.read().decode(errors="replace"), cloud.log.entries() if cloud else [], spawned)
+        done = _launcher[0].run(argv, cwd, out, err, hang)
+        child = Child(argv, done["ended"] - done["spawned"], done["exit"], done["rss_kb"] / 1024,
+                      out.read_text(errors="replace"), err.read_text(errors="replace"),
+                      cloud.log.entries() if cloud else [], done["spawned"])
+    if done["hung"]:
+        raise SystemExit(f"{HUNG}: {' '.join(argv)} was still running after {hang:.0f} s")
     if child.exit not in ok:
         raise SystemExit(f"{CRASHED}: {' '.join(argv)} exited {child.exit}\n{child.stderr[-3000:]}")
     return child
