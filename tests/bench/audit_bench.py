@@ -2,17 +2,17 @@
 100,000 mailboxes.
 
 Run: python tests/bench/audit_bench.py [--short] [--latency SECONDS] [--json FILE]
-  --short   1,000 and 10,000 mailboxes only (CI); the full run adds 100,000 (minutes: the slow reports dominate).
+  --short   1,000 and 10,000 mailboxes only (CI); the full run adds 100,000 and takes a few minutes.
   --json    also write every figure to FILE (the README's table is generated from it).
 Prints figures beside the targets; asserts nothing about time (tests assert behaviour, benchmarks measure). It fails
-only when a child process crashes.
+only when a child process crashes (or hangs for half an hour).
 
 The sandbox (healthy scenario + generated mailboxes, its cross-tenant profile named in the config, `latency` added to
 every request) runs in this process; everything measured runs in a fresh child process, from cached bytecode:
 - xtcheck vs minimal, per size: `xtcheck audit --config X --format json --output-dir D -q` and
   tests/bench/minimal_client.py (the same reads, each started as soon as its inputs are known, nothing judged),
   alternated, 3 runs each at 1,000 and 10,000 (medians), 1 at 100,000:
-  - wall: spawn to exit, on this process's monotonic clock (interpreter start, imports, every read, for xtcheck also
+  - wall: spawn to exit on the system's monotonic clock (interpreter start, imports, every read, for xtcheck also
     the checks and the JSON report); ratio: xtcheck's wall / the minimal client's;
   - first request: spawn to the first request the sandbox saw (LogEntry.started, the same clock);
   - requests: what the sandbox's request log saw; peak RSS: the child's ru_maxrss (benchkit.Launcher);

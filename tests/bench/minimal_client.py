@@ -15,8 +15,8 @@ nothing. What it does better, where it can:
   known, with no bound on requests in flight: the sync app's own sign-in (EXO-003) right after tenant B's discovery;
   the mailboxes filtered by the profile's NAME through the navigation property, while the profile is read beside it;
 - after the service principal, its appRoleAssignments and the application (in the tenant that owns it) together.
-The sandbox does not yet know the navigation filter: when it answers 400, the mailboxes are read by the profile's id
-once the profile is read (one more round trip on that chain), and the JSON line says so.
+Where the navigation filter is refused (400; the sandbox before it learnt it), the mailboxes are read by the profile's
+id once the profile is read (one more round trip on that chain), and the JSON line says which query was used.
 """
 
 # ruff: noqa: E402 (the clock is read before the other imports: they are part of what the client costs)
