@@ -158,16 +158,17 @@ def every_finding(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def compare(old: dict[str, Any], new: dict[str, Any], min_severity: Severity | str = Severity.INFO) -> Drift:
     """What changed from `old` to `new`. A finding under an applied waiver in `new` is never a regression."""
-    before, after = _by_key(old), _by_key(new)
+    before, after = _Index(old), _Index(new)
     floor = Severity(min_severity).rank
     appeared: list[Change] = []
     resolved: list[Change] = []
     changed: list[Change] = []
     quiet = 0
-    moved = [key for key in before.keys() | after.keys() if _status(before.get(key)) != _status(after.get(key))]
-    for key in sorted(moved):  # only what moved is sorted: most of 500,000 passes stay where they were
-        was, now = _whole(before.get(key)), _whole(after.get(key))
+    for key in sorted(before.moved(after)):  # only what may have moved is looked at: most passes stay as they were
+        was, now = before.finding(key), after.finding(key)
         was_status, now_status = _status(was), _status(now)
+        if was_status == now_status:
+            continue
         if now_status in (Status.PASS, None) and was_status in (Status.PASS, None):
             quiet += 1
             continue
@@ -186,21 +187,50 @@ def compare(old: dict[str, Any], new: dict[str, Any], min_severity: Severity | s
     return Drift(appeared, resolved, changed, quiet)
 
 
-Entry = dict[str, Any] | tuple[dict[str, Any], str]  # a finding, or a list of passing subjects and one of them
+def _status(finding: dict[str, Any] | None) -> Status | None:
+    return None if finding is None else Status(finding["status"])
 
 
-def _status(entry: Entry | None) -> Status | None:
-    if entry is None:
-        return None
-    return Status.PASS if isinstance(entry, tuple) else Status(entry["status"])
+class _Index:
+    """A report's findings by (check id, subject lower-cased), a repeated key keeping its worst status; its passing
+    subjects as a set per check, so two reports' passes are compared a check at a time, set against set."""
 
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.full: dict[Key, dict[str, Any]] = {}
+        for finding in report["findings"]:
+            key = (finding["check_id"], finding["subject"].lower())
+            held = self.full.get(key)
+            if held is None or RANK[Status(finding["status"])] > RANK[Status(held["status"])]:
+                self.full[key] = finding
+        self.groups = {group["check_id"]: group for group in report.get("passed", ())}
+        self.passing = {check_id: set(map(str.lower, group["subjects"])) for check_id, group in self.groups.items()}
+        self._spelled: dict[str, dict[str, str]] = {}
 
-def _whole(entry: Entry | None) -> dict[str, Any] | None:
-    """The entry as a finding: a passing subject as a pass whose message is its check's title."""
-    if not isinstance(entry, tuple):
-        return entry
-    group, subject = entry
-    return {"status": "pass", "subject": subject, "message": group["title"], "severity": group["severity"]}
+    def moved(self, other: _Index) -> set[Key]:
+        """Every key whose status may differ between the two reports: each side's findings, and the subjects that
+        pass a check in one report only."""
+        keys = self.full.keys() | other.full.keys()
+        for check_id in self.passing.keys() | other.passing.keys():
+            mine, theirs = self.passing.get(check_id, set()), other.passing.get(check_id, set())
+            keys.update((check_id, subject) for subject in mine ^ theirs)
+        return keys
+
+    def finding(self, key: Key) -> dict[str, Any] | None:
+        """The finding under `key`: a whole one, or a passing subject as a pass whose message is its check's title."""
+        whole = self.full.get(key)
+        check_id, subject = key
+        if whole is not None or subject not in self.passing.get(check_id, ()):
+            return whole
+        group = self.groups[check_id]
+        return {"status": "pass", "subject": self._spelling(check_id, subject), "message": group["title"],
+                "severity": group["severity"]}
+
+    def _spelling(self, check_id: str, lowered: str) -> str:
+        """The subject as the report spells it (looked up per check, and only for a check with a change)."""
+        if check_id not in self._spelled:
+            subjects = self.groups[check_id]["subjects"]
+            self._spelled[check_id] = dict(zip(map(str.lower, subjects), subjects, strict=True))
+        return self._spelled[check_id][lowered]
 
 
 def render(drift: Drift, old_label: str, new_label: str) -> list[str]:
@@ -227,19 +257,3 @@ def _row(change: Change) -> str:
     flag = "  REGRESSION" if change.regression else ""
     where = f"{change.check_id}  {change.subject} ({change.severity.value})"
     return f"  {was:>5} -> {now:<5} {where}: {change.message}{flag}"
-
-
-def _by_key(report: dict[str, Any]) -> dict[Key, Entry]:
-    """Findings and passing subjects by (check id, subject lower-cased); a repeated key keeps its worst status. A
-    passing subject is held as (its list, itself), not as a finding: 500,000 of them stay small."""
-    found: dict[Key, Entry] = {}
-    for group in report.get("passed", ()):
-        check_id = group["check_id"]
-        for subject in group["subjects"]:
-            found[(check_id, subject.lower())] = (group, subject)
-    for finding in report["findings"]:
-        key = (finding["check_id"], finding["subject"].lower())
-        held = _status(found.get(key))
-        if held is None or RANK[Status(finding["status"])] > RANK[held]:
-            found[key] = finding
-    return found

@@ -3,9 +3,11 @@ each outcome becomes a finding with its check's metadata and its fix, built from
 
 from __future__ import annotations
 
+import operator
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from .errors import AuthError, PermissionDenied, ProbeError, XtcheckError
@@ -75,12 +77,19 @@ def run(checks: Iterable[CheckSpec], evidence: Evidence, ids: IdsFrom, *, decide
         if decided is not None:
             decided(spec, decisions)
     findings = Findings(ids(evidence.collected()))
-    return [f for spec in sorted(specs, key=lambda c: c.id)
-            for f in sorted(findings.of(spec, decisions[spec.id]), key=_subject_key)]
+    return [f for spec in sorted(specs, key=lambda c: c.id) for f in _by_subject(findings.of(spec, decisions[spec.id]))]
 
 
-def _subject_key(finding: Finding) -> str:
-    return finding.subject.lower()
+def _by_subject(findings: list[Finding]) -> list[Finding]:
+    """A check's findings by subject, case-insensitively (stable). A mailbox check's 100,000 come in the rows' order,
+    often sorted already: that is checked first, in C, and the sort made only when needed."""
+    keys = list(map(str.lower, map(_SUBJECT, findings)))
+    if not any(map(operator.gt, keys, keys[1:])):
+        return findings
+    return [findings[n] for n in sorted(range(len(findings)), key=keys.__getitem__)]
+
+
+_SUBJECT = attrgetter("subject")
 
 
 def _ready(spec: CheckSpec, selected: set[str], decisions: Mapping[str, Decision], evidence: Evidence) -> bool:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from itertools import chain, groupby, pairwise
+from itertools import groupby, pairwise
 from operator import attrgetter
 from pathlib import PurePath
 from typing import Any
@@ -166,10 +166,10 @@ class Digest:
         items = findings if isinstance(findings, list) else list(findings)
         full = [finding for finding in items if type(finding) is not BriefPass]
         brief: dict[str, list[Finding]] = {}
-        for check_id, run in groupby((f for f in items if type(f) is BriefPass), _CHECK_ID):  # a pass is never
-            brief.setdefault(check_id, []).extend(run)  # waived; the engine yields a check's passes together
-        rank = _subject_ranks(brief.values())
-        passed = {check_id: _passed(group, rank) for check_id, group in
+        for _, run in groupby((f for f in items if type(f) is BriefPass), _SHARED):  # the engine yields a check's
+            passes = list(run)  # passes together, and they share one BriefCheck; a pass is never waived
+            brief.setdefault(passes[0].check_id, []).extend(passes)
+        passed = {check_id: _passed(group) for check_id, group in
                   sorted(brief.items(), key=lambda item: (area_rank(item[0].split("-")[0]), item[0]))}
         counts = dict.fromkeys(Status, 0)
         counts.update(Counter(map(_STATUS, full)))
@@ -191,21 +191,16 @@ class Digest:
         return sorted(ids, key=lambda check_id: (area_rank(check_id.split("-")[0]), check_id))
 
 
-_CHECK_ID, _STATUS, _SUBJECT = attrgetter("check_id"), attrgetter("status"), attrgetter("subject")
+_SHARED, _STATUS, _SUBJECT = attrgetter("shared"), attrgetter("status"), attrgetter("subject")
 
 
-def _subject_ranks(groups: Iterable[list[Finding]]) -> dict[str, int]:
-    """Each subject's place in report order (case-insensitive, then as written). The mailbox checks pass mostly the
-    same mailboxes: their subjects are sorted once here, not once per check."""
-    subjects = dict.fromkeys(chain.from_iterable(map(_SUBJECT, group) for group in groups))  # rows' order: often
-    by_case = sorted(sorted(subjects), key=str.lower)  # sorted already, which makes the sorts cheap; stable: ties
-    return {subject: n for n, subject in enumerate(by_case)}  # by case-insensitive subject, then as written
-
-
-def _passed(group: list[Finding], rank: Mapping[str, int]) -> Passed:
-    """One check's brief passes by subject (as `ordered` would put them: they differ only in subject)."""
-    keys = list(map(rank.__getitem__, map(_SUBJECT, group)))
-    if any(map(operator.gt, keys, keys[1:])):
+def _passed(group: list[Finding]) -> Passed:
+    """One check's brief passes by subject (as `ordered` would put them: they differ only in subject). The engine
+    hands them over by subject already; that is confirmed in C, and the sort made only when it is not so."""
+    subjects = list(map(_SUBJECT, group))
+    lowered = list(map(str.lower, subjects))
+    if not all(map(operator.lt, lowered, lowered[1:])):  # out of order, or two subjects equal but for case
+        keys = list(zip(lowered, subjects, strict=True))
         group = [group[n] for n in sorted(range(len(group)), key=keys.__getitem__)]
     first = group[0]
     return Passed(first.check_id, first.title, first.severity, group)

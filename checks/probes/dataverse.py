@@ -12,6 +12,7 @@ from ..errors import XtcheckError
 from ..model import Permission
 from ..registry import probe
 from ..settings import Settings, Thresholds
+from .rows import compact
 
 if TYPE_CHECKING:  # only types here: evaluating a snapshot never loads the HTTP stack (msal, httpx)
     from ..http.api import Api
@@ -88,16 +89,27 @@ def mailboxes(apis: Apis, settings: Settings, email_server_profile: Callable[[],
         return {"scope": addresses, "profile": _selected(email_server_profile()), "rows": rows, "pages": pages,
                 "missing": missing}
     early = _early_filter(settings.profile)
-    page = api.get_all("mailboxes", _in_scope(early)) if early is not None else None
+    page = _read(api, _in_scope(early)) if early is not None else None
     match = email_server_profile().get("match")
     if not match:
         return {"scope": "all", "profile": None, "rows": [], "pages": 0, "missing": []}
     profile = _brief(match)
     if page is None or not _complete(settings.profile, match):
-        page = api.get_all("mailboxes", _in_scope(f"_emailserverprofile_value eq {profile['id']}"))
+        page = _read(api, _in_scope(f"_emailserverprofile_value eq {profile['id']}"))
     wanted = str(profile["id"]).lower()
-    rows = [row for row in page.items if str(row.get("_emailserverprofile_value") or "").lower() == wanted]
-    return {"scope": "all", "profile": profile, "rows": _lean(rows), "pages": page.pages, "missing": []}
+    rows = [row for row in page[0] if str(row.get("_emailserverprofile_value") or "").lower() == wanted]
+    return {"scope": "all", "profile": profile, "rows": rows, "pages": page[1], "missing": []}
+
+
+def _read(api: Api, params: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
+    """Every page of a mailbox query, each page's rows made lean and compact as it arrives: (rows, pages)."""
+    rows: list[dict[str, Any]] = []
+    pages = 0
+    shared: dict[str, str] = {}
+    for page in api.pages("mailboxes", params):
+        rows.extend(compact(_lean(page, shared)))
+        pages += 1
+    return rows, pages
 
 
 def _selected(selection: dict[str, Any]) -> dict[str, Any] | None:
@@ -145,21 +157,21 @@ def _listed(api: Api, addresses: list[str]) -> tuple[list[dict[str, Any]], int, 
     for start in range(0, len(addresses), _ADDRESSES_PER_QUERY):
         chunk = addresses[start:start + _ADDRESSES_PER_QUERY]
         query = " or ".join(f"emailaddress eq '{a.replace(chr(39), chr(39) * 2)}'" for a in chunk)
-        page = api.get_all("mailboxes", {**params, "$filter": query})
-        rows.extend(page.items)
-        pages += page.pages
+        chunk_rows, chunk_pages = _read(api, {**params, "$filter": query})
+        rows.extend(chunk_rows)
+        pages += chunk_pages
     found = {str(r.get("emailaddress", "")).lower() for r in rows}
-    return _lean(rows), pages, [a for a in addresses if a.lower() not in found]
+    return rows, pages, [a for a in addresses if a.lower() not in found]
 
 
 _SHARED = ("_emailserverprofile_value", "regardingobjecttypecode")  # what nearly every row repeats
 
 
-def _lean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _lean(rows: list[dict[str, Any]], shared: dict[str, str]) -> list[dict[str, Any]]:
     """Mailbox rows as the checks read them, each value held once: without the row version Dataverse annotates each
     row with (@odata.etag), and with the profile id and owner type most rows repeat shared, not copied. For 100,000
-    mailboxes that is 15 MB less; the expanded profile the filter makes redundant was another 40 MB."""
-    shared: dict[str, str] = {}
+    mailboxes that is 15 MB less; the expanded profile the filter makes redundant was another 40 MB. `shared` holds
+    the values seen so far (one query's pages share it)."""
     for row in rows:
         row.pop("@odata.etag", None)
         for column in _SHARED:
