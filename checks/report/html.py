@@ -191,7 +191,7 @@ def _areas(report: Digest) -> list[dict[str, Any]]:
         attention = [f for f in members if f.status is not Status.PASS and not f.waived]
         areas.append({"area": area, "heading": AREAS.get(area, area), "checks": checks,
                       "status": _status_class(members, bool(passing)), "attention": len(attention),
-                      "passing": _passing_lists(passing)})
+                      "passing": _passing_lists(passing), "passing_heading": f"Passing {_noun(area, 2)}"})
     return areas
 
 

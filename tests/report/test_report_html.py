@@ -447,6 +447,7 @@ def test_passing_mailboxes_are_counted_under_each_check_and_listed_once_by_the_c
     assert "300 mailboxes passed this check" in text_of(by_id(root, "check-MBX-001"))
     assert "299 mailboxes passed this check" in text_of(by_id(root, "check-MBX-002"))
     assert len(list(root.iter("article"))) == 2  # the fail and the skip; no element per passing mailbox
+    assert text_of(by_id(root, "passing-MBX")).startswith("Passing mailboxes Each is listed once")
     lists = [(text_of(d.find("summary")), (d.findtext("pre") or "").splitlines())  # type: ignore[arg-type]
              for d in by_id(root, "passing-MBX").iter("details")]
     assert lists == [("298 mailboxes passed MBX-001, MBX-002, MBX-003",
