@@ -11,6 +11,7 @@ from .engine import Decision, blocker, run
 from .evidence import Evidence, needed
 from .facts import completeness, display_names, run_ids
 from .model import Attestation, AuditResult, CheckSpec, Run
+from .outside import outside
 from .registry import select
 from .settings import Settings
 from .workers import Deadline, Workers
@@ -69,7 +70,8 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, t
         cloud=settings.cloud.name, checks=tuple(sorted(checks, key=lambda c: c.id)),
         names=display_names(evidence.collected()), source=settings.source,
         completeness=completeness(evidence.collected()),
-        attestation=Attestation(http.log.by_method_and_host(), http.log.writes_attempted(), dict(tokens.carried)),
+        attestation=Attestation(http.log.by_method_and_host(), http.log.writes_attempted(),
+                                outside(dict(tokens.carried))),  # the roles are what the tokens claimed
     )
     return AuditResult(findings, meta, evidence.collected(), evidence.failures())
 

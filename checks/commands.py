@@ -22,6 +22,7 @@ from .gate import exit_code
 from .model import AuditResult
 from .progress import ProgressLine
 from .settings import FORMATS, RunOptions, Settings
+from .text import visible_line
 
 if TYPE_CHECKING:  # the reporters and the waiver schema load after the audit's reads, not before its first request
     from .waivers import Waiver
@@ -153,8 +154,8 @@ def cmd_evaluate(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return EXIT_USAGE
     if options.verbosity >= 0:
         tool = saved["tool"]
-        print(f"xtcheck evaluate: evidence read by {tool['name']} {tool['version']} at {saved['now']}, "
-              f"evaluated offline\n")
+        print(visible_line(f"xtcheck evaluate: evidence read by {tool['name']} {tool['version']} at {saved['now']}, "
+                           "evaluated offline") + "\n")
     try:
         return present(result, settings, waivers, environ)
     finally:

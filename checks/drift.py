@@ -17,6 +17,8 @@ import schemas
 from .documents import describe
 from .errors import XtcheckError
 from .model import Severity, Status
+from .redact import redact
+from .text import visible_line
 
 # Worse to the right: a move to the right is a regression.
 RANK = {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.ERROR: 3, Status.FAIL: 4}
@@ -252,8 +254,9 @@ def render(drift: Drift, old_label: str, new_label: str) -> list[str]:
 
 
 def _row(change: Change) -> str:
+    """One change as one line: a report's words are a file's, from outside, whatever they hold."""
     was = change.before.value.upper() if change.before else "-"
     now = change.after.value.upper() if change.after else "gone"
     flag = "  REGRESSION" if change.regression else ""
     where = f"{change.check_id}  {change.subject} ({change.severity.value})"
-    return f"  {was:>5} -> {now:<5} {where}: {change.message}{flag}"
+    return visible_line(redact(f"  {was:>5} -> {now:<5} {where}: {change.message}{flag}"))

@@ -13,6 +13,7 @@ from typing import Any
 from .errors import AuthError, PermissionDenied, ProbeError, XtcheckError
 from .evidence import Evidence
 from .model import BriefPass, CheckSpec, Finding, Outcome, Remediation, RunIds, Status
+from .outside import outside, outside_fix
 
 _BLOCKING = (Status.FAIL, Status.ERROR)
 _COUNT_EVERY = 500  # outcomes between two progress reports
@@ -139,7 +140,7 @@ class Findings:
     share one."""
 
     def __init__(self, ids: RunIds) -> None:
-        self.ids = ids
+        self.ids = ids  # cleaned as findings keep what comes from outside (facts.run_ids)
         self._fixes: dict[tuple[str, tuple[Any, ...]], Remediation] = {}
 
     def of(self, spec: CheckSpec, decision: Decision) -> list[Finding]:
@@ -147,24 +148,27 @@ class Findings:
                 for outcome in decision.outcomes]
 
     def _finding(self, spec: CheckSpec, outcome: Outcome | BriefPass, decision: Decision) -> Finding:
+        """The finding of an outcome: everything in it that came from outside (tenant data, a server's words) with
+        secrets and tokens redacted and overlong values cut, before any report, the console or a gate sees it."""
+        evidence: dict[str, Any] = outside(dict(outcome.evidence))  # its own copy
         fix = None
         if outcome.status in (Status.FAIL, Status.WARN):
-            fix = self._fix(spec, outcome.evidence)
+            fix = self._fix(spec, evidence)
         elif decision.unread is not None:
             fix = _read_fix(spec, decision.unread)
-        evidence = outcome.evidence if type(outcome.evidence) is dict else dict(outcome.evidence)  # its own copy
-        return Finding(spec.id, spec.title, spec.severity, outcome.status, outcome.subject or _subject(spec, self.ids),
-                       outcome.message, evidence, fix, decision.blocked_by)
+        subject = outside(outcome.subject) or _subject(spec, self.ids)
+        return Finding(spec.id, spec.title, spec.severity, outcome.status, subject, outside(outcome.message),
+                       evidence, fix, decision.blocked_by)
 
     def _fix(self, spec: CheckSpec, evidence: Mapping[str, Any]) -> Remediation:
         key = (spec.id, tuple(evidence.get(name) for name in spec.remedy_reads))
         try:
             return self._fixes[key]
         except KeyError:
-            fix = self._fixes[key] = spec.fix(self.ids, evidence)
+            fix = self._fixes[key] = outside_fix(spec.fix(self.ids, evidence))
             return fix
         except TypeError:  # evidence that cannot be a key (a list): built for this finding alone
-            return spec.fix(self.ids, evidence)
+            return outside_fix(spec.fix(self.ids, evidence))
 
 
 def _read_fix(spec: CheckSpec, exc: XtcheckError) -> Remediation | None:

@@ -12,9 +12,17 @@
 
 from __future__ import annotations
 
+from .redact import redact
+from .text import visible_line
+
 
 class XtcheckError(Exception):
-    """Base of every error xtcheck raises on purpose."""
+    """Base of every error xtcheck raises on purpose. Its message is made safe as it is made, because it often
+    carries a server's or a file's words: secrets and tokens redacted (a server may echo one back; checks/redact.py),
+    one line with every hidden character written visibly (printed, it cannot forge a line; checks/text.py)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(visible_line(redact(arg)) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(XtcheckError):
@@ -23,7 +31,7 @@ class ConfigError(XtcheckError):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}" if key else problem)
         self.key = key
-        self.problem = problem
+        self.problem = visible_line(redact(problem))
 
 
 class AuthError(XtcheckError):

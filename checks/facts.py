@@ -8,21 +8,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from .model import RunIds
+from .outside import outside
 from .settings import Settings
 
 
 def run_ids(settings: Settings, collected: Mapping[str, Any]) -> RunIds:
-    """The ids remediation is built from; whatever was not read stays as configured (or empty)."""
+    """The ids remediation is built from (what was read cleaned as findings keep it: checks/outside.py); whatever
+    was not read stays as configured (or empty)."""
     application = collected.get("application") or {}
     selection = collected.get("email_server_profile") or {}
     exchange = collected.get("exchange_tenant_id") or settings.exchange_tenant
     now = collected.get("now")
     return RunIds(
-        client_id=collected.get("client_id") or settings.client_id or "", exchange_tenant=exchange,
-        dynamics_tenant=settings.dynamics_tenant, home_tenant=application.get("home_tenant") or exchange,
+        client_id=outside(collected.get("client_id") or settings.client_id or ""), exchange_tenant=outside(exchange),
+        dynamics_tenant=settings.dynamics_tenant, home_tenant=outside(application.get("home_tenant") or exchange),
         environment_url=settings.environment_url, login_host=settings.cloud.login, graph_host=settings.cloud.graph,
         portal_host=settings.cloud.portal,
-        profile=str((selection.get("match") or {}).get("name") or settings.profile or ""),
+        profile=outside(str((selection.get("match") or {}).get("name") or settings.profile or "")),
         now=now if isinstance(now, dt.datetime) else None,
     )
 
@@ -36,7 +38,7 @@ def display_names(collected: Mapping[str, Any]) -> dict[str, str]:
     organization = collected.get("organization_settings") or {}
     if organization.get("name"):
         names["environment"] = str(organization["name"])
-    return names
+    return {key: outside(name) for key, name in names.items()}
 
 
 def completeness(collected: Mapping[str, Any]) -> tuple[str, ...]:
@@ -56,4 +58,4 @@ def completeness(collected: Mapping[str, Any]) -> tuple[str, ...]:
     if assignments is not None and collected.get("client_service_principal"):
         statements.append(f"read {len(assignments)} application permission grants of the app in tenant B, "
                           "all pages read")
-    return tuple(statements)
+    return tuple(outside(statements))

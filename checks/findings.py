@@ -9,7 +9,7 @@ import json
 import math
 import operator
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from itertools import groupby, pairwise
@@ -18,6 +18,8 @@ from pathlib import PurePath
 from typing import Any
 
 from .model import AREAS, BriefPass, Finding, Severity, Status
+from .redact import redact_all
+from .text import LONGEST, clip
 
 
 def jsonable(value: Any) -> Any:
@@ -136,14 +138,11 @@ class Passed:
     title: str
     severity: Severity
     findings: list[Finding]  # the passes themselves, for a reader that describes each (the console's --verbose)
+    subjects: list[str]  # theirs, in the same order, as reports show them: redacted, overlong ones cut
 
     @property
     def area(self) -> str:
         return self.check_id.split("-")[0]
-
-    @property
-    def subjects(self) -> Iterator[str]:
-        return (finding.subject for finding in self.findings)
 
     def __len__(self) -> int:
         return len(self.findings)
@@ -200,10 +199,18 @@ def _passed(group: list[Finding]) -> Passed:
     subjects = list(map(_SUBJECT, group))
     lowered = list(map(str.lower, subjects))
     if not all(map(operator.lt, lowered, lowered[1:])):  # out of order, or two subjects equal but for case
-        keys = list(zip(lowered, subjects, strict=True))
-        group = [group[n] for n in sorted(range(len(group)), key=keys.__getitem__)]
+        order = sorted(range(len(group)), key=list(zip(lowered, subjects, strict=True)).__getitem__)
+        group, subjects = [group[n] for n in order], [subjects[n] for n in order]
     first = group[0]
-    return Passed(first.check_id, first.title, first.severity, group)
+    return Passed(first.check_id, first.title, first.severity, group, _shown(subjects))
+
+
+def _shown(subjects: list[str]) -> list[str]:
+    """Subjects from outside as reports show them: secrets and tokens redacted, overlong ones cut (checks/redact.py,
+    checks/text.py). One pass over them all when, as nearly always, there is nothing to do."""
+    if max(map(len, subjects), default=0) > LONGEST:
+        subjects = [clip(subject) for subject in subjects]
+    return redact_all(subjects)
 
 
 def as_digest(findings: Digest | Iterable[Finding]) -> Digest:

@@ -1,4 +1,10 @@
-"""Secrets and tokens kept out of what msal, httpx and httpcore log, however the host program set up logging.
+"""Secrets and tokens kept out of everything xtcheck writes: findings, reports, the console, the evidence snapshot,
+error messages, and what msal, httpx and httpcore log, however the host program set up logging.
+
+One redactor: the values the run knows to be secret (`remember`: configured secrets in every form they travel in,
+and any token that is not shaped like one), and whatever is shaped like a token, an Authorization header's
+credentials or a credential field. Findings, errors and the snapshot pass through it where they are made
+(`redact`, `redact_data`, `redact_all`); library log records through a filter (below).
 
 msal logs a token response it cannot parse with its full text (an access token among it) and a traceback; httpx and
 httpcore log request lines and connection events. Python runs only the filters of the logger a record is created
@@ -17,6 +23,8 @@ import pkgutil
 import re
 import sys
 import threading
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 REDACTED = "[redacted]"
@@ -38,6 +46,10 @@ _PATTERNS = (
     # a JWT or its first part (base64url of '{"'), however it is cut
     (re.compile(r"eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}"), REDACTED),
 )
+# What any of _PATTERNS needs to be present: substring tests (fast in C on text of any size, unlike a regular
+# expression of alternatives) tell clean text, nearly all of it, from text to rewrite.
+_MARKS = ("eyJ", *_FIELDS.split("|"))
+_MARKS_ANY_CASE = ("bearer", "basic")
 _MIN_SECRET = 4  # shorter "secrets" would redact ordinary words
 
 _known: tuple[str, ...] = ()
@@ -45,13 +57,25 @@ _lock = threading.Lock()
 
 
 def remember(value: str | None) -> None:
-    """A value this run knows to be secret: redacted from every library log line from now on (as sent, too)."""
+    """A value this run knows to be secret: redacted from everything written from now on, in every form it travels
+    in (as typed, URL-encoded, JSON-escaped)."""
     global _known  # noqa: PLW0603  (one tuple swapped under a lock: readers never lock)
     if not value or len(value) < _MIN_SECRET:
         return
-    forms = {value, quote_plus(value), quote(value, safe=""), json.dumps(value)[1:-1]}
+    forms = {value, quote_plus(value), quote(value, safe=""), json.dumps(value)[1:-1],
+             json.dumps(value, ensure_ascii=False)[1:-1]}
     with _lock:
-        _known = tuple(sorted(set(_known) | forms, key=len, reverse=True))
+        _known = tuple(sorted(set(_known) | forms, key=len, reverse=True))  # the longest form first
+
+
+def remember_token(token: str | None) -> None:
+    """A token this run obtained: one shaped like a JWT is caught by its shape wherever it appears (so the list of
+    remembered values stays short); any other is remembered as a secret."""
+    if token and not _JWT.fullmatch(token):
+        remember(token)
+
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}")
 
 
 def redact(text: str) -> str:
@@ -59,9 +83,46 @@ def redact(text: str) -> str:
     for value in _known:
         if value in text:
             text = text.replace(value, REDACTED)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    if _marked(text):
+        for shape, replacement in _PATTERNS:
+            text = shape.sub(replacement, text)
     return text
+
+
+def _marked(text: str) -> bool:
+    if any(mark in text for mark in _MARKS):
+        return True
+    lowered = text.lower()
+    return any(mark in lowered for mark in _MARKS_ANY_CASE)
+
+
+def redact_data(value: Any) -> Any:
+    """`value` with every string in it redacted, mapping keys included; containers are copied only when something
+    in them changed."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        items = [(redact_data(k), redact_data(v)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(items, value.items(), strict=True)):
+            return value
+        return dict(items)
+    if isinstance(value, (list, tuple)):
+        clean = [redact_data(v) for v in value]
+        if all(a is b for a, b in zip(clean, value, strict=True)):
+            return value
+        return type(value)(clean) if isinstance(value, tuple) else clean
+    return value
+
+
+def redact_all(texts: list[str]) -> list[str]:
+    """Many short strings (100,000 mailbox addresses) redacted in one pass over them together; only when that finds
+    something is each looked at on its own. The same list when nothing changed."""
+    if not texts:
+        return texts
+    joined = "\x00".join(texts)  # no secret, token or field holds a NUL: nothing matches across two of them
+    if redact(joined) == joined:
+        return texts
+    return [redact(text) for text in texts]
 
 
 class RedactingFilter(logging.Filter):

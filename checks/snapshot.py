@@ -24,6 +24,7 @@ from .facts import completeness, run_ids
 from .files import ensure_directory, write_atomic
 from .findings import jsonable
 from .model import Attestation, AuditResult, Run
+from .redact import redact, redact_data
 from .registry import ProbeSpec, select
 from .settings import Cloud, Credential, RunOptions, Settings, Thresholds
 from .text import json_visible
@@ -83,7 +84,7 @@ def canonical_pieces(value: Any, depth: int = 0) -> Iterator[str]:
         items = sorted(((k if type(k) is str else str(jsonable(k)), v) for k, v in value.items()), key=_key)
         yield "{"
         for index, (key, item) in enumerate(items):
-            yield ("," if index else "") + _canonical(key) + ":"
+            yield ("," if index else "") + _redacted(key) + ":"
             yield from canonical_pieces(item, depth + 1)
         yield "}"
     elif depth < _WALKED and isinstance(value, (list, tuple, _TableRows)):
@@ -94,7 +95,15 @@ def canonical_pieces(value: Any, depth: int = 0) -> Iterator[str]:
             yield from canonical_pieces(item, depth + 1)
         yield "]"
     else:
-        yield _canonical(value)
+        yield _redacted(value)
+
+
+def _redacted(value: Any) -> str:
+    """The canonical JSON of a value from outside with secrets and tokens redacted (a server may have echoed one into
+    what was read). The text is looked at first, one pass per row; only when it holds something is the value itself
+    redacted and encoded again, so the JSON stays whole whatever the secret's escaping."""
+    text = _canonical(value)
+    return text if redact(text) == text else _canonical(redact_data(value))
 
 
 _WALKED = 6  # body -> evidence -> mailboxes -> rows -> table -> values -> (each row whole)

@@ -9,6 +9,9 @@ import re
 # C0 controls but tab and newline, DEL, C1 controls, line and paragraph separators, bidirectional embeddings,
 # overrides and isolates, and lone surrogates (which no UTF-8 file or terminal can take).
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# The same and a line break: what may not reach a console line from outside (it would start a line of its own: a
+# forged verdict, or a GitHub Actions workflow command such as "::error::").
+_LINE_HIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # What JSON leaves raw with ensure_ascii=False (it always escapes C0 controls itself).
 _JSON_HIDDEN = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -16,6 +19,12 @@ _JSON_HIDDEN = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud80
 def visible(text: str) -> str:
     """`text` with every hidden character written as its Python escape: "\\x1b", "\\r", "\\u202e"."""
     return _HIDDEN.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def visible_line(text: str) -> str:
+    """`text` as one line of a console: every hidden character written as its escape (`visible`), line breaks too
+    ("\\n"). Whatever a tenant or a server wrote, it cannot start a line of its own."""
+    return _LINE_HIDDEN.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def json_visible(document: str) -> str:
@@ -27,3 +36,23 @@ def json_visible(document: str) -> str:
 def one_line(text: str) -> str:
     """`text` on one line: a line break written as `\\n`, so a value in a list of one per line cannot pass for two."""
     return text.replace("\n", "\\n") if "\n" in text else text
+
+
+LONGEST = 20_000  # characters of one value from outside a report keeps; the rest is cut and said to be
+
+
+def clip(text: str, limit: int = LONGEST) -> str:
+    """`text`, or its first `limit` characters marked with how much was cut: "…[truncated 300.0 MB]". A display
+    name of 300 MB is a server's attack, not a name: it must not be copied into every report."""
+    if len(text) <= limit:
+        return text
+    cut = len(text) - limit
+    return f"{text[:limit]}…[truncated {_size(cut)}]"
+
+
+def _size(characters: int) -> str:
+    if characters >= 1_000_000:
+        return f"{characters / 1_000_000:.1f} MB"
+    if characters >= 1_000:
+        return f"{characters / 1_000:.1f} kB"
+    return f"{characters} character{'' if characters == 1 else 's'}"

@@ -103,6 +103,7 @@ class Tokens:
         if "access_token" not in result:
             raise auth_error(result, credential.tenant_id, who)
         token: str = result["access_token"]
+        redact.remember_token(token)  # whatever echoes it back is redacted, in every output
         if credential.managed_identity is not None:
             check_managed_identity(token, credential)
         self.carried[f"{who} in {credential.tenant_id} for {resource}"] = granted(token)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from ..model import Attestation, Finding, Remediation, Run, Status, UnusedWaiver
-from ..text import visible
+from ..text import visible_line
 
 WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
 COLLAPSE_ABOVE = 10  # more passing findings than this for one check become one line (or a folded list)
@@ -34,7 +34,7 @@ def run_identity(run: Run) -> dict[str, str]:
 
 def unused_waiver_lines(waivers: Sequence[UnusedWaiver]) -> list[str]:
     """One line per waiver that matched no finding that is not a pass."""
-    return [visible(f"unused waiver waivers[{w.index}]: {w.check} {w.subject} ({w.owner}, until {w.expires}) "
+    return [visible_line(f"unused waiver waivers[{w.index}]: {w.check} {w.subject} ({w.owner}, until {w.expires}) "
                     "matched no finding that is not a pass; remove it") for w in waivers]
 
 
@@ -43,7 +43,7 @@ def waiver_line(finding: Finding, dash: str = "—") -> str | None:
     note = finding.waiver
     if note is None:
         return None
-    who = visible(f"{note.reason} {dash} {note.owner}")
+    who = visible_line(f"{note.reason} {dash} {note.owner}")
     if note.state == "applied":
         return f"waived (real: {finding.status.value.upper()}): {who}, until {note.expires}"
     if note.state == "expired":
@@ -53,14 +53,14 @@ def waiver_line(finding: Finding, dash: str = "—") -> str | None:
 
 
 def remediation_lines(remediation: Remediation) -> list[str]:
-    """Remediation as plain lines: summary, numbered steps, commands (`$ ` for shell ones), links (hidden characters
-    from tenant data written visibly)."""
+    """Remediation as plain lines: summary, numbered steps, commands (`$ ` for shell ones), links; each one line
+    (hidden characters and line breaks from tenant data written visibly)."""
     lines = [remediation.summary]
     lines.extend(f"  {n}. {step}" for n, step in enumerate(remediation.steps, start=1))
     for command in remediation.commands:
         lines.extend(_command_lines(command))
     lines.extend(f"  see {link}" for link in remediation.links)
-    return [visible(line) for line in lines]
+    return [visible_line(line) for line in lines]
 
 
 def looks_like_shell(command: str) -> bool:
@@ -72,10 +72,7 @@ def looks_like_shell(command: str) -> bool:
 
 
 def _command_lines(command: str) -> Iterator[str]:
-    first, *rest = command.splitlines() or [""]
-    yield f"  $ {first}" if looks_like_shell(command) else f"  {first}"
-    for line in rest:
-        yield f"    {line}"
+    yield f"  $ {command}" if looks_like_shell(command) else f"  {command}"  # one line: visible_line escapes breaks
 
 
 class Painter:
@@ -142,17 +139,17 @@ def attestation_lines(attestation: Attestation, paint: Painter, *, verbose: bool
     total = sum(by_method.values())
     writes = attestation.writes_attempted
     refused = " (refused before leaving the process)" if writes else ""
-    lines = [visible(f"read-only: {total} requests{f' ({methods})' if methods else ''}, {writes} writes attempted"
+    lines = [visible_line(f"read-only: {total} requests{f' ({methods})' if methods else ''}, {writes} writes attempted"
                      f"{refused}")]
     if verbose:
-        lines.extend(visible(f"  {key}: {count}") for key, count in sorted(attestation.requests.items()))
+        lines.extend(visible_line(f"  {key}: {count}") for key, count in sorted(attestation.requests.items()))
     roles = sorted({role for carried in attestation.token_roles.values() for role in carried})
     if roles:
         tokens = len(attestation.token_roles)
-        lines.append(visible(f"reader tokens carried ({tokens}): {', '.join(roles)}"))
+        lines.append(visible_line(f"reader tokens carried ({tokens}): {', '.join(roles)}"))
     writable = [role for role in roles if grants_writes(role)]
     if writable:
-        lines.append(paint.status(Status.WARN, visible(f"warning: the reader tokens carry write permissions "
+        lines.append(paint.status(Status.WARN, visible_line(f"warning: the reader tokens carry write permissions "
                                                        f"({', '.join(writable)}); give xtcheck a read-only "
                                                        "identity")))
     return lines

@@ -9,7 +9,8 @@ from typing import TextIO
 from ..findings import Digest, as_digest, compact, fingerprint, ordered
 from ..gate import verdict
 from ..model import AREAS, Finding, Run, Status
-from ..text import visible
+from ..redact import redact
+from ..text import visible_line
 from .common import (
     COLLAPSE_ABOVE,
     Painter,
@@ -66,13 +67,13 @@ def summary_line(findings: Digest | Iterable[Finding], paint: Painter | None = N
 
 def _header(run: Run, paint: Painter) -> list[str]:
     return [
-        paint.bold(visible(f"xtcheck {run.tool_version}")),
-        visible(f"  environment  {run.environment_url} (cloud: {run.cloud})"),
-        visible(f"  tenants      {run.dynamics_tenant} (Dynamics, tenant A) {paint.arrow} "
+        paint.bold(visible_line(f"xtcheck {run.tool_version}")),
+        visible_line(f"  environment  {run.environment_url} (cloud: {run.cloud})"),
+        visible_line(f"  tenants      {run.dynamics_tenant} (Dynamics, tenant A) {paint.arrow} "
                 f"{run.exchange_tenant} (Exchange Online, tenant B)"),
-        visible(f"  app          {run.client_id or '(taken from the profile)'}"),
-        visible(f"  profile      {run.profile or '(auto-detected)'}"),
-        visible(f"  run          {run.started} {paint.arrow} {run.finished}"),
+        visible_line(f"  app          {run.client_id or '(taken from the profile)'}"),
+        visible_line(f"  profile      {run.profile or '(auto-detected)'}"),
+        visible_line(f"  run          {run.started} {paint.arrow} {run.finished}"),
     ]
 
 
@@ -84,7 +85,7 @@ def _body(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:
         by_check.setdefault(finding.check_id, []).append(finding)
     lines: list[str] = []
     for area, ids in groupby(report.check_ids(), key=lambda check_id: check_id.split("-")[0]):
-        lines.extend(["", paint.bold(visible(AREAS.get(area, area)))])
+        lines.extend(["", paint.bold(visible_line(AREAS.get(area, area)))])
         for check_id in ids:
             passing = report.passed.get(check_id)
             lines.extend(_check_lines(by_check.get(check_id, []), passing.findings if passing else [], paint,
@@ -101,8 +102,8 @@ def _check_lines(findings: list[Finding], brief: list[Finding], paint: Painter, 
         return [line for finding in (ordered([*findings, *brief]) if brief else findings)
                 for line in _finding_lines(finding, paint, verbose=verbose)]
     first = (passes or brief)[0]
-    lines = [f"  {paint.status(Status.PASS, TAGS[Status.PASS])} {visible(first.check_id)}  "
-             f"{len(passes) + len(brief):,} passing {paint.dash} {visible(first.title)} (--verbose lists each)"]
+    lines = [f"  {paint.status(Status.PASS, TAGS[Status.PASS])} {visible_line(first.check_id)}  "
+             f"{len(passes) + len(brief):,} passing {paint.dash} {visible_line(first.title)} (--verbose lists each)"]
     for finding in findings:
         if finding.status is not Status.PASS:
             lines.extend(_finding_lines(finding, paint, verbose=verbose))
@@ -111,20 +112,21 @@ def _check_lines(findings: list[Finding], brief: list[Finding], paint: Painter, 
 
 def _finding_lines(finding: Finding, paint: Painter, *, verbose: bool) -> list[str]:
     tag = paint.paint(*_WAIVED) if finding.waived else paint.status(finding.status, TAGS[finding.status])
-    lines = [f"  {tag} {visible(f'{finding.check_id}  {finding.subject} {paint.dash} {finding.message}')}"]
+    said = redact(f"{finding.check_id}  {finding.subject} {paint.dash} {finding.message}")  # a brief pass's words are
+    lines = [f"  {tag} {visible_line(said)}"]  # written here, from its row: they never passed through the engine's
     if finding.status is Status.PASS:
         return lines
     waiver = waiver_line(finding, paint.dash)
     if waiver is not None:
         lines.append(f"{_INDENT}{waiver}")
     if finding.blocked_by:
-        lines.append(f"{_INDENT}blocked by {visible(finding.blocked_by)}")
+        lines.append(f"{_INDENT}blocked by {visible_line(finding.blocked_by)}")
     if finding.remediation is not None:
         first, *rest = remediation_lines(finding.remediation)
         lines.append(f"{_INDENT}fix: {first}")
         lines.extend(f"{_INDENT}{line}" for line in rest)
     if verbose and finding.evidence:
-        lines.append(f"{_INDENT}evidence: {visible(compact(finding.evidence))}")
+        lines.append(f"{_INDENT}evidence: {visible_line(compact(finding.evidence))}")
     if verbose:
         lines.append(f"{_INDENT}fingerprint: {fingerprint(finding)}")
     return lines
@@ -133,4 +135,4 @@ def _finding_lines(finding: Finding, paint: Painter, *, verbose: bool) -> list[s
 def _completeness(run: Run) -> list[str]:
     if not run.completeness:
         return []
-    return ["", "Completeness", *(f"  {visible(statement)}" for statement in run.completeness)]
+    return ["", "Completeness", *(f"  {visible_line(statement)}" for statement in run.completeness)]

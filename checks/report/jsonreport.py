@@ -92,7 +92,7 @@ def _summary(report: Digest) -> dict[str, Any]:
 
 
 def _passed(group: Passed) -> dict[str, Any]:
-    subjects = list(group.subjects)
+    subjects = group.subjects
     return {"check_id": group.check_id, "title": group.title, "severity": group.severity.value,
             "count": len(subjects), "subjects": subjects}
 

@@ -130,7 +130,7 @@ def _element(tag: str, kind: str, message: str, text: str) -> str:
 def _passing(group: Passed) -> Iterator[str]:
     yield f"\t\t<testcase name={_attribute(PASSING)} classname={_attribute(group.check_id)}>\n"
     yield f"\t\t\t<system-out>{len(group):,} passed {_text(group.check_id)}: {_text(group.title)}"
-    subjects = list(group.subjects)
+    subjects = group.subjects
     for start in range(0, len(subjects), _BLOCK):  # escaped a block at a time: one call, not one per subject
         yield _text("".join(f"\n{one_line(subject)}" for subject in subjects[start:start + _BLOCK]))
     yield "</system-out>\n\t\t</testcase>\n"

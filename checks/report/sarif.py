@@ -235,7 +235,7 @@ def _stand_in(group: Passed) -> Finding:
 
 def _passing(group: Passed, rule_index: int, place: Place, position: Mapping[str, int],
              artifact_uri: str | None) -> dict[str, Any]:
-    subjects = list(group.subjects)
+    subjects = group.subjects
     return {
         "ruleId": group.check_id,
         "ruleIndex": rule_index,
