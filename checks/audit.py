@@ -70,8 +70,8 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, t
         cloud=settings.cloud.name, checks=tuple(sorted(checks, key=lambda c: c.id)),
         names=display_names(evidence.collected()), source=settings.source,
         completeness=completeness(evidence.collected()),
-        attestation=Attestation(http.log.by_method_and_host(), http.log.writes_attempted(),
-                                outside(dict(tokens.carried))),  # the roles are what the tokens claimed
+        attestation=Attestation(http.log.by_method_and_host(), http.log.writes_attempted(),  # the roles are what
+                                outside(dict(tokens.carried)), outside(dict(tokens.live_carried))),  # tokens claim
     )
     return AuditResult(findings, meta, evidence.collected(), evidence.failures())
 

@@ -324,7 +324,10 @@ class Attestation:
 
     requests: Mapping[str, int]  # "GET graph.microsoft.com" -> count
     writes_attempted: int  # refused by the guard before leaving the process; must be 0
-    token_roles: Mapping[str, tuple[str, ...]]  # "reader <client id> in <tenant> for <resource>" -> roles carried
+    token_roles: Mapping[str, tuple[str, ...]]  # "<reader client id> in <tenant> for <resource>" -> roles carried
+    # The opt-in EXO-003 sign-in as the sync app itself: its token is the app's, not a reader's, and carries what the
+    # app holds (full_access_as_app among it): "app <client id> in <tenant> for <resource>" -> roles
+    live_probe: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

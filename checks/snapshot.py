@@ -221,8 +221,7 @@ def evaluate(snapshot: dict[str, Any], options: RunOptions) -> tuple[AuditResult
         exchange_tenant=saved["exchange_tenant"], client_id=saved["client_id"], profile=saved["profile"],
         cloud=saved["cloud"], checks=tuple(sorted(checks, key=lambda c: c.id)), names=dict(saved["names"]),
         completeness=completeness(evidence.collected()),
-        attestation=Attestation(dict(saved["attestation"]["requests"]), saved["attestation"]["writes_attempted"],
-                                {k: tuple(v) for k, v in saved["attestation"]["token_roles"].items()}),
+        attestation=_attestation(saved["attestation"]),
     )
     return AuditResult(findings, meta, evidence.collected(), evidence.failures()), settings
 
@@ -297,8 +296,22 @@ def _run(meta: Run) -> dict[str, Any]:
         "names": dict(sorted(meta.names.items())), "completeness": list(meta.completeness),
         "attestation": {"requests": dict(sorted(attestation.requests.items())),
                         "writes_attempted": attestation.writes_attempted,
-                        "token_roles": {k: sorted(v) for k, v in sorted(attestation.token_roles.items())}},
+                        "token_roles": {k: sorted(v) for k, v in sorted(attestation.token_roles.items())},
+                        "live_probe": {k: sorted(v) for k, v in sorted(attestation.live_probe.items())}},
     }
+
+
+_OLD_LIVE_PROBE = "(live probe) "  # how snapshots written before the live probe was attested apart label its token
+
+
+def _attestation(saved: dict[str, Any]) -> Attestation:
+    """The saved attestation; an older snapshot's live probe token, listed among the readers' under a label, is
+    moved where it belongs."""
+    roles = {k: tuple(v) for k, v in saved["token_roles"].items()}
+    live = {k: tuple(v) for k, v in saved.get("live_probe", {}).items()}
+    live.update({k.removeprefix(_OLD_LIVE_PROBE): v for k, v in roles.items() if k.startswith(_OLD_LIVE_PROBE)})
+    readers = {k: v for k, v in roles.items() if not k.startswith(_OLD_LIVE_PROBE)}
+    return Attestation(dict(saved["requests"]), saved["writes_attempted"], readers, live)
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -65,7 +65,8 @@ class Tokens:
         # own; a write lost to a race between two apps is only a cache miss (msal reads through its index).
         self._http_cache: dict[str, Any] = {}
         self._discovering: dict[str, threading.Lock] = {}  # tenant (its authority) -> held while an app is built
-        self.carried: dict[str, tuple[str, ...]] = {}  # what each token granted, for the attestation
+        self.carried: dict[str, tuple[str, ...]] = {}  # what each reader token granted, for the attestation
+        self.live_carried: dict[str, tuple[str, ...]] = {}  # what the sync app's own token granted (EXO-003)
         for secret in (settings.app_secret, *(c.secret for c in settings.credentials)):
             redact.remember(secret.reveal() if secret else None)
         quiet_msal()
@@ -78,9 +79,15 @@ class Tokens:
         return self.token(credential, resource, refused)
 
     def token(self, credential: Credential, resource: str, refused: str | None = None) -> str:
-        """The identity's token for `resource`; with `refused` (a token the service answered 401 to: expired or
-        revoked mid-run), that token is forgotten first, so this is a new sign-in rather than the cached token."""
+        """The reader identity's token for `resource`; with `refused` (a token the service answered 401 to: expired
+        or revoked mid-run), that token is forgotten first, so this is a new sign-in rather than the cached token.
+        What it carries goes into the attestation."""
         resource = resource.rstrip("/")
+        token = self._acquire(credential, resource, refused)
+        self.carried[f"{_who(credential)} in {credential.tenant_id} for {resource}"] = granted(token)
+        return token
+
+    def _acquire(self, credential: Credential, resource: str, refused: str | None = None) -> str:
         who = _who(credential)
         key = _key(credential)
         with self._lock(key):
@@ -106,7 +113,6 @@ class Tokens:
         redact.remember_token(token)  # whatever echoes it back is redacted, in every output
         if credential.managed_identity is not None:
             check_managed_identity(token, credential)
-        self.carried[f"{who} in {credential.tenant_id} for {resource}"] = granted(token)
         return token
 
     def live_probe(self, client_id: str, tenant_id: str, secret: str, resource: str) -> dict[str, Any]:
@@ -116,13 +122,13 @@ class Tokens:
         redact.remember(secret)
         probe = Credential("app.secret", tenant_id.lower(), client_id.lower(), Secret(secret))
         try:
-            token = self.token(probe, resource)
+            token = self._acquire(probe, resource.rstrip("/"))  # the app's token, not a reader's: attested apart
         except AuthError as exc:
             if exc.code is None or exc.code in TRANSIENT_CODES:  # an outage, not a refusal: EXO-003 cannot decide
                 raise
             return {"acquired": False, "code": exc.code, "error": str(exc)}
         claims = claims_of(token)
-        self.carried[f"(live probe) app {client_id} in {tenant_id} for {resource.rstrip('/')}"] = granted(token)
+        self.live_carried[f"app {client_id} in {tenant_id} for {resource.rstrip('/')}"] = granted(token)
         keep = ("aud", "tid", "appid", "azp", "oid", "roles", "idtyp", "appidacr", "azpacr", "ver", "exp")
         return {"acquired": True, "claims": {k: claims[k] for k in keep if k in claims}}
 

@@ -152,4 +152,16 @@ def attestation_lines(attestation: Attestation, paint: Painter, *, verbose: bool
         lines.append(paint.status(Status.WARN, visible_line(f"warning: the reader tokens carry write permissions "
                                                        f"({', '.join(writable)}); give xtcheck a read-only "
                                                        "identity")))
+    lines.extend(visible_line(line) for line in live_probe_lines(attestation))
     return lines
+
+
+LIVE_PROBE = ("the sync app's own token (opt-in live sign-in for EXO-003, with app.secret; the app's permissions, "
+              "not xtcheck's)")
+
+
+def live_probe_lines(attestation: Attestation) -> list[str]:
+    """The opt-in sign-in as the sync app, said apart from the readers: its roles are the app's (full_access_as_app
+    is what sync needs), and xtcheck only reads the token's claims with it."""
+    return [f"{LIVE_PROBE}: {key} carried {', '.join(sorted(roles)) or 'no roles'}"
+            for key, roles in sorted(attestation.live_probe.items())]

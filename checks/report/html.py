@@ -23,6 +23,7 @@ from ..text import one_line, visible
 from .common import (
     COLLAPSE_ABOVE,
     WORST_FIRST,
+    LIVE_PROBE,
     grants_writes,
     looks_like_shell,
     unused_waiver_lines,
@@ -292,4 +293,6 @@ def _attestation(run: Run) -> dict[str, Any]:
         "writes": attestation.writes_attempted,
         "tokens": [(key, sorted(carried)) for key, carried in sorted(attestation.token_roles.items())],
         "roles": roles, "write_roles": [role for role in roles if grants_writes(role)],
+        "live_probe": [(key, sorted(carried)) for key, carried in sorted(attestation.live_probe.items())],
+        "live_probe_label": LIVE_PROBE,
     }

@@ -77,6 +77,7 @@ def _run(run: Run) -> dict[str, Any]:
             "requests": dict(sorted(attestation.requests.items())),
             "writes_attempted": attestation.writes_attempted,
             "token_roles": {k: sorted(v) for k, v in sorted(attestation.token_roles.items())},
+            "live_probe": {k: sorted(v) for k, v in sorted(attestation.live_probe.items())},
         },
         "unused_waivers": [{"index": w.index, "check": w.check, "subject": w.subject, "owner": w.owner,
                             "expires": w.expires} for w in run.unused_waivers],

@@ -294,6 +294,7 @@ def _invocation(run: Run) -> dict[str, Any]:
             "requests": dict(sorted(attestation.requests.items())),
             "writes_attempted": attestation.writes_attempted,
             "token_roles": {key: sorted(roles) for key, roles in sorted(attestation.token_roles.items())},
+            "live_probe": {key: sorted(roles) for key, roles in sorted(attestation.live_probe.items())},
         },
     }
     return invocation

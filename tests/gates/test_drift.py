@@ -43,6 +43,7 @@ def version_1(path: Path, *findings: Finding) -> Path:
                                   "blocked_by": None, "waiver": None, "fingerprint": "0" * 64}
                                  for subject in group["subjects"]]
     document["schema_version"] = "1"
+    del document["run"]["attestation"]["live_probe"]
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
 
