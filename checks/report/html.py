@@ -22,8 +22,8 @@ from ..model import AREAS, LINKS, Finding, Remediation, Run, Status
 from ..text import one_line, visible
 from .common import (
     COLLAPSE_ABOVE,
-    WORST_FIRST,
     LIVE_PROBE,
+    WORST_FIRST,
     grants_writes,
     looks_like_shell,
     unused_waiver_lines,
