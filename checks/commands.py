@@ -18,7 +18,7 @@ from .config import load
 from .errors import ConfigError, XtcheckError
 from .exits import EXIT_USAGE
 from .findings import Digest
-from .gate import exit_code
+from .gate import decide
 from .model import AuditResult
 from .progress import ProgressLine
 from .settings import FORMATS, RunOptions, Settings
@@ -33,6 +33,9 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ConfigError("--format", f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    if getattr(args, "only", None) is not None and not _ids(args.only):
+        raise ConfigError("--only", "no check id given; name ids or area prefixes, such as --only MBX-004,APP "
+                          "(`xtcheck checks` lists them)")
     waivers, save_evidence = getattr(args, "waivers", None), getattr(args, "save_evidence", None)
     return RunOptions(
         formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
@@ -83,7 +86,7 @@ def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | N
             print(f"xtcheck: {exc}", file=sys.stderr)
             return EXIT_USAGE
         if settings.run.verbosity >= 0:
-            print(f"wrote {settings.run.save_evidence}")
+            print(f"wrote {settings.run.save_evidence}", file=sys.stderr)  # stdout is the report alone
     return code
 
 
@@ -110,6 +113,8 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
     color = sys.stdout.isatty() and "NO_COLOR" not in environ
     options = settings.run
     report = Digest.of(result.findings)  # sorted once, shared by every format
+    decision = decide(report.full, options.fail_on, options.min_severity)  # a pass never gates
+    result = dataclasses.replace(result, run=dataclasses.replace(result.run, gate=decision))
     render_console(report, result.run, sys.stdout, color=color, quiet=options.verbosity < 0,
                    verbose=options.verbosity > 0)
     summary = environ.get("GITHUB_STEP_SUMMARY")
@@ -120,10 +125,11 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
             write_step_summary(report, result.run, Path(summary))
         except OSError as exc:
             print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}", file=sys.stderr)
-    return _write_files(result, report, settings)
+    return _write_files(result, report, settings) or decision.exit_code
 
 
-def _write_files(result: AuditResult, report: Digest, settings: Settings) -> int:
+def _write_files(result: AuditResult, report: Digest, settings: Settings) -> int | None:
+    """Write the file reports; EXIT_USAGE when they cannot be written, else None."""
     formats = [f for f in settings.run.formats if f != "console"]
     if formats:
         from .report import write_reports
@@ -135,8 +141,8 @@ def _write_files(result: AuditResult, report: Digest, settings: Settings) -> int
             return EXIT_USAGE
         if settings.run.verbosity >= 0:
             for path in paths:
-                print(f"wrote {path}")
-    return exit_code(report.full, settings.run.fail_on, settings.run.min_severity)  # a pass never gates
+                print(f"wrote {path}", file=sys.stderr)  # stdout is the report alone, its last line the gate
+    return None
 
 
 def cmd_evaluate(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -39,6 +39,7 @@ class Change:
     after: Status | None  # None: not in the new report
     message: str
     regression: bool
+    note: str = ""  # why a change for the worse is not a regression: "below --min-severity critical", "waived"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Drift:
     resolved: list[Change] = field(default_factory=list)  # not a pass before; a pass now, or gone
     changed: list[Change] = field(default_factory=list)  # in both, another status (neither side a fixed pass)
     quiet: int = 0  # passing findings that appeared or went away (counted, not listed)
+    min_severity: Severity = Severity.INFO  # the floor regressions were counted at
 
     @property
     def regressions(self) -> list[Change]:
@@ -161,7 +163,7 @@ def every_finding(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def compare(old: dict[str, Any], new: dict[str, Any], min_severity: Severity | str = Severity.INFO) -> Drift:
     """What changed from `old` to `new`. A finding under an applied waiver in `new` is never a regression."""
     before, after = _Index(old), _Index(new)
-    floor = Severity(min_severity).rank
+    floor = Severity(min_severity)
     appeared: list[Change] = []
     resolved: list[Change] = []
     changed: list[Change] = []
@@ -178,15 +180,17 @@ def compare(old: dict[str, Any], new: dict[str, Any], min_severity: Severity | s
         severity = Severity(latest["severity"])
         worse = now_status is not None and RANK[now_status] > RANK[was_status or Status.PASS]
         waived = ((now or {}).get("waiver") or {}).get("state") == "applied"
+        below = severity.rank > floor.rank
+        note = ("" if not worse else "waived" if waived else f"below --min-severity {floor.value}" if below else "")
         change = Change(key[0], latest["subject"], severity, was_status, now_status, latest["message"],
-                        worse and not waived and severity.rank <= floor)
+                        worse and not note, note)
         if was_status is None:
             appeared.append(change)
         elif now_status in (Status.PASS, None):
             resolved.append(change)
         else:
             changed.append(change)
-    return Drift(appeared, resolved, changed, quiet)
+    return Drift(appeared, resolved, changed, quiet, floor)
 
 
 def _status(finding: dict[str, Any] | None) -> Status | None:
@@ -248,7 +252,8 @@ def render(drift: Drift, old_label: str, new_label: str) -> list[str]:
                                      if drift.quiet else ""))
         return lines
     count = len(drift.regressions)
-    lines.extend(["", f"{count} regression{'s' if count != 1 else ''}, {len(drift.resolved)} resolved, "
+    scope = "" if drift.min_severity is Severity.INFO else f" at or above {drift.min_severity.value}"
+    lines.extend(["", f"{count} regression{'s' if count != 1 else ''}{scope}, {len(drift.resolved)} resolved, "
                       f"{len(drift.appeared)} appeared, {len(drift.changed)} changed"])
     return lines
 
@@ -257,6 +262,7 @@ def _row(change: Change) -> str:
     """One change as one line: a report's words are a file's, from outside, whatever they hold."""
     was = change.before.value.upper() if change.before else "-"
     now = change.after.value.upper() if change.after else "gone"
-    flag = "  REGRESSION" if change.regression else ""
+    flag = "  REGRESSION" if change.regression else f"  (worse, not a regression: {change.note})" if change.note \
+        else ""
     where = f"{change.check_id}  {change.subject} ({change.severity.value})"
     return visible_line(redact(f"  {was:>5} -> {now:<5} {where}: {change.message}{flag}"))

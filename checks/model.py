@@ -331,6 +331,20 @@ class Attestation:
 
 
 @dataclass(frozen=True)
+class GateDecision:
+    """How the run's findings became its exit code, said once for every report: the options that decided it, how
+    many findings counted, how many did not and why."""
+
+    exit_code: int  # 0, 1 or 3 (2 and 4 never reach a report)
+    reason: str  # one sentence: "exit 1: 4 findings fail at any severity"
+    fail_on: str = "fail"  # "fail", or "warn" (--fail-on)
+    min_severity: Severity = Severity.INFO  # --min-severity: findings below it are reported, never counted
+    gating: int = 0  # findings that count toward the exit code
+    below_floor: int = 0  # findings that are not a pass but below --min-severity
+    waived: int = 0  # findings under an applied waiver
+
+
+@dataclass(frozen=True)
 class Run:
     """Metadata of one audit run; the only place timestamps appear in a report."""
 
@@ -350,6 +364,7 @@ class Run:
     attestation: Attestation = field(default_factory=lambda: Attestation({}, 0, {}))
     unused_waivers: tuple[UnusedWaiver, ...] = ()  # waivers that matched no finding that is not a pass
     source: str = ""  # the config file as the user named it (SARIF points results at it)
+    gate: GateDecision | None = None  # the exit code and why (set by the command, from its --fail-on/--min-severity)
 
     @property
     def check_ids(self) -> list[str]:

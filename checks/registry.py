@@ -125,4 +125,10 @@ def select(catalog: dict[str, CheckSpec], only: Iterable[str], skip: Iterable[st
     def named(check_id: str, ids: set[str]) -> bool:
         return check_id in ids or check_id.split("-", maxsplit=1)[0] in ids
 
-    return [c for c in catalog.values() if (not only or named(c.id, only)) and not named(c.id, skip)]
+    chosen = [c for c in catalog.values() if (not only or named(c.id, only)) and not named(c.id, skip)]
+    if not chosen:  # a run of nothing would pass: a selection that leaves nothing is a mistake, said as one
+        if only:
+            raise ConfigError("--only", f"{', '.join(sorted(only))} names no check that --skip "
+                              f"{', '.join(sorted(skip))} leaves: nothing would run")
+        raise ConfigError("--skip", f"{', '.join(sorted(skip))} leaves no check to run")
+    return chosen

@@ -37,9 +37,9 @@ def test_the_command_leaves_with_everything_written_and_its_exit_code(tmp_path: 
     with out.open("w", encoding="utf-8") as stdout:
         code = subprocess.run([*XTCHECK, "demo", "--format", "json", "--output-dir", str(tmp_path)], stdout=stdout,
                               stderr=subprocess.PIPE, text=True, timeout=120, check=False)
-    assert code.returncode == 1 and code.stderr == ""
+    assert code.returncode == 1 and code.stderr == f"wrote {tmp_path / 'xtcheck-report.json'}\n"
     text = out.read_text(encoding="utf-8")
-    assert text.endswith(f"FAIL — 48 pass, 4 fail, 3 warn, 0 error, 0 skip\nwrote {tmp_path / 'xtcheck-report.json'}\n")
+    assert text.endswith("FAIL — 48 pass, 4 fail, 3 warn, 0 error, 0 skip\nexit 1: 4 findings fail at any severity\n")
     assert json.loads((tmp_path / "xtcheck-report.json").read_text(encoding="utf-8"))["summary"]["exit_code"] == 1
 
 

@@ -7,7 +7,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from ..model import Attestation, Finding, Remediation, Run, Status, UnusedWaiver
+from ..findings import Digest
+from ..gate import decide
+from ..model import Attestation, Finding, GateDecision, Remediation, Run, Status, UnusedWaiver
 from ..text import visible_line
 
 WORST_FIRST = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
@@ -23,6 +25,12 @@ def worst(findings: Sequence[Finding]) -> Status | None:
     """The status that matters most among `findings` (fail, error, warn, skip, pass); None when there are none."""
     statuses = {f.status for f in findings}
     return next((s for s in WORST_FIRST if s in statuses), None)
+
+
+def gate_of(report: Digest, run: Run) -> GateDecision:
+    """The run's gate decision, as the command made it; for a report rendered on its own (a test, the pytest
+    plugin), the default one: --fail-on fail, every severity counted."""
+    return run.gate or decide(report.full)
 
 
 def run_identity(run: Run) -> dict[str, str]:

@@ -16,6 +16,7 @@ from .common import (
     Painter,
     attestation_lines,
     encodable,
+    gate_of,
     remediation_lines,
     unicode_ok,
     unused_waiver_lines,
@@ -49,6 +50,7 @@ def render_console(findings: Digest | Iterable[Finding], run: Run, stream: TextI
         lines.extend(["", *attestation_lines(run.attestation, paint, verbose=verbose)])
         lines.append("")
     lines.append(summary_line(findings, paint))
+    lines.append(gate_of(findings, run).reason)  # the last line: why the command exits as it does
     stream.write(encodable("\n".join(lines) + "\n", stream))
 
 

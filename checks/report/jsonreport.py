@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from ..findings import Digest, Passed, as_digest, digest, jsonable, ordered
-from ..gate import exit_code, verdict
-from ..model import Finding, Remediation, Run, Status, WaiverNote
+from ..gate import verdict
+from ..model import Finding, GateDecision, Remediation, Run, Status, WaiverNote
 from ..text import json_visible
-from .common import run_identity
+from .common import gate_of, run_identity
 
 SCHEMA_VERSION = "2"
 
@@ -61,7 +61,7 @@ def _head(report: Digest, run: Run) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "xtcheck", "version": run.tool_version},
         "run": _run(run),
-        "summary": _summary(report),
+        "summary": _summary(report, gate_of(report, run)),
     }
 
 
@@ -84,11 +84,13 @@ def _run(run: Run) -> dict[str, Any]:
     }
 
 
-def _summary(report: Digest) -> dict[str, Any]:
+def _summary(report: Digest, gate: GateDecision) -> dict[str, Any]:
     return {
         "verdict": verdict(report.full).value,  # a pass never moves the verdict or the exit code
-        "exit_code": exit_code(report.full, fail_on="fail"),
+        "exit_code": gate.exit_code,
         "counts": {status.value: report.counts[status] for status in Status},
+        "gate": {"fail_on": gate.fail_on, "min_severity": gate.min_severity.value, "counted": gate.gating,
+                 "below_min_severity": gate.below_floor, "waived": gate.waived, "reason": gate.reason},
     }
 
 

@@ -5,11 +5,13 @@ Mapping (CI systems only know pass, failure, error and skipped):
 - suites are named `xtcheck.APP`, `xtcheck.EXO`, ... in the console's area order, so a CI tab groups the
   findings as the console does; each suite carries the run's metadata as properties;
 - a test case's classname is the check id and its name the finding's subject;
-- `fail` -> <failure> (message: the finding's message; text: the remediation; type: the severity);
-- `error` -> <error> (xtcheck could not decide: not the setup's fault, but not a pass);
 - `skip` -> <skipped> with the reason;
-- `warn` -> a passing test case whose system-out starts with "warning:": a warn does not fail a CI
-  gate unless asked (`--fail-on warn` acts on the exit code, not on this file);
+- failures are exactly the findings that set the exit code (checks/gate.py): `fail` -> <failure> (message: the
+  finding's message; text: the remediation; type: the severity), and with `--fail-on warn` a `warn` too;
+  `error` -> <error> (xtcheck could not decide: not the setup's fault, but not a pass);
+- a `warn` that does not count -> a passing test case whose system-out starts with "warning:";
+- a `fail` or `error` below `--min-severity` -> a passing test case whose system-out says it was not counted, so
+  the test tab agrees with the build's exit code;
 - `pass` -> a plain test case;
 - the mailboxes a check passed -> one passing test case named "passing subjects", its system-out the count and
   then the subjects, one per line (a CI tab of 500,000 cases helps nobody; the JSON report names them too);
@@ -27,9 +29,10 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..findings import Digest, Passed, area_rank, as_digest, compact
-from ..model import Finding, Run, Status
+from ..gate import moves_exit
+from ..model import Finding, GateDecision, Run, Status
 from ..text import one_line, visible
-from .common import remediation_lines, run_identity, waiver_line
+from .common import gate_of, remediation_lines, run_identity, waiver_line
 
 SUITE_PREFIX = "xtcheck."
 PASSING = "passing subjects"  # the name of the case that lists what a check passed, stable from run to run
@@ -50,7 +53,9 @@ class _Suite:
 
 def render_junit(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
     """Write the findings as JUnit XML (UTF-8 text, deterministic for the same input)."""
-    suites = _suites(as_digest(findings))
+    report = as_digest(findings)
+    gate = gate_of(report, run)
+    suites = _suites(report, gate)
     tests = sum(len(suite.cases) for suite in suites)
     failures, errors = sum(s.failures for s in suites), sum(s.errors for s in suites)
     stream.write('<?xml version="1.0" ?>\n')
@@ -60,7 +65,8 @@ def render_junit(findings: Digest | Iterable[Finding], run: Run, stream: TextIO)
         return
     stream.write(">\n")
     properties = "".join(f'\t\t\t<property name={_attribute(key)} value={_attribute(value)}/>\n'
-                         for key, value in {"tool_version": run.tool_version, **run_identity(run)}.items())
+                         for key, value in {"tool_version": run.tool_version, **run_identity(run),
+                                            "gate": gate.reason}.items())
     timestamp = f" timestamp={_attribute(run.started)}" if run.started else ""
     for suite in suites:
         stream.write(f'\t<testsuite disabled="0" errors="{suite.errors}" failures="{suite.failures}" '
@@ -68,19 +74,19 @@ def render_junit(findings: Digest | Iterable[Finding], run: Run, stream: TextIO)
                      f'tests="{len(suite.cases)}" time="0"{timestamp}>\n')
         stream.write(f"\t\t<properties>\n{properties}\t\t</properties>\n")
         for case in suite.cases:
-            stream.writelines(_passing(case) if isinstance(case, Passed) else _case(case))
+            stream.writelines(_passing(case) if isinstance(case, Passed) else _case(case, gate))
         stream.write("\t</testsuite>\n")
     stream.write("</testsuites>\n")
 
 
-def _suites(report: Digest) -> list[_Suite]:
+def _suites(report: Digest, gate: GateDecision) -> list[_Suite]:
     """The suites in area order, each with its cases (findings by check id and subject, then a check's passes) and
     its counts."""
     suites: dict[str, _Suite] = {}
     for finding in report.full:
         suite = suites.setdefault(finding.area, _Suite(finding.area, []))
         suite.cases.append(finding)
-        kind = _kind(finding)
+        kind = _kind(finding, gate)
         suite.failures += kind == "failure"
         suite.errors += kind == "error"
         suite.skipped += kind == "skipped"
@@ -91,18 +97,23 @@ def _suites(report: Digest) -> list[_Suite]:
     return sorted(suites.values(), key=lambda suite: area_rank(suite.area))
 
 
-def _kind(finding: Finding) -> str | None:
-    """The element a finding becomes: failure, error, skipped, or None for a passing case."""
+def _kind(finding: Finding, gate: GateDecision) -> str | None:
+    """The element a finding becomes: failure or error (exactly when it set the exit code), skipped (a skip, or
+    waived), or None for a passing case."""
     if finding.waived and finding.status in (Status.FAIL, Status.ERROR):
         return "skipped"
-    return {Status.FAIL: "failure", Status.ERROR: "error", Status.SKIP: "skipped"}.get(finding.status)
+    if finding.status is Status.SKIP:
+        return "skipped"
+    if moves_exit(finding, gate):
+        return "error" if finding.status is Status.ERROR else "failure"
+    return None
 
 
-def _case(finding: Finding) -> Iterator[str]:
+def _case(finding: Finding, gate: GateDecision) -> Iterator[str]:
     """One test case; text from tenants has its hidden characters written visibly (XML cannot hold most of them,
     and a CI page should not reorder or recolour what it shows)."""
     head = f"\t\t<testcase name={_attribute(finding.subject)} classname={_attribute(finding.check_id)}"
-    kind, message, stdout = _kind(finding), finding.message, _stdout(finding)
+    kind, message, stdout = _kind(finding, gate), finding.message, _stdout(finding, gate)
     if kind is None and not stdout:
         yield head + "/>\n"
         return
@@ -136,12 +147,19 @@ def _passing(group: Passed) -> Iterator[str]:
     yield "</system-out>\n\t\t</testcase>\n"
 
 
-def _stdout(finding: Finding) -> str:
+def _stdout(finding: Finding, gate: GateDecision) -> str:
     lines: list[str] = []
     waiver = waiver_line(finding)
     if waiver is not None:
         lines.append(waiver)
-    if finding.status is Status.WARN:
+    counted = moves_exit(finding, gate)
+    if finding.status in (Status.FAIL, Status.ERROR) and not counted and not finding.waived:
+        lines.append(f"not counted ({finding.status.value} below --min-severity {gate.min_severity.value}): "
+                     f"{finding.message}")
+        remediation = _remediation_text(finding)
+        if remediation:
+            lines.append(f"fix: {remediation}")
+    if finding.status is Status.WARN and not counted:
         lines.append(f"warning: {finding.message}")
         remediation = _remediation_text(finding)
         if remediation:

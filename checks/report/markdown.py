@@ -21,7 +21,7 @@ from typing import TextIO
 from ..findings import Digest, as_digest
 from ..gate import verdict
 from ..model import Finding, Remediation, Run, Status
-from .common import Painter, attestation_lines, worst
+from .common import Painter, attestation_lines, gate_of, worst
 from .mdtext import URL, cell, fence, inline, paragraph
 
 LISTED_SUBJECTS = 3  # the table names this many subjects that do not pass, then "and N more"
@@ -30,8 +30,8 @@ LISTED_SUBJECTS = 3  # the table names this many subjects that do not pass, then
 def render_markdown(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
     """Write the summary as GitHub-flavoured Markdown (UTF-8 text, deterministic for the same input)."""
     report = as_digest(findings)
-    blocks = [_heading(report), _context(run), _table(report), *_to_fix(report.full), *_waived(report.full),
-              _footer(run)]
+    blocks = [_heading(report), _context(run), f"**Exit:** {inline(gate_of(report, run).reason)}", _table(report),
+              *_to_fix(report.full), *_waived(report.full), _footer(run)]
     stream.write("\n\n".join(block for block in blocks if block) + "\n")
 
 

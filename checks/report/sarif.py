@@ -34,9 +34,9 @@ from typing import Any, TextIO
 
 from ..findings import Digest, Passed, as_digest, jsonable, ordered
 from ..gate import verdict
-from ..model import CheckSpec, Finding, Remediation, Run, RunIds, Severity, Status
+from ..model import CheckSpec, Finding, GateDecision, Remediation, Run, RunIds, Severity, Status
 from ..text import json_visible
-from .common import run_identity
+from .common import gate_of, run_identity
 from .mdtext import fence, inline, paragraph
 from .sarif_places import Place, Places, host, logical_location
 
@@ -88,7 +88,7 @@ def sarif_log(findings: Digest | Iterable[Finding], run: Run, *, artifact_uri: s
     sarif_run: dict[str, Any] = {
         "tool": {"driver": {"name": "xtcheck", "version": run.tool_version, "rules": rules}},
         "automationDetails": {"id": automation_id(run)},
-        "invocations": [_invocation(run)],
+        "invocations": [_invocation(run, gate_of(report, run))],
         "logicalLocations": [logical_location(place, position) for place in locations],
         "results": results,
         "properties": _run_properties(report, run),
@@ -281,8 +281,9 @@ def _result(finding: Finding, rule_index: int, place: Place, position: Mapping[s
 # -- run metadata -----------------------------------------------------------------------------------------------
 
 
-def _invocation(run: Run) -> dict[str, Any]:
-    invocation: dict[str, Any] = {"executionSuccessful": True}
+def _invocation(run: Run, gate: GateDecision) -> dict[str, Any]:
+    invocation: dict[str, Any] = {"executionSuccessful": True, "exitCode": gate.exit_code,
+                                  "exitCodeDescription": gate.reason}
     if run.started:
         invocation["startTimeUtc"] = run.started
     if run.finished:
@@ -312,4 +313,5 @@ def _run_properties(report: Digest, run: Run) -> dict[str, Any]:
         "verdict": verdict(report.full).value,
         "counts": {status.value: counts[status] for status in Status},
         "waived": len(waived),
+        "gate": gate_of(report, run).reason,
     }

@@ -204,7 +204,8 @@ def test_waivers_for_every_fail_let_the_demo_pass_the_gate(tmp_path: Path, capsy
     out = capsys.readouterr().out
     assert out.count("  WAIVED ") == 4
     assert "waived (real: FAIL): queue mailbox is being retired — Ana" in out
-    assert out.rstrip().endswith("WARN — 48 pass, 4 fail, 3 warn, 0 error, 0 skip, 4 waived")
+    assert out.rstrip().endswith("WARN — 48 pass, 4 fail, 3 warn, 0 error, 0 skip, 4 waived\n"
+                                 "exit 0: nothing fails at any severity; 4 waived")
 
 
 def test_unused_waivers_are_reported_in_console_and_json(

@@ -133,17 +133,21 @@ def test_quiet_shows_only_what_is_not_a_pass_and_the_summary() -> None:
     assert "read-only" not in text
     assert "fix: Point the mailbox at the profile." in text
     assert "blocked by PRF-001" in text
-    assert text.splitlines()[-1] == "FAIL — 6 pass, 3 fail, 1 warn, 1 error, 1 skip"
+    assert text.splitlines()[-2:] == ["FAIL — 6 pass, 3 fail, 1 warn, 1 error, 1 skip",
+                                      "exit 1: 3 findings fail at any severity"]
 
 
 def test_quiet_with_everything_passing_prints_the_summary_only() -> None:
-    assert render(many_passes(3), quiet=True) == "PASS — 3 pass, 0 fail, 0 warn, 0 error, 0 skip\n"
+    assert render(many_passes(3), quiet=True) == ("PASS — 3 pass, 0 fail, 0 warn, 0 error, 0 skip\n"
+                                                  "exit 0: nothing fails at any severity\n")
 
 
-def test_summary_line_has_the_verdict_and_every_count() -> None:
-    assert render(sample_findings()).splitlines()[-1] == "FAIL — 6 pass, 3 fail, 1 warn, 1 error, 1 skip"
+def test_summary_line_has_the_verdict_and_every_count_and_the_last_line_says_why_it_exits_so() -> None:
+    assert render(sample_findings()).splitlines()[-2] == "FAIL — 6 pass, 3 fail, 1 warn, 1 error, 1 skip"
     errors_only = [finding("EXO-002", Status.ERROR, "app"), finding("APP-001", Status.PASS, "app")]
-    assert render(errors_only).splitlines()[-1] == "ERROR — 1 pass, 0 fail, 0 warn, 1 error, 0 skip"
+    assert render(errors_only).splitlines()[-2:] == [
+        "ERROR — 1 pass, 0 fail, 0 warn, 1 error, 0 skip",
+        "exit 3: xtcheck could not decide 1 finding at any severity, and none failed"]
 
 
 def test_completeness_and_attestation_are_reported() -> None:
@@ -182,4 +186,4 @@ def test_a_stream_that_cannot_encode_dashes_gets_ascii() -> None:
     stream = io.TextIOWrapper(raw, encoding="ascii")
     render_console(sample_findings(), make_run(), stream, color=False, quiet=False)
     stream.flush()
-    assert raw.getvalue().decode("ascii").splitlines()[-1] == "FAIL - 6 pass, 3 fail, 1 warn, 1 error, 1 skip"
+    assert raw.getvalue().decode("ascii").splitlines()[-2] == "FAIL - 6 pass, 3 fail, 1 warn, 1 error, 1 skip"

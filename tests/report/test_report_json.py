@@ -43,7 +43,10 @@ def test_an_empty_run_validates_too() -> None:
     document = json.loads(render([], checks=(), completeness=()))
     validate(document)
     assert document["summary"] == {"verdict": "pass", "exit_code": 0,
-                                   "counts": {"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0}}
+                                   "counts": {"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0},
+                                   "gate": {"fail_on": "fail", "min_severity": "info", "counted": 0,
+                                            "below_min_severity": 0, "waived": 0,
+                                            "reason": "exit 0: nothing fails at any severity"}}
 
 
 @pytest.mark.parametrize("findings", [[], sample_findings()], ids=["no findings", "samples"])
@@ -73,7 +76,10 @@ def test_top_level_shape_and_summary() -> None:
     assert document["schema_version"] == "2"
     assert document["tool"] == {"name": "xtcheck", "version": "0.1.0"}
     assert document["summary"] == {"verdict": "fail", "exit_code": 1,
-                                   "counts": {"pass": 6, "fail": 3, "warn": 1, "error": 1, "skip": 1}}
+                                   "counts": {"pass": 6, "fail": 3, "warn": 1, "error": 1, "skip": 1},
+                                   "gate": {"fail_on": "fail", "min_severity": "info", "counted": 4,
+                                            "below_min_severity": 0, "waived": 0,
+                                            "reason": "exit 1: 3 findings fail at any severity"}}
     attestation = document["run"]["attestation"]
     assert attestation["writes_attempted"] == 0
     assert list(attestation["requests"]) == sorted(attestation["requests"])
