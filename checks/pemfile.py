@@ -41,8 +41,8 @@ def read_pem(key: str, path: Path, password: str | None) -> Pem:
         raise ConfigError(f"{key}.path", f"cannot read {path}: {exc.strerror}") from None
     cert, private = _CERT.search(data), _KEY.search(data)
     if cert is None or private is None:
-        missing = "a certificate" if cert is None else "a private key"
-        raise ConfigError(f"{key}.path", f"{path} has no {missing}; put the key and the certificate in one PEM file")
+        missing = "certificate" if cert is None else "private key"
+        raise ConfigError(f"{key}.path", f"{path} holds no {missing}; put the key and the certificate in one PEM file")
     try:
         serialization.load_pem_private_key(private.group(0), password.encode() if password else None)
         x509.load_pem_x509_certificate(cert.group(0))

@@ -107,3 +107,9 @@ def test_the_readme_tables_are_the_commands_output(name: str) -> None:
     assert in_readme(name) == generated(name), (
         f"README's {name} table is stale: run `python tests/readme_tables.py` (it writes `xtcheck "
         f"{' '.join(SECTIONS[name])}` into it)")
+
+
+def test_python_dash_m_checks_is_the_xtcheck_command() -> None:
+    result = subprocess.run([sys.executable, "-m", "checks", "--version"], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert (result.returncode, result.stdout) == (0, run("--version").stdout)

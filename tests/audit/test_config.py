@@ -160,7 +160,7 @@ def test_a_certificate_credential_is_read_and_checked(tmp_path: Path) -> None:
     assert pem is not None and "BEGIN CERTIFICATE" in pem.certificate
     assert "PRIVATE KEY" not in repr(settings)
     (tmp_path / "reader.pem").write_bytes(cert.cert_pem)
-    with pytest.raises(ConfigError, match=r"credentials\[0\].certificate.path: .* has no a private key|has no"):
+    with pytest.raises(ConfigError, match=r"credentials\[0\].certificate.path: .* holds no private key; put"):
         load(write(tmp_path, config), RunOptions(), {})
 
 
