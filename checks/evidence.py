@@ -162,7 +162,7 @@ class Evidence:
             raise
         except Exception as exc:  # a library's surprise must become an `error` finding, never a crash
             detail = traceback.format_exception_only(exc)[-1].strip()
-            failure = ProbeError(f"reading {name} failed unexpectedly: {detail}")
+            failure = ProbeError(f"reading {self.what(name)} failed unexpectedly: {detail}")
             self._settle(name, slot, None, failure)
             raise failure from None
         except BaseException as exc:
@@ -241,8 +241,13 @@ class Evidence:
 
     def _unfinished(self, name: str) -> Unfinished:
         when = f"within the {self._deadline.seconds:g} s deadline" if self._deadline else "before the run stopped"
-        error = self._errors[name] = Unfinished(f"{name} was not read {when}")
+        error = self._errors[name] = Unfinished(f"not read {when}: {self.what(name)}")
         return error
+
+    def what(self, name: str) -> str:
+        """What the evidence `name` is, in the operator's words (the probe's `what`)."""
+        spec = self._probes.get(name)
+        return spec.what if spec is not None and spec.what else name.replace("_", " ")
 
     def _touch(self) -> None:
         self._version += 1

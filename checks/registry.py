@@ -39,6 +39,7 @@ class ProbeSpec:
     params: tuple[str, ...]
     permissions: tuple[Permission, ...] = ()
     lazy: frozenset[str] = frozenset()  # params passed as a call that reads them, for reads made only sometimes
+    what: str = ""  # what it reads, in words an operator knows: "the sync app's service principal in tenant B"
 
     @property
     def eager(self) -> tuple[str, ...]:
@@ -71,10 +72,10 @@ def check(check_id: str, title: str, severity: Severity, *, link: str, remedy: R
     return register
 
 
-def probe(*, permissions: tuple[Permission, ...] = (), lazy: tuple[str, ...] = ()) -> Callable[[F], F]:
-    """Register a probe under its function name; its parameters name what it needs (other probes, seeds). A name in
-    `lazy` comes as a call that reads it: for evidence the probe needs only sometimes, or whose failure it turns
-    into data."""
+def probe(what: str, *, permissions: tuple[Permission, ...] = (), lazy: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Register a probe under its function name; its parameters name what it needs (other probes, seeds). `what`
+    says what it reads in the operator's words (messages name it, never the function). A name in `lazy` comes as a
+    call that reads it: for evidence the probe needs only sometimes, or whose failure it turns into data."""
 
     def register(func: F) -> F:
         name = func.__name__
@@ -83,7 +84,7 @@ def probe(*, permissions: tuple[Permission, ...] = (), lazy: tuple[str, ...] = (
         params = tuple(inspect.signature(func).parameters)
         if not set(lazy) <= set(params):
             raise ValueError(f"probe {name}: lazy {sorted(set(lazy) - set(params))} are not its parameters")
-        PROBES[name] = ProbeSpec(name, func, params, permissions, frozenset(lazy))
+        PROBES[name] = ProbeSpec(name, func, params, permissions, frozenset(lazy), what)
         return func
 
     return register

@@ -209,7 +209,7 @@ def evaluate(snapshot: dict[str, Any], options: RunOptions) -> tuple[AuditResult
     checks = select(catalog, only, options.skip)
     errors = {name: _exception(failure) for name, failure in snapshot["failures"].items()}
     # What was read comes from the snapshot; what is derived from it without a read is derived again.
-    offline = {name: spec if _derived(name) else _absent(name) for name, spec in probes.items()
+    offline = {name: spec if _derived(name) else _absent(name, spec.what) for name, spec in probes.items()
                if name not in values and name not in errors}
     seeds = {**values, "settings": settings, "thresholds": settings.thresholds,
              "now": dt.datetime.fromisoformat(snapshot["now"])}
@@ -279,11 +279,11 @@ def _derived(name: str) -> bool:
     return spec is not None and "apis" not in spec.params
 
 
-def _absent(name: str) -> ProbeSpec:
+def _absent(name: str, what: str) -> ProbeSpec:
     def read() -> NoReturn:
-        raise ProbeError(f"{name} is not in the snapshot (the run that wrote it did not read it)")
+        raise ProbeError(f"{what} (\"{name}\") is not in the snapshot (the run that wrote it did not read it)")
 
-    return ProbeSpec(name, read, ())
+    return ProbeSpec(name, read, (), what=what)
 
 
 def _run(meta: Run) -> dict[str, Any]:

@@ -43,12 +43,12 @@ _ADDRESSES_PER_QUERY = 20
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-@probe(permissions=(READ_PROFILES,))
+@probe("the environment's email server profiles", permissions=(READ_PROFILES,))
 def email_server_profiles(apis: Apis) -> list[dict[str, Any]]:
     return apis.dataverse().get_all("emailserverprofiles", {"$select": PROFILE_COLUMNS}).items
 
 
-@probe()
+@probe("the email server profile to audit")
 def email_server_profile(settings: Settings, email_server_profiles: list[dict[str, Any]]) -> dict[str, Any]:
     """The profile to audit: the configured one (by id or name), or the one cross-tenant OAuth profile."""
     if settings.profile:
@@ -74,7 +74,7 @@ def _brief(profile: dict[str, Any]) -> dict[str, Any]:
     return {"id": profile.get("emailserverprofileid"), "name": profile.get("name")}
 
 
-@probe(permissions=(READ_MAILBOXES, READ_PROFILES), lazy=("email_server_profile",))
+@probe("the mailboxes in scope", permissions=(READ_MAILBOXES, READ_PROFILES), lazy=("email_server_profile",))
 def mailboxes(apis: Apis, settings: Settings, email_server_profile: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The mailboxes in scope: every active, non-forward one on the profile, or the configured addresses.
 
@@ -181,7 +181,7 @@ def _lean(rows: list[dict[str, Any]], shared: dict[str, str]) -> list[dict[str, 
     return rows
 
 
-@probe()
+@probe("the mailboxes' addresses")
 def mailbox_subjects(mailboxes: dict[str, Any]) -> list[str]:
     """Each mailbox row's subject in findings, in the rows' order: its address, or with its name beside it when two
     mailboxes share the address. Read from `mailboxes` once for the five mailbox checks (nothing is requested)."""
@@ -198,14 +198,14 @@ def _address(row: dict[str, Any]) -> str:
         str(address or f"mailbox {row.get('name') or row.get('mailboxid')}")
 
 
-@probe(permissions=(READ_ORGANIZATION,))
+@probe("the environment's organization settings", permissions=(READ_ORGANIZATION,))
 def organization_settings(apis: Apis) -> dict[str, Any]:
     rows = apis.dataverse().get_all(
         "organizations", {"$select": "name,requireapprovalforuseremail,requireapprovalforqueueemail"}).items
     return rows[0] if rows else {}
 
 
-@probe(permissions=(READ_TRACELOGS,))
+@probe("the environment's server-side sync alerts", permissions=(READ_TRACELOGS,))
 def alerts(apis: Apis, thresholds: Thresholds, now: datetime) -> dict[str, Any]:
     """Every warning and error alert of the environment within the lookback: one paged query, never one per mailbox."""
     since = (now - timedelta(days=thresholds.alert_lookback_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -214,7 +214,7 @@ def alerts(apis: Apis, thresholds: Thresholds, now: datetime) -> dict[str, Any]:
     return {"since": since, "rows": page.items, "pages": page.pages}
 
 
-@probe(lazy=("email_server_profile",))
+@probe("when the email server profile was last saved", lazy=("email_server_profile",))
 def profile_modified(email_server_profile: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """When the selected profile was last saved, for the stale-secret forecast; a failed read is data here."""
     try:

@@ -29,7 +29,7 @@ _APP_SELECT = ("id,appId,displayName,signInAudience,passwordCredentials,keyCrede
                "createdDateTime,publisherDomain,disabledByMicrosoftStatus")
 
 
-@probe()
+@probe("tenant B's id")
 def exchange_tenant_id(settings: Settings, apis: Apis) -> str:
     """Tenant B's GUID; a domain in the config is resolved through OIDC discovery (no credentials needed)."""
     if _GUID.fullmatch(settings.exchange_tenant):
@@ -41,7 +41,7 @@ def exchange_tenant_id(settings: Settings, apis: Apis) -> str:
     return found.group(0)
 
 
-@probe(lazy=("email_server_profile",))
+@probe("the sync app's client id", lazy=("email_server_profile",))
 def client_id(settings: Settings, email_server_profile: Callable[[], dict[str, Any]]) -> str:
     """The sync app's client id: configured, or read from the selected email server profile."""
     if settings.client_id:
@@ -54,25 +54,25 @@ def client_id(settings: Settings, email_server_profile: Callable[[], dict[str, A
     return value
 
 
-@probe(permissions=(READ_APPS_B,))
+@probe("the sync app's service principal in tenant B", permissions=(READ_APPS_B,))
 def client_service_principal(apis: Apis, exchange_tenant_id: str, client_id: str) -> dict[str, Any] | None:
     return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{client_id}')",
                                                        {"$select": _SP_SELECT})
 
 
-@probe(permissions=(READ_APPS_B,))
+@probe("Office 365 Exchange Online's service principal in tenant B", permissions=(READ_APPS_B,))
 def exchange_resource_sp(apis: Apis, exchange_tenant_id: str) -> dict[str, Any] | None:
     return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{EXCHANGE_APP_ID}')",
                                                        {"$select": _RESOURCE_SELECT})
 
 
-@probe(permissions=(READ_APPS_B,))
+@probe("Microsoft Graph's service principal in tenant B", permissions=(READ_APPS_B,))
 def graph_resource_sp(apis: Apis, exchange_tenant_id: str) -> dict[str, Any] | None:
     return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{GRAPH_APP_ID}')",
                                                        {"$select": _RESOURCE_SELECT})
 
 
-@probe(permissions=(READ_APPS_B,))
+@probe("the app roles granted to the sync app in tenant B", permissions=(READ_APPS_B,))
 def app_role_assignments(apis: Apis, exchange_tenant_id: str,
                          client_service_principal: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Every application permission consented to the app in tenant B (all pages, or an error)."""
@@ -82,7 +82,7 @@ def app_role_assignments(apis: Apis, exchange_tenant_id: str,
     return apis.graph(exchange_tenant_id).get_all(path).items
 
 
-@probe(permissions=(READ_APPS_HOME,))
+@probe("the sync app's registration", permissions=(READ_APPS_HOME,))
 def application(settings: Settings, apis: Apis, exchange_tenant_id: str, client_id: str,
                 client_service_principal: dict[str, Any] | None) -> dict[str, Any]:
     """The app registration, read in its home tenant: the one the service principal names, else B then A."""
@@ -98,7 +98,7 @@ def application(settings: Settings, apis: Apis, exchange_tenant_id: str, client_
     return {"home_tenant": tenants[0] if len(tenants) == 1 else None, "searched": tenants, "object": None}
 
 
-@probe(permissions=(READ_DOMAINS_B,))
+@probe("tenant B's verified domains", permissions=(READ_DOMAINS_B,))
 def tenant_domains(apis: Apis, exchange_tenant_id: str) -> dict[str, Any]:
     """Tenant B's verified domains: /domains (Domain.Read.All), else /organization (Organization.Read.All)."""
     graph = apis.graph(exchange_tenant_id)

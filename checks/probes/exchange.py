@@ -22,7 +22,7 @@ MANAGE_AS_APP = Permission("Exchange Online", "Exchange.ManageAsApp + View-Only 
 _FIELDS = ("EwsEnabled", "EwsAllowedAppIDs", "EwsApplicationAccessPolicy", "EwsAllowList", "EwsBlockList")
 
 
-@probe(permissions=(MANAGE_AS_APP,), lazy=("exchange_tenant_id",))
+@probe("tenant B's Exchange organization config", permissions=(MANAGE_AS_APP,), lazy=("exchange_tenant_id",))
 def org_config(settings: Settings, apis: Apis, exchange_tenant_id: Callable[[], str]) -> dict[str, Any]:
     """{"source": "export" | "admin-api" | None, "config": the EWS settings or None, "reason": why not read}."""
     if settings.org_config_export is not None:

@@ -177,7 +177,7 @@ def test_a_check_whose_evidence_is_not_in_the_snapshot_is_an_error(demo_snapshot
     result, _ = snapshot.evaluate(snapshot.read(partial), RunOptions(only=frozenset({"MBX-005", "MBX-002"})))
     by_check = {f.check_id: f for f in result.findings if f.check_id == "MBX-005"}
     assert by_check["MBX-005"].status is Status.ERROR
-    assert "tenant_domains is not in the snapshot" in by_check["MBX-005"].message
+    assert 'tenant B\'s verified domains ("tenant_domains") is not in the snapshot' in by_check["MBX-005"].message
     assert {f.status for f in result.findings if f.check_id == "MBX-002"} == {Status.PASS, Status.FAIL}
 
 
@@ -218,4 +218,5 @@ def test_evaluate_only_runs_the_snapshots_checks_unless_asked(tmp_path: Path,
     assert main(["evaluate", str(path), "-q"]) == 0
     assert main(["evaluate", str(path), "-q", "--only", "MBX-002"]) == 3
     out = capsys.readouterr().out
-    assert "ERR  MBX-002  mailboxes — could not read what this check needs: mailboxes is not in the snapshot" in out
+    assert ("ERR  MBX-002  mailboxes — could not read what this check needs: the mailboxes in scope (\"mailboxes\") "
+            "is not in the snapshot") in out
