@@ -16,6 +16,7 @@ from .errors import ConfigError, XtcheckError
 from .exits import EXIT_USAGE
 from .model import CheckSpec
 from .settings import Settings
+from .text import visible_line
 
 _INDENT = " " * 10  # under the title, past "APP-001  high      "
 
@@ -63,13 +64,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
     query = " ".join(args.query).strip()
     entry = knowledge.lookup(query)
     if entry is None:
-        suggestions = knowledge.near(query)
-        print(f"xtcheck: nothing known about {query!r}", file=sys.stderr)
+        suggestions = knowledge.near(query[:_ECHOED * 10])  # a pasted log is matched by its start, not its megabytes
+        print(f"xtcheck: nothing known about {_echo(query)}", file=sys.stderr)
         if suggestions:
             print(f"did you mean: {', '.join(suggestions)}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE  # not a verdict: 1 means a check failed
     print(knowledge.render(entry))
     return 0
+
+
+_ECHOED = 80  # characters of what the user typed that a message repeats
+
+
+def _echo(text: str) -> str:
+    """What the user typed, as a message may repeat it: one visible line, cut after _ECHOED characters."""
+    shown = visible_line(text[:_ECHOED])
+    return repr(shown) + (f" (and {len(text) - _ECHOED:,} more characters)" if len(text) > _ECHOED else "")
 
 
 def permission_table() -> str:

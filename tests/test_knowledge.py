@@ -297,3 +297,13 @@ def test_no_code_belongs_to_two_entries() -> None:
         for code in entry.codes:
             assert code not in seen, (code, seen.get(code), entry.key)
             seen[code] = entry.key
+
+
+def test_explain_repeats_what_it_did_not_know_as_one_short_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from checks.cli import main
+
+    assert main(["explain", "x" * 100_000]) == 2
+    err = capsys.readouterr().err
+    assert err == f"xtcheck: nothing known about {'x' * 80!r} (and 99,920 more characters)\n"
+    assert main(["explain", "AADSTS9\n::error::forged"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == "xtcheck: nothing known about 'AADSTS9\\\\n::error::forged'"
