@@ -13,6 +13,7 @@ from typing import NoReturn
 from . import __version__
 from .exits import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .model import Severity
+from .terminal import COLOR_CHOICES
 
 __all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
 
@@ -127,9 +128,14 @@ def _add_doctor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def _report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="console", metavar="LIST",
-                        help="comma-separated: console, json, junit (console is always printed; default: console)")
-    parser.add_argument("--output-dir", default="reports", metavar="DIR",
-                        help="where json and junit reports are written (default: reports/)")
+                        help="comma-separated: console, json, junit, html, markdown, sarif (the console report is "
+                             "printed unless a report goes to stdout; default: console)")
+    parser.add_argument("--output-dir", "--output", "-o", default="reports", metavar="DIR",
+                        help="where the file reports are written (default: reports/); '-' writes the one file format "
+                             "asked for to stdout, and nothing else goes there")
+    parser.add_argument("--color", choices=COLOR_CHOICES, default="auto",
+                        help="colour the console report: auto (default: on a terminal, unless NO_COLOR is set or "
+                             "TERM=dumb; FORCE_COLOR turns it on), always, never")
     parser.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
                         help="exit 1 on a fail (default), or also on a warn")
     parser.add_argument("--only", metavar="IDS", help="run only these checks or areas, e.g. APP-004,EXO")

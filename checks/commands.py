@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from .audit import DEFAULT_TIMEOUT, audit
 from .config import load
@@ -22,6 +22,7 @@ from .gate import decide
 from .model import AuditResult
 from .progress import ProgressLine
 from .settings import FORMATS, RunOptions, Settings
+from .terminal import line_width, use_color
 from .text import visible_line
 
 if TYPE_CHECKING:  # the reporters and the waiver schema load after the audit's reads, not before its first request
@@ -37,16 +38,25 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         raise ConfigError("--only", "no check id given; name ids or area prefixes, such as --only MBX-004,APP "
                           "(`xtcheck checks` lists them)")
     waivers, save_evidence = getattr(args, "waivers", None), getattr(args, "save_evidence", None)
+    files = [f for f in formats if f != "console"]
+    if args.output_dir == "-" and len(files) != 1:
+        raise ConfigError("--output", "'-' writes one file format to stdout: name exactly one, for example "
+                          "--format json --output -")
     return RunOptions(
         formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
         only=frozenset(_ids(args.only)), skip=frozenset(_ids(args.skip)), verbosity=args.verbose - args.quiet,
         min_severity=getattr(args, "min_severity", "info"), waivers=Path(waivers) if waivers else None,
-        save_evidence=Path(save_evidence) if save_evidence else None,
+        save_evidence=Path(save_evidence) if save_evidence else None, color=getattr(args, "color", "auto"),
     )
 
 
 def _ids(text: str | None) -> list[str]:
     return [i.strip().upper() for i in (text or "").split(",") if i.strip()]
+
+
+def _chatter(options: RunOptions) -> TextIO:
+    """Where a command's own words go: stdout, or stderr when stdout is the report (`--output -`)."""
+    return sys.stderr if options.to_stdout else sys.stdout
 
 
 def cmd_audit(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -110,13 +120,14 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
     findings, unused = apply_waivers(result.findings, waivers, dt.datetime.now(dt.UTC).date())
     result = dataclasses.replace(result, findings=findings,
                                  run=dataclasses.replace(result.run, unused_waivers=unused))
-    color = sys.stdout.isatty() and "NO_COLOR" not in environ
     options = settings.run
     report = Digest.of(result.findings)  # sorted once, shared by every format
     decision = decide(report.full, options.fail_on, options.min_severity)  # a pass never gates
     result = dataclasses.replace(result, run=dataclasses.replace(result.run, gate=decision))
-    render_console(report, result.run, sys.stdout, color=color, quiet=options.verbosity < 0,
-                   verbose=options.verbosity > 0)
+    if not options.to_stdout:  # with `--output -`, stdout is the one report asked for
+        render_console(report, result.run, sys.stdout, color=use_color(options.color, sys.stdout, environ),
+                       quiet=options.verbosity < 0, verbose=options.verbosity > 0,
+                       width=line_width(sys.stdout, environ))
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary:  # a GitHub Actions job: the Markdown summary goes on the run's page
         from .report.markdown import write_step_summary
@@ -129,8 +140,13 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
 
 
 def _write_files(result: AuditResult, report: Digest, settings: Settings) -> int | None:
-    """Write the file reports; EXIT_USAGE when they cannot be written, else None."""
+    """Write the file reports (or the one asked for to stdout); EXIT_USAGE when they cannot be written, else None."""
     formats = [f for f in settings.run.formats if f != "console"]
+    if formats and settings.run.to_stdout:
+        from .report import REPORTERS
+
+        REPORTERS[formats[0]](report, result.run, sys.stdout)
+        return None
     if formats:
         from .report import write_reports
 
@@ -161,7 +177,7 @@ def cmd_evaluate(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if options.verbosity >= 0:
         tool = saved["tool"]
         print(visible_line(f"xtcheck evaluate: evidence read by {tool['name']} {tool['version']} at {saved['now']}, "
-                           "evaluated offline") + "\n")
+                           "evaluated offline") + "\n", file=_chatter(options))
     try:
         return present(result, settings, waivers, environ)
     finally:
@@ -216,7 +232,8 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return EXIT_USAGE
     with cloud:
         if options.verbosity >= 0:
-            print(f"xtcheck demo: auditing the sandbox scenario '{args.scenario}' — {cloud.scenario['summary']}\n")
+            print(f"xtcheck demo: auditing the sandbox scenario '{args.scenario}' — {cloud.scenario['summary']}\n",
+                  file=_chatter(options))
         settings = load(cloud.write_config(), options, {})
         return report(settings, environ, timeout=args.timeout)
 

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from . import registry
-from .commands import run_options
+from .commands import environment, run_options
 from .config import load
 from .errors import ConfigError, XtcheckError
 from .exits import EXIT_USAGE
 from .model import CheckSpec
 from .settings import Settings
+from .terminal import line_width
 from .text import visible_line
 
 _INDENT = " " * 10  # under the title, past "APP-001  high      "
@@ -37,9 +38,11 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def _describe(spec: CheckSpec) -> None:
-    """A check's rationale, where it lives, what it guards and needs, each paragraph indented under its title."""
+    """A check's rationale, where it lives, what it guards and needs, each paragraph indented under its title and
+    wrapped to the terminal (110 columns into a file or a pipe)."""
+    width = line_width(sys.stdout, environment()) or 110
     for paragraph in spec.rationale.split("\n\n"):
-        print(textwrap.fill(" ".join(paragraph.split()), width=110, initial_indent=_INDENT,
+        print(textwrap.fill(" ".join(paragraph.split()), width=width, initial_indent=_INDENT,
                             subsequent_indent=_INDENT))
     print(f"{_INDENT}guards the {spec.link} link; defined in {spec.func.__module__.replace('.', '/')}.py")
     for permission in spec.permissions:

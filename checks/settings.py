@@ -119,6 +119,12 @@ class RunOptions:
     min_severity: str = "info"  # findings below this severity are reported but do not change the exit code
     waivers: Path | None = None  # the waiver file (--waivers)
     save_evidence: Path | None = None  # where to write the evidence snapshot (--save-evidence)
+    color: str = "auto"  # --color: auto, always, never (checks/terminal.py)
+
+    @property
+    def to_stdout(self) -> bool:
+        """`--output -`: the one file format asked for goes to stdout, and nothing else does."""
+        return str(self.output_dir) == "-"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Iterable
 from itertools import groupby
 from typing import TextIO
@@ -31,8 +33,9 @@ _INDENT = " " * 7  # under the finding's text, past "  TAG "
 
 
 def render_console(findings: Digest | Iterable[Finding], run: Run, stream: TextIO, *, color: bool, quiet: bool,
-                   verbose: bool = False) -> None:
-    """Write the human report to `stream`; ANSI colour only when `color`, never wrapping or truncating."""
+                   verbose: bool = False, width: int | None = None) -> None:
+    """Write the human report to `stream`: ANSI colour only when `color`; prose wrapped at `width` (a terminal's),
+    commands and links never (they must stay pasteable); nothing is ever truncated."""
     findings = as_digest(findings)
     paint = Painter(color, unicode_ok(stream))
     lines: list[str] = []
@@ -51,7 +54,35 @@ def render_console(findings: Digest | Iterable[Finding], run: Run, stream: TextI
         lines.append("")
     lines.append(summary_line(findings, paint))
     lines.append(gate_of(findings, run).reason)  # the last line: why the command exits as it does
+    if width is not None:
+        lines = [folded for line in lines for folded in fold(line, width)]
     stream.write(encodable("\n".join(lines) + "\n", stream))
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_TAG = re.compile(r"(?:\x1b\[[0-9;]*m)?(?:PASS|FAIL|WARN|ERR |SKIP|WAIVED)(?:\x1b\[0m)? ")
+_WHOLE = ("$ ", "see ", "https://", "http://")  # what is pasted: wrapped, it would no longer work
+
+
+def fold(line: str, width: int) -> list[str]:
+    """`line` as lines of at most `width` visible characters: a finding's text hangs under its text, other prose
+    two columns in; a command or a link stays whole, however long."""
+    visible = _ANSI.sub("", line)
+    if len(visible) <= width:
+        return [line]
+    spaces = line[:len(line) - len(line.lstrip(" "))]
+    tagged = _TAG.match(line, len(spaces))
+    tag = tagged.group() if tagged else ""
+    lead = spaces + tag
+    body = line[len(lead):]
+    if body.startswith(_WHOLE):
+        return [line]
+    hang = " " * (len(_ANSI.sub("", lead)) if tag else len(spaces) + 2)
+    parts = textwrap.wrap(body, width=width, initial_indent=" " * len(_ANSI.sub("", lead)), subsequent_indent=hang,
+                          break_long_words=False, break_on_hyphens=False)
+    if not parts:
+        return [line]
+    return [lead + parts[0].lstrip(" "), *parts[1:]]
 
 
 def summary_line(findings: Digest | Iterable[Finding], paint: Painter | None = None) -> str:
