@@ -45,7 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     _add_evaluate(commands)
     _add_diff(commands)
     _add_sandbox(commands)
+    _add_completion(commands)
     return parser
+
+
+def _add_completion(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    completion = commands.add_parser(
+        "completion", help="print a shell completion script (bash, zsh, fish)",
+        description="Print the completion script for your shell: commands, options, their values and file names "
+                    "complete on TAB.",
+        epilog="install:\n  bash: xtcheck completion bash > ~/.local/share/bash-completion/completions/xtcheck\n"
+               "  zsh:  xtcheck completion zsh > ~/.zfunc/_xtcheck  (or: source <(xtcheck completion zsh))\n"
+               "  fish: xtcheck completion fish > ~/.config/fish/completions/xtcheck.fish",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete in")
 
 
 def _gate_options(parser: argparse.ArgumentParser, *, save: bool) -> None:
@@ -228,6 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "completion":
+        from .completion import script
+
+        sys.stdout.write(script(parser, args.shell))
+        return EXIT_OK
     from .memory import tune_for_large_runs
 
     tune_for_large_runs()
