@@ -12,7 +12,6 @@ import pytest
 from checks.cli import _parser
 from checks.completion import script
 
-
 BASH = shutil.which("bash") or "/bin/bash"
 
 
