@@ -1,4 +1,5 @@
-"""The README's generated tables: each is the output of an xtcheck command between two markers, never typed by hand.
+"""The README's generated tables and samples: each is the output of an xtcheck command between two markers, never
+typed by hand.
 
 Run `python tests/readme_tables.py` after changing a check, a probe's permissions or a scenario: it rewrites every
 marked table from the commands. tests/test_cli.py only compares."""
@@ -16,7 +17,10 @@ SECTIONS = {
     "checks": ("checks", "--markdown"),
     "permissions": ("checks", "--permissions"),
     "scenarios": ("sandbox", "list", "--markdown"),
+    # a real run of the demo, two checks of it: no dates or ports in them, so the sample is the same every day
+    "demo-sample": ("demo", "-q", "--color", "never", "--only", "EXO-005,MBX-006"),
 }
+SAMPLES = {"demo-sample"}  # shown as they print, in a code block; their commands exit with the run's own code
 
 
 def generated(name: str) -> str:
@@ -24,8 +28,11 @@ def generated(name: str) -> str:
     from checks.cli import main
 
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         code = main(list(SECTIONS[name]))
+    if name in SAMPLES:
+        return f"```\n$ xtcheck {' '.join(a for a in SECTIONS[name] if a not in ('--color', 'never'))}\n" \
+               f"{out.getvalue()}```\n"
     if code != 0:
         raise RuntimeError(f"xtcheck {' '.join(SECTIONS[name])} exited {code}")
     return out.getvalue()
