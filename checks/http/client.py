@@ -139,14 +139,16 @@ class Http:
 
     def __init__(self, login_origin: str, ca_bundle: Path | None = None, *,
                  options: HttpOptions | None = None, transport: httpx.BaseTransport | None = None,
-                 retry: RetryPolicy | None = None, exchange_admin_origin: str | None = None,
-                 per_host: int = PER_HOST, on_response: ResponseHook | None = None) -> None:
-        """`exchange_admin_origin` is set only when the operator opted in to the Exchange admin API (Get- only)."""
+                 retry: RetryPolicy | None = None, graph_origin: str | None = None,
+                 exchange_admin_origin: str | None = None, per_host: int = PER_HOST,
+                 on_response: ResponseHook | None = None) -> None:
+        """`graph_origin` is the only host a `$batch` of GETs may go to; `exchange_admin_origin` is set only when the
+        operator opted in to the Exchange admin API (Get- only)."""
         options = options or HttpOptions()
         self.log = RequestLog()
         base = transport or httpx.HTTPTransport(verify=tls_context(ca_bundle))
         self._limit = HostLimit(base, per_host, on_response)
-        guard = ReadOnlyGuard(self._limit, login_origin, self.log, exchange_admin_origin)
+        guard = ReadOnlyGuard(self._limit, login_origin, self.log, exchange_admin_origin, graph_origin)
         self._transport = RetryTransport(guard, retry or RetryPolicy.configured(options))
         self._timeout = httpx.Timeout(options.connect_timeout, read=options.read_timeout)
         self._clients: list[httpx.Client] = []
