@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import NotFound, PermissionDenied, ProbeError, Throttled
+from .answers import RejectedAnswer, not_data
 from .auth import describe_transport
 
 MAX_PAGES = 10_000  # a loop guard: a server that keeps sending nextLinks is broken, not large
@@ -48,6 +49,8 @@ class Api:
         url = f"{self.root}/{path.lstrip('/')}"
         try:
             response = self._client.get(url)
+        except RejectedAnswer as exc:
+            raise ProbeError(f"{self.service}: {exc}") from None
         except httpx.TransportError as exc:
             raise ProbeError(f"cannot reach {self.service} at {urlsplit(url).netloc}: {describe_transport(exc)}") \
                 from None
@@ -116,6 +119,8 @@ class Api:
             headers["client-request-id"] = str(uuid.uuid4())
         try:
             return self._client.request(method, url, params=params, json=body, headers=headers)
+        except RejectedAnswer as exc:  # an answer too large, too slow or not data: its message says which and why
+            raise ProbeError(f"{self.service}: {exc}") from None
         except httpx.TransportError as exc:
             raise ProbeError(f"cannot reach {self.service} at {_netloc(url)}: {describe_transport(exc)}") from None
 
@@ -141,8 +146,12 @@ def _value(body: dict[str, Any], service: str) -> list[dict[str, Any]]:
 
 
 def _json(response: httpx.Response, service: str) -> dict[str, Any]:
+    """The body of a 200 JSON answer; anything else (an error, a redirect, a 204, HTML) is a ProbeError."""
     if response.status_code >= 400:
         raise _error(response, service)
+    problem = not_data(response)
+    if problem is not None:
+        raise ProbeError(f"{service} {problem}; the read is incomplete", status=response.status_code)
     try:
         body = response.json()
     except ValueError:
