@@ -26,6 +26,7 @@ import msal
 from .. import redact
 from ..errors import AuthError, WriteRefused
 from ..settings import Credential, Secret, Settings
+from ..text import one_line, visible
 from .answers import RejectedAnswer
 from .client import Http
 from .signin import (
@@ -200,8 +201,9 @@ def _target(exc: httpx.TransportError, fallback: str) -> str:
 
 
 def _to_stderr(message: str) -> None:
-    """The device code prompt: stderr, so stdout stays the report (a pipe to a file or another tool)."""
-    sys.stderr.write(f"{message}\n")  # one write: prompts from two threads never share a line
+    """The device code prompt: stderr, so stdout stays the report (a pipe to a file or another tool). One line of
+    visible characters that starts with `xtcheck: `: the login service's text can never start a line of its own."""
+    sys.stderr.write(f"{one_line(visible(message))}\n")  # one write: prompts from two threads never share a line
     sys.stderr.flush()
 
 
