@@ -46,7 +46,8 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, t
     checks = select(catalog, settings.run.only, settings.run.skip)
     admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
     http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, transport=transport,
-                exchange_admin_origin=admin_api, on_response=progress.response if progress else None)
+                graph_origin=settings.cloud.graph, exchange_admin_origin=admin_api,
+                on_response=progress.response if progress else None)
     tokens = Tokens(settings, http)
     seeds = {"settings": settings, "thresholds": settings.thresholds, "now": started,
              "apis": Apis(settings, http, tokens)}

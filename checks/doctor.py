@@ -74,12 +74,15 @@ def optional_roles(checks: Sequence[CheckSpec]) -> set[str]:
     return {_role(p) for spec in checks for p in spec.permissions if p.optional}
 
 
-def examine(settings: Settings, exchange_tenant: str) -> list[IdentityReport]:
+def examine(settings: Settings, exchange_tenant: str, *, deadline: float | None = None) -> list[IdentityReport]:
+    """Sign in as every reader and compare; `deadline` (time.monotonic()) is when the command must be done: a
+    sign-in still waiting then (a server sending a byte now and then) fails, and so does every one after it."""
     catalog, _ = registry.load()
     checks = select(catalog, settings.run.only, settings.run.skip)
     places, optional = needs_by_place(checks), optional_roles(checks)
     admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
-    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, exchange_admin_origin=admin_api)
+    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, graph_origin=settings.cloud.graph,
+                exchange_admin_origin=admin_api, run_deadline=deadline)
     tokens = Tokens(settings, http)
     try:
         reports = [_examine(settings, tokens, c, places, exchange_tenant) for c in settings.credentials]

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from . import registry
+from .audit import DEFAULT_TIMEOUT
 from .commands import environment, run_options
 from .config import load
 from .errors import ConfigError, XtcheckError
@@ -17,7 +19,7 @@ from .exits import EXIT_USAGE
 from .model import CheckSpec
 from .settings import Settings
 from .terminal import line_width
-from .text import visible_line
+from .text import one_line, visible, visible_line
 
 _INDENT = " " * 10  # under the title, past "APP-001  high      "
 
@@ -104,39 +106,53 @@ def _and(items: list[str]) -> str:
 
 
 def cmd_doctor(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    """Preflight: can each reader sign in, and do its tokens carry what the selected checks need (and no more)?"""
+    """Preflight: can each reader sign in, and do its tokens carry what the selected checks need (and no more)?
+    Every request ends by the command's deadline (`--timeout` where the parser offers it, else the audit's default),
+    and every line is escaped: roles, errors and ids come from servers."""
     from .doctor import examine, grant_commands
 
+    deadline = time.monotonic() + float(getattr(args, "timeout", DEFAULT_TIMEOUT))
     try:
         settings = load(Path(args.config), run_options(args), environ)
-        exchange = _exchange_tenant_id(settings)
+        exchange = _exchange_tenant_id(settings, deadline)
     except (ConfigError, XtcheckError) as exc:
-        print(f"xtcheck: {exc}", file=sys.stderr)
+        print(f"xtcheck: {_shown(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    reports = examine(settings, exchange)
+    reports = examine(settings, exchange, deadline=deadline)
     for report in reports:
         credential = report.credential
-        print(f"reader {credential.client_id} in {report.tenant_label} ({credential.tenant_id}), {credential.key}")
+        _say(f"reader {credential.client_id} in {report.tenant_label} ({credential.tenant_id}), {credential.key}")
         if not report.signed_in:
-            print(f"  cannot sign in: {report.error}")
+            _say(f"  cannot sign in: {report.error}")
             continue
-        print(f"  carries    {', '.join(report.carried) or 'no roles'}")
+        _say(f"  carries    {', '.join(report.carried) or 'no roles'}")
         for role, ids in sorted(report.needed.items()):
-            print(f"  needs      {role} for {', '.join(sorted(set(ids)))}")
+            _say(f"  needs      {role} for {', '.join(sorted(set(ids)))}")
         for role in report.missing:
-            print(f"  MISSING    {role}")
+            _say(f"  MISSING    {role}")
         for command in grant_commands(report, exchange, settings.cloud.login):
-            print(f"             {command}")
+            _say(f"             {command}")
         for role in report.excessive:
-            print(f"  EXCESSIVE  {role}: a write permission; xtcheck only reads, remove it from this identity")
+            _say(f"  EXCESSIVE  {role}: a write permission; xtcheck only reads, remove it from this identity")
         for note in report.notes:
-            print(f"  note       {note}")
+            _say(f"  note       {note}")
     if any(not r.signed_in for r in reports):
         return 3
     return 1 if any(r.missing or r.excessive for r in reports) else 0
 
 
-def _exchange_tenant_id(settings: Settings) -> str:
+def _shown(text: str) -> str:
+    """Server text (roles, error descriptions, ids) as one line of visible characters: no escape sequence, no line
+    break that could start a forged line (a `::error::` workflow command, a fake verdict)."""
+    return one_line(visible(text))
+
+
+def _say(line: str) -> None:
+    """One line of doctor's report on stdout; each begins with our own words, so server text never starts a line."""
+    print(_shown(line))
+
+
+def _exchange_tenant_id(settings: Settings, deadline: float) -> str:
     import re
 
     if re.fullmatch(r"[0-9a-f-]{36}", settings.exchange_tenant):
@@ -146,7 +162,8 @@ def _exchange_tenant_id(settings: Settings) -> str:
     from .http.client import Http
     from .probes.discovery import exchange_tenant_discovery
 
-    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http)
+    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, graph_origin=settings.cloud.graph,
+                run_deadline=deadline)
     try:
         found = exchange_tenant_discovery(settings, Apis(settings, http, Tokens(settings, http)))
     finally:

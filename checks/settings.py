@@ -104,6 +104,9 @@ class HttpOptions:
     connect_timeout: float = 10.0  # seconds to open a connection (TCP and TLS) and to send a request
     read_timeout: float = 30.0  # seconds a server may stay silent while answering
     dataverse_page_size: int = 5000  # rows per Dataverse page asked for (Prefer: odata.maxpagesize)
+    request_timeout: float = 120.0  # seconds one request may take in all, retries and a dripping answer included
+    max_response_mb: int = 64  # the largest answer read, in MiB (a 5,000-row Dataverse page is about 4 MiB)
+    max_run_mb: int = 2048  # every answer of the run together, in MiB (100,000 mailboxes and their users: 120 MiB)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import NotFound, PermissionDenied, ProbeError, Throttled
+from .answers import RejectedAnswer, not_data
 from .auth import describe_transport
 
 MAX_PAGES = 10_000  # a loop guard: a server that keeps sending nextLinks is broken, not large
@@ -48,6 +49,8 @@ class Api:
         url = f"{self.root}/{path.lstrip('/')}"
         try:
             response = self._client.get(url)
+        except RejectedAnswer as exc:
+            raise ProbeError(f"{self.service}: {exc}") from None
         except httpx.TransportError as exc:
             raise ProbeError(f"cannot reach {self.service} at {urlsplit(url).netloc}: {describe_transport(exc)}") \
                 from None
@@ -79,18 +82,23 @@ class Api:
     def pages(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Each page's items in turn, following @odata.nextLink verbatim, so a caller can keep what it needs of a
         large collection instead of all of it; a failed page raises, and the read is incomplete."""
+        first = f"{self.root}/{path.lstrip('/')}"
         body = self.get(path, params)
         yield _value(body, self.service)
-        pages = 1
+        seen = {_page_key(first, params)}
         while (link := body.get("@odata.nextLink")) is not None:
-            if pages >= MAX_PAGES:
+            if len(seen) >= MAX_PAGES:
                 raise ProbeError(f"{self.service} kept sending next pages after {MAX_PAGES}; the read is incomplete")
             if not same_origin(str(link), self.root):  # the token is for this service only: never sent elsewhere
                 raise ProbeError(f"{self.service} named a next page on another host ({_netloc(str(link))}); it was "
                                  "not followed, so the read is incomplete")
+            if _page_key(str(link), None) in seen:  # a loop: the same pages again and again, never an end
+                raise ProbeError(f"{self.service} named a page it had already sent as the next page of "
+                                 f"{urlsplit(first).path} (after {len(seen)} page{'s' if len(seen) > 1 else ''}); "
+                                 "following it would loop, so the read stops and is incomplete")
+            seen.add(_page_key(str(link), None))
             body = self._get(str(link), None)
             yield _value(body, self.service)
-            pages += 1
 
     def _get(self, url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
         return _json(self._authorized("GET", url, params, None), self.service)
@@ -116,6 +124,8 @@ class Api:
             headers["client-request-id"] = str(uuid.uuid4())
         try:
             return self._client.request(method, url, params=params, json=body, headers=headers)
+        except RejectedAnswer as exc:  # an answer too large, too slow or not data: its message says which and why
+            raise ProbeError(f"{self.service}: {exc}") from None
         except httpx.TransportError as exc:
             raise ProbeError(f"cannot reach {self.service} at {_netloc(url)}: {describe_transport(exc)}") from None
 
@@ -140,9 +150,21 @@ def _value(body: dict[str, Any], service: str) -> list[dict[str, Any]]:
     return value
 
 
+def _page_key(url: str, params: Mapping[str, str] | None) -> str:
+    """A page's URL as it is sent, so that a link back to an earlier page is recognised however it was written."""
+    try:
+        return str(httpx.URL(url, params=params) if params else httpx.URL(url))  # params=None would drop the query
+    except httpx.InvalidURL:
+        return url
+
+
 def _json(response: httpx.Response, service: str) -> dict[str, Any]:
+    """The body of a 200 JSON answer; anything else (an error, a redirect, a 204, HTML) is a ProbeError."""
     if response.status_code >= 400:
         raise _error(response, service)
+    problem = not_data(response)
+    if problem is not None:
+        raise ProbeError(f"{service} {problem}; the read is incomplete", status=response.status_code)
     try:
         body = response.json()
     except ValueError:

@@ -26,6 +26,8 @@ import msal
 from .. import redact
 from ..errors import AuthError, WriteRefused
 from ..settings import Credential, Secret, Settings
+from ..text import one_line, visible
+from .answers import RejectedAnswer
 from .client import Http
 from .signin import (
     Confidential,
@@ -96,6 +98,9 @@ class Tokens:
                 client.forget(refused)
             try:
                 result = client.acquire(resource)
+            except RejectedAnswer as exc:  # not data, too large or too slow: the message says which
+                raise AuthError(f"sign-in of {who} to tenant {credential.tenant_id} failed: {exc}",
+                                tenant=credential.tenant_id, client_id=credential.client_id) from None
             except httpx.TransportError as exc:
                 raise AuthError(f"cannot reach {_target(exc, client.endpoint)}: {describe_transport(exc)}",
                                 tenant=credential.tenant_id, client_id=credential.client_id) from None
@@ -174,6 +179,9 @@ class Tokens:
             raise AuthError(f"tenant {credential.tenant_id} was not found at {cloud.login} "
                             f"({'AADSTS' + code.group(1) if code else cause}); check the tenant id and the cloud",
                             code=int(code.group(1)) if code else None, tenant=credential.tenant_id) from None
+        except RejectedAnswer as exc:
+            raise AuthError(f"sign-in to tenant {credential.tenant_id} could not start: {exc}",
+                            tenant=credential.tenant_id) from None
         except httpx.TransportError as exc:
             raise AuthError(f"cannot reach {cloud.login}: {describe_transport(exc)}",
                             tenant=credential.tenant_id) from None
@@ -200,8 +208,9 @@ def _target(exc: httpx.TransportError, fallback: str) -> str:
 
 
 def _to_stderr(message: str) -> None:
-    """The device code prompt: stderr, so stdout stays the report (a pipe to a file or another tool)."""
-    sys.stderr.write(f"{message}\n")  # one write: prompts from two threads never share a line
+    """The device code prompt: stderr, so stdout stays the report (a pipe to a file or another tool). One line of
+    visible characters that starts with `xtcheck: `: the login service's text can never start a line of its own."""
+    sys.stderr.write(f"{one_line(visible(message))}\n")  # one write: prompts from two threads never share a line
     sys.stderr.flush()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from ..settings import HttpOptions
+from .bounds import Bounds, Network
 from .guard import ReadOnlyGuard, RequestLog
 from .msalhttp import MsalHttpClient
 from .retry import RetryPolicy, RetryTransport
@@ -133,21 +134,26 @@ class _Body(httpx.SyncByteStream):
 class Http:
     """Builds every client xtcheck uses. Pass `transport` to put something else under the guard (tests do).
 
-    Every client shares one transport stack: retries, then the read-only guard, then the per-host bound, then the
-    network. `options` are the config's timeouts and retries; `retry`, when given, replaces the retries (tests use
-    waits finer than the config offers). `on_response` hears of every response read to the end (progress)."""
+    Every client shares one transport stack: retries and the run's bounds, then the read-only guard, then the
+    per-host bound, then the network. `options` are the config's timeouts, retries and caps; `retry`, when given,
+    replaces the retries (tests use waits finer than the config offers). `on_response` hears of every response read
+    to the end (progress)."""
 
     def __init__(self, login_origin: str, ca_bundle: Path | None = None, *,
                  options: HttpOptions | None = None, transport: httpx.BaseTransport | None = None,
-                 retry: RetryPolicy | None = None, exchange_admin_origin: str | None = None,
-                 per_host: int = PER_HOST, on_response: ResponseHook | None = None) -> None:
-        """`exchange_admin_origin` is set only when the operator opted in to the Exchange admin API (Get- only)."""
+                 retry: RetryPolicy | None = None, graph_origin: str | None = None,
+                 exchange_admin_origin: str | None = None, per_host: int = PER_HOST,
+                 on_response: ResponseHook | None = None, run_deadline: float | None = None) -> None:
+        """`graph_origin` is the only host a `$batch` of GETs may go to; `exchange_admin_origin` is set only when the
+        operator opted in to the Exchange admin API (Get- only); `run_deadline` (time.monotonic()) is when the
+        command must be done: no request outlives it."""
         options = options or HttpOptions()
         self.log = RequestLog()
-        base = transport or httpx.HTTPTransport(verify=tls_context(ca_bundle))
+        base = transport or Network(tls_context(ca_bundle))
         self._limit = HostLimit(base, per_host, on_response)
-        guard = ReadOnlyGuard(self._limit, login_origin, self.log, exchange_admin_origin)
-        self._transport = RetryTransport(guard, retry or RetryPolicy.configured(options))
+        guard = ReadOnlyGuard(self._limit, login_origin, self.log, exchange_admin_origin, graph_origin)
+        self._transport = RetryTransport(guard, retry or RetryPolicy.configured(options),
+                                         Bounds(options, run_deadline))
         self._timeout = httpx.Timeout(options.connect_timeout, read=options.read_timeout)
         self._clients: list[httpx.Client] = []
         self._lock = threading.Lock()

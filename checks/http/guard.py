@@ -20,9 +20,11 @@ _ADMIN_API_PATH = re.compile(r"^/adminapi/(?:beta|v2\.0)/[^/]+/InvokeCommand$")
 METHOD_OVERRIDES = ("x-http-method", "x-http-method-override", "x-method-override")
 
 
-def is_read(method: str, url: str, body: bytes, login_origin: str, exchange_admin_origin: str | None = None) -> bool:
-    """GET/HEAD; the token and device code POSTs to the login host; a Graph `$batch` made only of GETs; and, only
-    when the operator opted in, the Exchange Online admin API's command POST for a `Get-` cmdlet. Nothing else."""
+def is_read(method: str, url: str, body: bytes, login_origin: str, exchange_admin_origin: str | None = None,
+            graph_origin: str | None = None) -> bool:
+    """GET/HEAD; the token and device code POSTs to the login host; a `$batch` made only of GETs, to the Graph host
+    only (another service could read the same body as something else); and, only when the operator opted in, the
+    Exchange Online admin API's command POST for a `Get-` cmdlet. Nothing else."""
     method = method.upper()
     if method in ("GET", "HEAD"):
         return True
@@ -30,14 +32,18 @@ def is_read(method: str, url: str, body: bytes, login_origin: str, exchange_admi
         return False
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}".lower()
-    if origin == login_origin.rstrip("/").lower() and _TOKEN_PATH.match(parts.path):
+    if origin == _origin(login_origin) and _TOKEN_PATH.match(parts.path):
         return True
-    if parts.path.endswith("/$batch"):
+    if graph_origin and origin == _origin(graph_origin) and parts.path.endswith("/$batch"):
         return _batch_of_gets(body)
-    if exchange_admin_origin and origin == exchange_admin_origin.rstrip("/").lower() \
-            and _ADMIN_API_PATH.match(parts.path):
+    if exchange_admin_origin and origin == _origin(exchange_admin_origin) and _ADMIN_API_PATH.match(parts.path):
         return _get_cmdlet(body)
     return False
+
+
+def _origin(configured: str) -> str:
+    """A configured origin (the cloud's login, Graph or Exchange host) as a request's origin is written."""
+    return configured.rstrip("/").lower()
 
 
 def _strict_json(body: bytes) -> Any:
@@ -66,8 +72,15 @@ def _batch_of_gets(body: bytes) -> bool:
         requests = _strict_json(body)["requests"]
     except (ValueError, KeyError, TypeError):
         return False
-    return isinstance(requests, list) and bool(requests) and all(
-        isinstance(r, dict) and str(r.get("method", "")).upper() == "GET" and "body" not in r for r in requests)
+    return isinstance(requests, list) and bool(requests) and all(_a_plain_get(r) for r in requests)
+
+
+def _a_plain_get(item: object) -> bool:
+    """One `$batch` item that only reads: a GET without a body and without a header asking to be taken as a write."""
+    if not isinstance(item, dict) or str(item.get("method", "")).upper() != "GET" or "body" in item:
+        return False
+    headers = item.get("headers", {})
+    return isinstance(headers, dict) and not any(str(name).strip().lower() in METHOD_OVERRIDES for name in headers)
 
 
 @dataclass(frozen=True)
@@ -105,17 +118,18 @@ class ReadOnlyGuard(httpx.BaseTransport):
     """Wraps the real transport; a request that could write raises WriteRefused and is never sent."""
 
     def __init__(self, inner: httpx.BaseTransport, login_origin: str, log: RequestLog,
-                 exchange_admin_origin: str | None = None) -> None:
+                 exchange_admin_origin: str | None = None, graph_origin: str | None = None) -> None:
         self._inner = inner
         self._login = login_origin
         self._log = log
         self._exchange_admin = exchange_admin_origin
+        self._graph = graph_origin
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.netloc.decode()
         overridden = any(name in request.headers for name in METHOD_OVERRIDES)
         if overridden or not is_read(request.method, str(request.url), request.read(), self._login,
-                                     self._exchange_admin):
+                                     self._exchange_admin, self._graph):
             self._log.add(Record(request.method, host, None, refused=True))
             raise WriteRefused(f"refused {request.method} {host}{request.url.path}: xtcheck never writes to a tenant")
         try:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from ..settings import HttpOptions
+from .bounds import Bounds
 
 RETRY_STATUSES = frozenset({429, 503, 504})
 
@@ -57,47 +58,47 @@ def _untrusted_certificate(exc: httpx.TransportError) -> bool:
 
 
 class RetryTransport(httpx.BaseTransport):
-    """Resends a request answered 429/503/504 or lost in transit, within the policy's attempts and budget.
+    """Resends a request answered 429/503/504 or lost in transit, within the policy's attempts and budget and the
+    request's deadline (`bounds`).
 
     "Lost in transit" includes an answer whose body stalls past the read timeout or is cut off mid-way: the body
-    is read here, inside the retry loop, so such an answer is retried like a dropped connection."""
+    is read here, inside the retry loop and within the bounds, so such an answer is retried like a dropped
+    connection, and one too large or too slow is refused (RejectedAnswer, never retried)."""
 
-    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy) -> None:
+    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy, bounds: Bounds) -> None:
         self._inner = inner
         self._policy = policy
+        self._bounds = bounds
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._bounds.request(request) as ends:
+            return self._attempts(request, ends)
+
+    def _attempts(self, request: httpx.Request, ends: float) -> httpx.Response:
         waited = 0.0
         for attempt in range(1, self._policy.attempts + 1):
             last = attempt == self._policy.attempts
             try:
                 response = self._inner.handle_request(request)
                 if response.status_code not in RETRY_STATUSES or last:
-                    _read_body(response)
-                    return response
+                    return self._bounds.read(response)
             except (httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 delay = self._policy.backoff(attempt)
-                if last or waited + delay > self._policy.budget or _untrusted_certificate(exc):
+                if last or self._out_of_time(waited, delay, ends) or _untrusted_certificate(exc):
                     raise
             else:
                 named = retry_after(response)
                 delay = named if named is not None else self._policy.backoff(attempt)
-                if waited + delay > self._policy.budget:  # the server asks for more patience than we have
-                    _read_body(response)
-                    return response
+                if self._out_of_time(waited, delay, ends):  # the server asks for more patience than we have
+                    return self._bounds.read(response)
                 response.close()
             time.sleep(delay)
             waited += delay
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def _out_of_time(self, waited: float, delay: float, ends: float) -> bool:
+        """Whether waiting `delay` more would pass the retry budget or the request's deadline."""
+        return waited + delay > self._policy.budget or time.monotonic() + delay >= ends
+
     def close(self) -> None:
         self._inner.close()
-
-
-def _read_body(response: httpx.Response) -> None:
-    """Read the whole body now; on failure close the response (its connection and any slot it holds) and raise."""
-    try:
-        response.read()
-    except BaseException:
-        response.close()
-        raise

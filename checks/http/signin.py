@@ -18,6 +18,7 @@ import msal
 from .. import redact
 from ..errors import AuthError
 from ..settings import Credential
+from ..text import one_line, visible
 from .msalhttp import MsalHttpClient
 
 # Plain http is allowed to these hosts only, and only for the managed identity endpoint: the instance metadata
@@ -68,6 +69,7 @@ class DeviceCode:
         self._prompt = prompt
         self._interactive = interactive
         self.endpoint = endpoint
+        self._prompted = False  # an identity prompts the admin once per run, whatever the login service answers
         # Entra answers a `.default` request with the scopes it granted, and msal files the token under those, so
         # msal's cache never finds it again by `.default`: keep each resource's token here until near its expiry.
         self._tokens: dict[str, tuple[dict[str, Any], float]] = {}
@@ -92,10 +94,16 @@ class DeviceCode:
             if silent:
                 return silent
         with self._interactive:
+            if self._prompted:  # the sign-in gave no refresh for this resource: a second prompt would not either
+                return {"error": "interaction_required", "error_description": (
+                    f"the admin's sign-in gave no token for {resource} without a second prompt, and xtcheck prompts "
+                    "once per identity; grant the app's delegated permissions on it (with admin consent) and run "
+                    "again")}
             flow: dict[str, Any] = self._app.initiate_device_flow(scopes)
             if "user_code" not in flow:
                 return flow  # the login service's error
-            self._prompt(str(flow["message"]))
+            self._prompted = True
+            self._prompt(one_line(visible(str(flow["message"]))))  # the login service's words, on one visible line
             result: dict[str, Any] = self._app.acquire_token_by_device_flow(flow)
         return result
 

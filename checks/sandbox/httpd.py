@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http
 import json
 import socket
 import ssl
@@ -128,6 +129,10 @@ class _Handler(BaseHTTPRequestHandler):
             if outcome.response is None:
                 self.close_connection = True
                 self.request.shutdown(socket.SHUT_RDWR)
+            elif outcome.drip is not None:
+                self.drip(outcome.response, outcome.drip)
+            elif outcome.endless:
+                self.endless(outcome.response)
             else:
                 self.send(outcome.response, stall=outcome.stall)
         finally:
@@ -139,7 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.status != 204:  # a 204 has no body, so no length either
+            self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if self.command == "HEAD":
             return
@@ -151,6 +157,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.stopping.wait(stall)
         self.close_connection = True
 
+    def drip(self, response: Response, every: float) -> None:
+        """The whole answer, status line and headers included, one byte every `every` seconds."""
+        head = f"HTTP/1.1 {response.status} {http.HTTPStatus(response.status).phrase}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in response.headers.items())
+        raw = f"{head}Content-Length: {len(response.body)}\r\n\r\n".encode() + response.body
+        self.close_connection = True
+        for offset in range(len(raw)):
+            self.wfile.write(raw[offset:offset + 1])
+            if self.server.stopping.wait(every):
+                return
+
+    def endless(self, response: Response) -> None:
+        """The answer's headers, then a JSON collection that never ends (chunked, until the client hangs up)."""
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.headers.get("Content-Type", "application/json"))
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        chunk = b'{"value":[' + b'{"id":"00000000-0000-0000-0000-000000000000"},' * 1400
+        while not self.server.stopping.is_set():
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -160,6 +188,8 @@ class Outcome:
     write: bool = False
     fault: str | None = None
     stall: float | None = None
+    drip: float | None = None  # seconds between two bytes of the whole answer
+    endless: bool = False  # the answer's body never ends
 
 
 _GATEWAY_PAGE = (
@@ -218,17 +248,20 @@ class ServiceServer(ThreadingHTTPServer):
         if fault is not None and fault.kind == "latency":
             self.stopping.wait(fault.delay)
         stall = (fault.delay or 30.0) if fault is not None and fault.kind == "stall" else None
-        return Outcome(self._answer(request, fault), fault=kind, stall=stall)
+        drip = (fault.delay or 5.0) if fault is not None and fault.kind == "drip" else None
+        return Outcome(self._answer(request, fault), fault=kind, stall=stall, drip=drip, endless=kind == "endless")
 
     def _answer(self, request: Request, fault: Fault | None) -> Response:
         if fault is not None and fault.kind in ("throttle", "status"):
-            status = 429 if fault.kind == "throttle" else fault.status
+            status = 429 if fault.kind == "throttle" else fault.answer_status
             response = self.service.error_response(request, status)
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = str(fault.retry_after)
             return response
         if fault is not None and fault.kind == "gateway":
             return Response(502, _GATEWAY_PAGE, {"Content-Type": "text/html"})
+        if fault is not None and fault.kind in _INSTEAD:
+            return _INSTEAD[fault.kind](self.service, request, fault)
         try:
             response = self.service.handle(request)
         except Exception:  # a sandbox bug must show as a 500 and on stderr, never kill the thread silently
@@ -237,7 +270,53 @@ class ServiceServer(ThreadingHTTPServer):
         if fault is not None and fault.kind == "malformed":
             response = Response(200, response.body[: max(1, len(response.body) // 2)] or b"{",
                                 {"Content-Type": "application/json; charset=utf-8"})
+        if fault is not None and fault.kind == "content-type":
+            response.headers = {**response.headers, "Content-Type": fault.content_type}
+        if fault is not None and fault.kind == "self-link":
+            response = _linking_to_itself(request, response)
         return response
+
+
+def _redirect(service: Service, request: Request, fault: Fault) -> Response:
+    """A 3xx whose body looks like data: an empty collection unless the fault names another."""
+    payload = {"value": []} if fault.payload is None else fault.payload
+    return Response.json(fault.answer_status, payload, {"Location": f"{request.origin}{request.target}"})
+
+
+def _reply(service: Service, request: Request, fault: Fault) -> Response:
+    return Response.json(fault.answer_status, fault.payload)
+
+
+def _empty(service: Service, request: Request, fault: Fault) -> Response:
+    return Response(204)
+
+
+def _echo(service: Service, request: Request, fault: Fault) -> Response:
+    """An error in the service's shape whose message repeats what the request carried: its client secret (or
+    assertion) and its Authorization header."""
+    form = dict(parse_qsl(request.body.decode("utf-8", "replace"))) if request.method == "POST" else {}
+    secret = form.get("client_secret") or form.get("client_assertion", "")
+    text = fault.text.replace("{secret}", secret).replace("{authorization}", request.header("Authorization"))
+    if service.name == "login":  # OAuth's shape, as msal reads it
+        return Response.json(fault.answer_status, {"error": "invalid_client", "error_description": text,
+                                                   "error_codes": [7000215]})
+    return Response.json(fault.answer_status, {"error": {"code": "InvalidAuthenticationToken", "message": text}})
+
+
+# Kinds that answer instead of the service.
+_INSTEAD = {"redirect": _redirect, "reply": _reply, "empty": _empty, "echo": _echo}
+
+
+def _linking_to_itself(request: Request, response: Response) -> Response:
+    """The real answer, whose next link names the page just sent (a collection that never ends)."""
+    try:
+        payload = json.loads(response.body)
+    except ValueError:
+        return response
+    if isinstance(payload, dict):
+        payload["@odata.nextLink"] = f"{request.origin}{request.target}"
+        response.body = json.dumps(payload, separators=(",", ":")).encode()
+    return response
 
 
 def tls_context(cert_path: str, key_path: str) -> ssl.SSLContext:

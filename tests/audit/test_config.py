@@ -74,6 +74,11 @@ BROKEN: list[tuple[str, Any, str]] = [
     ("http.connect_timeout", 61, "http.connect_timeout: 61 is out of range; give a number more than 0 and at most 60"),
     ("http.dataverse_page_size", 5001, "http.dataverse_page_size: 5001 is out of range; give a whole number from 1"),
     ("http.timeout", 30, "unknown key 'timeout'"),
+    ("http.request_timeout", 3601, "http.request_timeout: 3601 is out of range; give a number more than 0 and at most "
+                                   "3600"),
+    ("http.max_response_mb", 0, "http.max_response_mb: 0 is out of range; give a whole number from 1 to 4096"),
+    ("http.max_run_mb", 1.5, "http.max_run_mb: 1.5 is not a whole number from 1 to 65536"),
+    ("http.max_run_mb", "2 GB", "http.max_run_mb: '2 GB' is not a whole number from 1 to 65536"),
     ("tls.ca_bundle", "missing-ca.pem", "no file at"),
     ("credentials.0.certificate", {"path": "reader.pem"}, "give either client_secret or certificate, not both"),
 ]
@@ -166,10 +171,13 @@ def test_a_certificate_credential_is_read_and_checked(tmp_path: Path) -> None:
 
 def test_the_http_section_is_optional_and_each_key_keeps_its_default_when_omitted(tmp_path: Path) -> None:
     assert load(write(tmp_path, good()), RunOptions(), {}).http == HttpOptions()
-    config = set_key(good(), "http", {"retries": 1, "read_timeout": 5, "dataverse_page_size": 500.0})
+    config = set_key(good(), "http", {"retries": 1, "read_timeout": 5, "dataverse_page_size": 500.0,
+                                      "request_timeout": 20, "max_response_mb": 8.0, "max_run_mb": 512})
     http = load(write(tmp_path, config), RunOptions(), {}).http
-    assert http == HttpOptions(retries=1, read_timeout=5.0, dataverse_page_size=500)
+    assert http == HttpOptions(retries=1, read_timeout=5.0, dataverse_page_size=500, request_timeout=20.0,
+                               max_response_mb=8, max_run_mb=512)
     assert isinstance(http.dataverse_page_size, int) and isinstance(http.read_timeout, float)
+    assert isinstance(http.max_response_mb, int) and isinstance(http.request_timeout, float)
 
 
 def test_whole_numbers_written_with_a_decimal_point_are_whole_numbers(tmp_path: Path) -> None:

@@ -47,7 +47,42 @@ FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, budget=3.0)
     ("DELETE", "https://graph.example/v1.0/applications/1", b"", False),
 ])
 def test_only_reads_pass_the_guard(method: str, url: str, body: bytes, allowed: bool) -> None:
-    assert is_read(method, url, body, LOGIN) is allowed
+    assert is_read(method, url, body, LOGIN, graph_origin="https://graph.example") is allowed
+
+
+GETS = json.dumps({"requests": [{"id": "1", "method": "GET", "url": "/domains"}]}).encode()
+
+
+@pytest.mark.parametrize(("url", "graph_origin", "allowed"), [
+    ("https://graph.example/v1.0/$batch", "https://graph.example", True),
+    ("https://GRAPH.example/v1.0/$batch", "https://graph.example/", True),
+    ("https://graph.example/v1.0/$batch", None, False),  # no Graph host named: no $batch at all
+    ("https://org.crm.dynamics.com/api/data/v9.2/$batch", "https://graph.example", False),
+    (f"{LOGIN}/v1.0/$batch", "https://graph.example", False),
+    ("https://graph.example.evil.example/v1.0/$batch", "https://graph.example", False),
+    ("http://graph.example/v1.0/$batch", "https://graph.example", False),
+    ("https://graph.example:8443/v1.0/$batch", "https://graph.example", False),
+])
+def test_a_batch_passes_only_to_the_graph_host(url: str, graph_origin: str | None, allowed: bool) -> None:
+    assert is_read("POST", url, GETS, LOGIN, graph_origin=graph_origin) is allowed
+
+
+@pytest.mark.parametrize(("item", "allowed"), [
+    ({"headers": {"ConsistencyLevel": "eventual"}}, True),
+    ({"headers": {}}, True),
+    ({"headers": {"X-HTTP-Method-Override": "PATCH"}}, False),
+    ({"headers": {"x-http-method": "DELETE"}}, False),
+    ({"headers": {"X-Method-Override": "MERGE"}}, False),
+    ({"headers": {"X-HTTP-Method-Override ": "PATCH"}}, False),
+    ({"headers": [["X-HTTP-Method-Override", "PATCH"]]}, False),
+    ({"headers": None}, False),
+    ({"body": {}}, False),
+])
+def test_a_batch_item_is_a_plain_get_or_the_batch_is_refused(item: dict[str, object], allowed: bool) -> None:
+    body = json.dumps({"requests": [{"id": "1", "method": "GET", "url": "/domains"},
+                                    {"id": "2", "method": "GET", "url": "/applications", **item}]}).encode()
+    assert is_read("POST", "https://graph.example/v1.0/$batch", body, LOGIN,
+                   graph_origin="https://graph.example") is allowed
 
 
 def http_for(cloud: Sandbox, retry: RetryPolicy = FAST) -> Http:

@@ -97,7 +97,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         seconds = st.floats(0.001, 60.0)
         config["http"] = draw(st.fixed_dictionaries({}, optional={
             "retries": st.integers(1, 10), "retry_budget": seconds, "connect_timeout": seconds,
-            "read_timeout": seconds, "dataverse_page_size": st.integers(1, 5000)}))
+            "read_timeout": seconds, "dataverse_page_size": st.integers(1, 5000), "request_timeout": seconds,
+            "max_response_mb": st.integers(1, 4096), "max_run_mb": st.integers(1, 65536)}))
     return config
 
 

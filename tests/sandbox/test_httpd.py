@@ -145,3 +145,87 @@ def test_each_service_has_its_own_origin(cloud: Sandbox) -> None:
     origins = {cloud.login_url, cloud.graph_url, cloud.exchange_resource, cloud.environment_url()}
     assert len(origins) == 4
     assert all(o.startswith("https://127.0.0.1:") for o in origins)
+
+
+# -- a hostile server ------------------------------------------------------------------------------------------
+
+
+def test_a_redirect_fault_answers_302_with_a_body_that_looks_like_data(cloud: Sandbox) -> None:
+    cloud.add_fault("redirect", service="login")
+    with trusting(cloud) as http:
+        response = http.get(f"{cloud.login_url}{OIDC}")
+    assert (response.status_code, response.json()) == (302, {"value": []})
+    assert response.headers["Location"] == f"{cloud.login_url}{OIDC}"
+    cloud.add_fault("redirect", service="login", status=307, payload={"access_token": "forged"})
+    with trusting(cloud) as http:
+        response = http.get(f"{cloud.login_url}{OIDC}")
+    assert (response.status_code, response.json()) == (307, {"access_token": "forged"})
+
+
+def test_an_empty_fault_answers_204_without_a_body(cloud: Sandbox) -> None:
+    cloud.add_fault("empty", service="login")
+    with trusting(cloud) as http:
+        response = http.get(f"{cloud.login_url}{OIDC}")
+    assert (response.status_code, response.content) == (204, b"")
+    assert "Content-Length" not in response.headers
+
+
+def test_a_content_type_fault_labels_the_real_answer_as_something_else(cloud: Sandbox) -> None:
+    cloud.add_fault("content-type", service="login")
+    cloud.add_fault("content-type", service="login", content_type="application/xml")
+    with trusting(cloud) as http:
+        first, second = (http.get(f"{cloud.login_url}{OIDC}") for _ in range(2))
+    assert first.headers["Content-Type"] == "text/html; charset=utf-8" and "token_endpoint" in first.json()
+    assert second.headers["Content-Type"] == "application/xml"
+
+
+def test_an_echo_fault_repeats_the_requests_secret_and_authorization(cloud: Sandbox) -> None:
+    cloud.add_fault("echo", service="login")
+    cloud.add_fault("echo", service="graph", status=400, text="no such thing\n::error::{authorization}")
+    with trusting(cloud) as http:
+        login = http.post(f"{cloud.login_url}/{TENANT_B}/oauth2/v2.0/token",
+                          data={"client_id": "x", "client_secret": "s3cr3t-value", "grant_type": "client_credentials"})
+        graph = http.get(f"{cloud.graph_url}/v1.0/domains", headers={"Authorization": "Bearer the.bearer.token"})
+    assert login.status_code == 401 and login.json()["error"] == "invalid_client"
+    assert "'s3cr3t-value'" in login.json()["error_description"]
+    assert graph.status_code == 400
+    assert graph.json()["error"]["message"] == "no such thing\n::error::Bearer the.bearer.token"
+
+
+def test_a_reply_fault_answers_what_it_is_given(cloud: Sandbox) -> None:
+    cloud.add_fault("reply", service="login", payload={"UserId": "\x1b[31mx"})
+    with trusting(cloud) as http:
+        response = http.get(f"{cloud.login_url}{OIDC}")
+    assert (response.status_code, response.json()) == (200, {"UserId": "\x1b[31mx"})
+
+
+def test_a_self_link_fault_names_the_page_just_sent_as_the_next(cloud: Sandbox) -> None:
+    token = cloud.issue_token("B", "4d5e6f70-8192-4a3b-bc4d-5e6f708192a3", cloud.graph_url,
+                              roles=["Domain.Read.All"])
+    cloud.add_fault("self-link", service="graph", count=None)
+    url = f"{cloud.graph_url}/v1.0/domains?$top=1"
+    with trusting(cloud) as http:
+        page = http.get(url, headers={"Authorization": f"Bearer {token}"}).json()
+    assert page["@odata.nextLink"] == url and len(page["value"]) == 1
+
+
+def test_an_endless_fault_sends_a_body_without_end(cloud: Sandbox) -> None:
+    cloud.add_fault("endless", service="login")
+    read = 0
+    with trusting(cloud) as http, http.stream("GET", f"{cloud.login_url}{OIDC}") as response:
+        assert response.status_code == 200 and response.headers["Transfer-Encoding"] == "chunked"
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > 8 * 1024 * 1024:
+                break
+    assert read > 8 * 1024 * 1024
+
+
+def test_a_drip_fault_sends_the_whole_answer_a_byte_at_a_time(cloud: Sandbox) -> None:
+    """Status line, headers and body, one byte per TLS record: each well within a read timeout, so only a deadline
+    for the whole answer ends the wait."""
+    cloud.add_fault("drip", service="graph", delay=0.002)
+    with trusting(cloud, timeout=httpx.Timeout(5, read=2)) as http:
+        response = http.get(f"{cloud.graph_url}/v1.0/domains")  # no token: Graph's small 401, dripped
+    assert response.status_code == 401 and response.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert cloud.log.entries()[0].fault == "drip"

@@ -54,7 +54,7 @@ def origin(cloud: Sandbox, name: str) -> str:
 
 def wire(cloud: Sandbox, *, admin_api: bool = False) -> tuple[Http, Counting]:
     network = Counting(cloud)
-    http = Http(cloud.login_url, transport=network, retry=RetryPolicy(attempts=1),
+    http = Http(cloud.login_url, transport=network, retry=RetryPolicy(attempts=1), graph_origin=cloud.graph_url,
                 exchange_admin_origin=cloud.exchange_resource if admin_api else None)
     return http, network
 
@@ -127,6 +127,33 @@ def test_a_batch_with_one_write_in_it_is_refused(cloud: Sandbox) -> None:
     with_body = {"requests": [{"id": "1", "method": "GET", "url": "/domains", "body": {"a": 1}}]}
     refused(cloud, lambda c: c.post(url, json=with_body))
     assert arrived(cloud, lambda c: c.post(url, content=batch("GET", "get"), headers=headers)) == 401  # no token
+
+
+@pytest.mark.parametrize("where", ["login", "exchange", "dataverse"])
+def test_a_batch_of_gets_passes_only_to_the_graph_host(cloud: Sandbox, where: str) -> None:
+    """Another service could read the same body as something else (Dataverse's own $batch takes writes)."""
+    for path in ("/v1.0/$batch", "/api/data/v9.2/$batch"):
+        refused(cloud, lambda c, p=path: c.post(f"{origin(cloud, where)}{p}", content=batch("GET"),
+                                                headers={"Content-Type": "application/json"}))
+
+
+@pytest.mark.parametrize("header", ["X-HTTP-Method", "X-HTTP-Method-Override", "X-Method-Override",
+                                    "x-http-method-override", " X-HTTP-Method "])
+def test_a_batch_item_that_asks_to_be_treated_as_a_write_is_refused(cloud: Sandbox, header: str) -> None:
+    body = {"requests": [{"id": "1", "method": "GET", "url": "/domains"},
+                         {"id": "2", "method": "GET", "url": "/applications/x", "headers": {header: "DELETE"}}]}
+    refused(cloud, lambda c: c.post(f"{cloud.graph_url}/v1.0/$batch", json=body))
+
+
+@pytest.mark.parametrize("headers", [["X-HTTP-Method", "DELETE"], "X-HTTP-Method: DELETE", None])
+def test_a_batch_item_with_headers_that_are_not_an_object_is_refused(cloud: Sandbox, headers: object) -> None:
+    body = {"requests": [{"id": "1", "method": "GET", "url": "/domains", "headers": headers}]}
+    refused(cloud, lambda c: c.post(f"{cloud.graph_url}/v1.0/$batch", json=body))
+
+
+def test_a_batch_item_with_ordinary_headers_passes(cloud: Sandbox) -> None:
+    body = {"requests": [{"id": "1", "method": "GET", "url": "/domains", "headers": {"ConsistencyLevel": "eventual"}}]}
+    assert arrived(cloud, lambda c: c.post(f"{cloud.graph_url}/v1.0/$batch", json=body)) == 401  # no token
 
 
 def invoke(cmdlet: str) -> dict[str, object]:
