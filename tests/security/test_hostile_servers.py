@@ -7,9 +7,9 @@ written and parseable, exit 3, no raw control character on stdout or stderr, and
 finding (the test config's small caps: 1 MiB an answer, 1.5 s a request), never the run's deadline. `xtcheck doctor`
 and the device code prompt show server text escaped, on lines of xtcheck's own, and the prompt once per identity.
 
-Nothing of xtcheck is patched: the config's `http:` section sets the caps, as an operator would. Whether a secret
-the server echoed stays out of every output is redaction at the finding, another change: those assertions are
-marked xfail (not strict) until it lands."""
+Nothing of xtcheck is patched: the config's `http:` section sets the caps, as an operator would. A secret or a token
+the server echoes back reaches no output (redaction at the finding, checks/outside.py), and a line break in its text
+cannot forge a console line."""
 
 from __future__ import annotations
 
@@ -242,7 +242,6 @@ def test_a_hostile_answer_is_an_error_never_a_pass(bench: Bench, case: Case, tmp
     assert_clean_streams(outcome.texts)
 
 
-@pytest.mark.xfail(strict=False, reason="redaction at the finding: main branch")
 @pytest.mark.parametrize("case", ECHOES, ids=[case.key for case in ECHOES])
 def test_a_secret_or_token_a_server_echoes_reaches_no_output(bench: Bench, case: Case, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str],
@@ -262,7 +261,6 @@ def test_escape_sequences_and_line_breaks_in_an_error_reach_no_stream_raw(
     assert "\\x1b[31mred" in outcome.texts["stdout"], "the server's text was shown, escaped"
 
 
-@pytest.mark.xfail(strict=False, reason="escaping of every output line (a line break in a finding): main branch")
 def test_a_line_break_in_an_error_cannot_forge_a_console_line(
         bench: Bench, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
     outcome = run_case(bench, Case(APPS, "echo", "", {"text": FORGED}), tmp_path, capsys, caplog)
