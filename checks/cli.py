@@ -134,9 +134,16 @@ def _add_doctor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         description="Sign in as each configured reader identity, list the roles its tokens carry, and compare them "
                     "with the permissions the selected checks declare: what is missing (with the grant command) and "
                     "what is excessive (any write permission). Exit 0 all good, 1 missing or excessive, 3 a sign-in "
-                    "failed, 2 config error.", formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "failed, 2 config error.",
+        epilog="examples:\n  xtcheck doctor --config xtcheck.yaml\n"
+               "  xtcheck doctor --config xtcheck.yaml --format json > doctor.json   # for a support ticket",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     doctor.add_argument("--config", required=True, metavar="FILE", help="the YAML or JSON config")
-    _report_options(doctor)
+    doctor.add_argument("--format", choices=("console", "json"), default="console",
+                        help="console (default), or one JSON document on stdout (no secret, no token in it)")
+    doctor.add_argument("--only", metavar="IDS", help="compare with the permissions of these checks or areas only")
+    doctor.add_argument("--skip", metavar="IDS", help="leave these checks or areas out of the comparison")
+    _timeout_option(doctor)
 
 
 def _report_options(parser: argparse.ArgumentParser) -> None:

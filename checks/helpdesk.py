@@ -4,22 +4,27 @@ preflight of the reader identities."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from . import registry
+from . import __version__, registry
 from .audit import DEFAULT_TIMEOUT
-from .commands import environment, run_options
+from .commands import environment
 from .config import load
 from .errors import ConfigError, XtcheckError
 from .exits import EXIT_USAGE
 from .model import CheckSpec
-from .settings import Settings
+from .settings import RunOptions, Settings
 from .terminal import line_width
-from .text import one_line, visible, visible_line
+from .text import json_visible, one_line, visible, visible_line
+
+if TYPE_CHECKING:
+    from .doctor import IdentityReport
 
 _INDENT = " " * 10  # under the title, past "APP-001  high      "
 
@@ -113,12 +118,18 @@ def cmd_doctor(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     deadline = time.monotonic() + float(getattr(args, "timeout", DEFAULT_TIMEOUT))
     try:
-        settings = load(Path(args.config), run_options(args), environ)
+        settings = load(Path(args.config), doctor_options(args), environ)
         exchange = _exchange_tenant_id(settings, deadline)
     except (ConfigError, XtcheckError) as exc:
         print(f"xtcheck: {_shown(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     reports = examine(settings, exchange, deadline=deadline)
+    code = 3 if any(not r.signed_in for r in reports) else 1 if any(r.missing or r.excessive for r in reports) else 0
+    if args.format == "json":
+        document = {"tool": {"name": "xtcheck", "version": __version__}, "exchange_tenant": exchange,
+                    "readers": [_reader(report, exchange, settings) for report in reports], "exit_code": code}
+        sys.stdout.write(json_visible(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
+        return code
     for report in reports:
         credential = report.credential
         _say(f"reader {credential.client_id} in {report.tenant_label} ({credential.tenant_id}), {credential.key}")
@@ -136,9 +147,31 @@ def cmd_doctor(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             _say(f"  EXCESSIVE  {role}: a write permission; xtcheck only reads, remove it from this identity")
         for note in report.notes:
             _say(f"  note       {note}")
-    if any(not r.signed_in for r in reports):
-        return 3
-    return 1 if any(r.missing or r.excessive for r in reports) else 0
+    return code
+
+
+def doctor_options(args: argparse.Namespace) -> RunOptions:
+    """What doctor honours: the checks whose permissions it compares with (--only, --skip)."""
+    if args.only is not None and not _ids(args.only):
+        raise ConfigError("--only", "no check id given; name ids or area prefixes, such as --only MBX-004,APP")
+    return RunOptions(only=frozenset(_ids(args.only)), skip=frozenset(_ids(args.skip)))
+
+
+def _ids(text: str | None) -> list[str]:
+    return [i.strip().upper() for i in (text or "").split(",") if i.strip()]
+
+
+def _reader(report: IdentityReport, exchange: str, settings: Settings) -> dict[str, Any]:
+    """One reader identity as doctor's JSON shows it (what the console shows, as data)."""
+    from .doctor import grant_commands
+
+    credential = report.credential
+    return {"client_id": credential.client_id, "tenant_id": credential.tenant_id, "tenant": report.tenant_label,
+            "credential": credential.key, "signed_in": report.signed_in, "error": report.error or None,
+            "carries": list(report.carried),
+            "needs": {role: sorted(set(ids)) for role, ids in sorted(report.needed.items())},
+            "missing": report.missing, "excessive": report.excessive,
+            "grant_commands": grant_commands(report, exchange, settings.cloud.login), "notes": report.notes}
 
 
 def _shown(text: str) -> str:

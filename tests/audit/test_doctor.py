@@ -82,3 +82,27 @@ def test_doctor_only_asks_for_what_the_selected_checks_need(start_sandbox: Start
         {"op": "replace", "path": "/readers/0/grants/B", "value": ["Application.Read.All"]}]))
     code, out = doctor(cloud, capsys, "--only", "APP,EXO-001")
     assert code == 0, out
+
+
+def test_json_for_a_support_ticket_holds_what_the_console_says(start_sandbox: StartSandbox,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    cloud = start_sandbox()
+    code, out = doctor(cloud, capsys, "--format", "json")
+    assert code == 0
+    document = json.loads(out)  # stdout is the document alone
+    assert document["exit_code"] == 0 and document["tool"]["name"] == "xtcheck"
+    readers = {(r["tenant_id"], r["signed_in"]) for r in document["readers"]}
+    assert readers and all(signed_in for _, signed_in in readers)
+    assert any(r["carries"] == ["Application.Read.All", "Domain.Read.All", "Policy.Read.All", "User.Read.All"]
+               for r in document["readers"])
+    assert all(reader["secret"] not in out for reader in cloud.scenario["readers"] if "secret" in reader)
+
+
+def test_doctor_offers_only_the_options_it_honours(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["doctor", "--help"])
+    text = capsys.readouterr().out
+    for honoured in ("--config", "--format", "--only", "--skip", "--timeout"):
+        assert honoured in text
+    for ignored in ("--output-dir", "--fail-on", "--verbose", "--quiet", "--min-severity", "--waivers"):
+        assert ignored not in text
