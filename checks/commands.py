@@ -17,6 +17,7 @@ from .audit import DEFAULT_TIMEOUT, audit
 from .config import load
 from .errors import ConfigError, XtcheckError
 from .exits import EXIT_USAGE
+from .files import refuse_non_regular, shown
 from .findings import Digest
 from .gate import exit_code
 from .model import AuditResult
@@ -33,6 +34,11 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     if unknown:
         raise ConfigError("--format", f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     waivers, save_evidence = getattr(args, "waivers", None), getattr(args, "save_evidence", None)
+    if save_evidence:
+        try:  # said before the audit, not after it (write_atomic checks again when it writes)
+            refuse_non_regular(Path(save_evidence))
+        except OSError as exc:
+            raise ConfigError("--save-evidence", f"{exc.strerror}; give the path of a file") from None
     return RunOptions(
         formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
         only=frozenset(_ids(args.only)), skip=frozenset(_ids(args.skip)), verbosity=args.verbose - args.quiet,
@@ -117,8 +123,9 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
 
         try:
             write_step_summary(report, result.run, Path(summary))
-        except OSError as exc:
-            print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}", file=sys.stderr)
+        except OSError as exc:  # a warning: the verdict and the exit code stand without the job summary
+            print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({shown(summary)}): "
+                  f"{exc.strerror or type(exc).__name__}; the job summary was not written", file=sys.stderr)
     return _write_files(result, report, settings)
 
 
