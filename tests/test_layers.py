@@ -27,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "engine": ("checks.evidence", "checks.engine", "checks.facts"),
     "run": ("checks.audit", "checks.waivers", "checks.drift", "checks.snapshot", "checks.doctor"),
     "report": ("checks.report",),
-    "commands": ("checks.commands", "checks.helpdesk", "checks.pytest_plugin", "checks.cli"),
+    "commands": ("checks.commands", "checks.helpdesk", "checks.pytest_plugin", "checks.cli", "checks.crash"),
     "sandbox": ("checks.sandbox",),
 }
 # What each layer may import besides itself. Checks are pure (no HTTP); reporters see findings, never reads; the
