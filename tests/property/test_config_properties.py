@@ -25,8 +25,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 import schemas
 from checks.config import load
 from checks.errors import ConfigError
-from checks.schemacheck import decide
 from checks.sandbox.pki import make_ca
+from checks.schemacheck import decide
 from checks.settings import HttpOptions, RunOptions, Settings
 
 # Hypothesis keeps a cache of the constants it finds in the code: in the temp folder, not in the project.
