@@ -295,6 +295,16 @@ def test_a_hostile_snapshot_or_report_is_one_line(demo: Path, tmp_path: Path, ca
         one_line(err, "xtcheck: ", "hostile.json", expected)
 
 
+def test_64_levels_are_read_and_65_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The nesting cap is exact: 64 levels parse (and are then judged as a report), 65 do not."""
+    for depth, expected in ((64, "the document is not an object"), (65, "nests lists and mappings more than 64")):
+        report = tmp_path / f"{depth}.json"
+        report.write_text("[" * depth + "]" * depth, encoding="utf-8")
+        code, _, err = run(capsys, "diff", str(report), str(report))
+        assert code == 2
+        one_line(err, f"{depth}.json is not an xtcheck JSON report: ", expected)
+
+
 @needs_posix
 @pytest.mark.parametrize("command", ["evaluate", "diff-old", "diff-new", "waivers"])
 def test_devices_fifos_and_oversized_files_are_refused_for_every_input(demo: Path, tmp_path: Path,
