@@ -13,10 +13,11 @@ import jsonschema
 
 import schemas
 
-from .documents import TOO_DEEP, TooDeep, brief, describe, load_json
+from .documents import brief, describe
 from .errors import InputError, XtcheckError
 from .files import DOCUMENT_LIMIT, read_text, shown
 from .model import Severity, Status
+from .parsing import TOO_DEEP, TooDeep, load_json
 
 # Worse to the right: a move to the right is a regression.
 RANK = {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.ERROR: 3, Status.FAIL: 4}

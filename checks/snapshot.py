@@ -16,7 +16,7 @@ import jsonschema
 import schemas
 
 from . import __version__, registry
-from .documents import TOO_DEEP, TooDeep, brief, describe, load_json
+from .documents import brief, describe
 from .engine import run
 from .errors import AuthError, InputError, NotFound, PermissionDenied, ProbeError, Throttled, XtcheckError
 from .evidence import SEEDS, Evidence
@@ -24,6 +24,7 @@ from .facts import completeness, run_ids
 from .files import DOCUMENT_LIMIT, decode_text, ensure_directory, read_bytes, shown, write_atomic
 from .findings import jsonable
 from .model import Attestation, AuditResult, Run
+from .parsing import TOO_DEEP, TooDeep, load_json
 from .registry import ProbeSpec, select
 from .settings import Cloud, Credential, RunOptions, Settings, Thresholds
 from .text import json_visible

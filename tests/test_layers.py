@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).parent.parent / "checks"
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("checks", "checks.errors", "checks.exits", "checks.text", "checks.files", "checks.memory",
              "checks.redact", "checks.progress", "checks.workers", "checks.knowledge", "checks.knowledge_data",
-             "checks.pemfile", "checks.model"),
+             "checks.pemfile", "checks.model", "checks.parsing"),
     "config": ("checks.settings", "checks.documents", "checks.schemacheck", "checks.config", "checks.registry",
                "checks.findings", "checks.gate"),
     "http": ("checks.http",),

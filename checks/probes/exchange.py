@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..documents import load_json
 from ..errors import InputError, ProbeError
 from ..files import CONFIG_LIMIT, read_text, shown
 from ..model import Permission
+from ..parsing import load_json
 from ..registry import probe
 from ..settings import Settings
 
