@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
-from .exits import EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from .crash import crashed, open_closed_streams
+from .exits import EXIT_CRASH, EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .model import Severity
 from .terminal import COLOR_CHOICES
 
-__all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
+__all__ = ["EXIT_CRASH", "EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
 
 _EPILOG = """\
 exit codes:
@@ -23,6 +24,7 @@ exit codes:
   1  a check failed
   2  usage or configuration error
   3  a check could not decide (error) and none failed
+  4  xtcheck itself failed (an internal error): one line says what; --debug prints the trace
 Findings below --min-severity and findings under an applied waiver are reported but never
 change the exit code.
 
@@ -46,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_diff(commands)
     _add_sandbox(commands)
     _add_completion(commands)
+    _add_debug(parser, top=True)
     return parser
 
 
@@ -59,6 +62,16 @@ def _add_completion(commands: argparse._SubParsersAction[argparse.ArgumentParser
                "  fish: xtcheck completion fish > ~/.config/fish/completions/xtcheck.fish",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete in")
+
+
+def _add_debug(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """`--debug` on the command and on every subcommand (`xtcheck --debug audit` and `xtcheck audit --debug`)."""
+    parser.add_argument("--debug", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="on an internal error (exit 4), print the full trace to stderr, secrets redacted")
+    for action in parser._actions:  # (argparse lists its subcommands nowhere else)
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_debug(child, top=False)
 
 
 def _gate_options(parser: argparse.ArgumentParser, *, save: bool) -> None:
@@ -243,8 +256,25 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code. Whatever goes wrong ends in one line on stderr, never a traceback:
+    an unexpected exception is EXIT_CRASH (4), its trace printed only with --debug."""
+    open_closed_streams()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(arguments)
+    except KeyboardInterrupt:
+        print("xtcheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `xtcheck ... | head`: the reader left; not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # the one place an unexpected failure becomes one line and an exit code of its own
+        return crashed(exc, debug="--debug" in arguments)
+
+
+def _main(arguments: list[str]) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -256,14 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .memory import tune_for_large_runs
 
     tune_for_large_runs()
-    try:
-        return _dispatch(args)
-    except KeyboardInterrupt:
-        print("xtcheck: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `xtcheck ... | head`: the reader left; not an error worth a traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    return _dispatch(args)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

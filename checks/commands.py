@@ -17,6 +17,7 @@ from .audit import DEFAULT_TIMEOUT, audit
 from .config import load
 from .errors import ConfigError, XtcheckError
 from .exits import EXIT_USAGE
+from .files import refuse_non_regular, shown
 from .findings import Digest
 from .gate import decide
 from .model import AuditResult
@@ -42,6 +43,11 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     if args.output_dir == "-" and len(files) != 1:
         raise ConfigError("--output", "'-' writes one file format to stdout: name exactly one, for example "
                           "--format json --output -")
+    if save_evidence:
+        try:  # said before the audit, not after it (write_atomic checks again when it writes)
+            refuse_non_regular(Path(save_evidence))
+        except OSError as exc:
+            raise ConfigError("--save-evidence", f"{exc.strerror}; give the path of a file") from None
     return RunOptions(
         formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
         only=frozenset(_ids(args.only)), skip=frozenset(_ids(args.skip)), verbosity=args.verbose - args.quiet,
@@ -134,8 +140,9 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
 
         try:
             write_step_summary(report, result.run, Path(summary))
-        except OSError as exc:
-            print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}", file=sys.stderr)
+        except OSError as exc:  # a warning: the verdict and the exit code stand without the job summary
+            print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({shown(summary)}): "
+                  f"{exc.strerror or type(exc).__name__}; the job summary was not written", file=sys.stderr)
     return _write_files(result, report, settings) or decision.exit_code
 
 

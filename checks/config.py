@@ -3,6 +3,7 @@ problem is one ConfigError naming its key; secrets are resolved from env:NAME or
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -13,8 +14,9 @@ from urllib.parse import urlsplit
 
 import schemas
 
-from .documents import GUID, describe, quoted, read_document
-from .errors import ConfigError
+from .documents import GUID, describe, given, looks_like_a_name, read_document
+from .errors import ConfigError, InputError
+from .files import CONFIG_LIMIT, SECRET_LIMIT, read_bytes, read_text, shown
 from .pemfile import read_pem
 from .schemacheck import decide
 from .settings import (
@@ -76,7 +78,8 @@ def _build(raw: dict[str, Any], base: Path, run: RunOptions, environ: Mapping[st
         app_secret=secrets.resolve("app.secret", app["secret"]) if "secret" in app else None,
         mailboxes=mailboxes if mailboxes == "all" else tuple(m.strip() for m in mailboxes),
         ca_bundle=_ca_bundle(raw, base),
-        org_config_export=_existing_file("exchange.org_config_export", exchange.get("org_config_export"), base),
+        org_config_export=_existing_file("exchange.org_config_export", exchange.get("org_config_export"), base,
+                                         "organization config export"),
         exchange_admin_api=bool(exchange.get("admin_api", False)),
         thresholds=Thresholds(**{k: int(v) for k, v in raw.get("thresholds", {}).items()}),  # YAML's 24.0 is 24
         http=_http_options(raw.get("http", {})),
@@ -95,22 +98,48 @@ def _http_options(given: dict[str, Any]) -> HttpOptions:
 
 
 def normalize_environment_url(url: str) -> str:
-    """The environment's origin: people paste browser URLs with paths, queries and trailing slashes."""
+    """The environment's origin: people paste browser URLs with paths, queries and trailing slashes (dropped here,
+    so nothing after the host can reach the token scope)."""
     text = url.strip()
-    if "://" not in text:
-        text = f"https://{text}"
+    host, port = _https_host("dynamics.environment_url", text if "://" in text else f"https://{text}", url,
+                             "like https://contoso.crm4.dynamics.com")
+    return f"https://{host}" + (f":{port}" if port and port != 443 else "")
+
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+# A DNS name of two labels or more, ending in a top-level domain (letters, or an IDN's xn--): a pasted secret
+# rarely has that shape, and one that is used as a host would be looked up in DNS and become a token scope.
+_DNS_NAME = re.compile(rf"(?=.{{1,253}}$)(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})")
+
+
+def _https_host(key: str, text: str, given_text: str, example: str) -> tuple[str, int | None]:
+    """(host, port) of an https URL whose host is a DNS name, an IP address or localhost, with no user name or
+    password in it; anything else is a ConfigError that says what is wrong without repeating the value."""
+    what = f"{given(given_text)} is not an https URL with a host name, {example}"
+    if any(c.isspace() for c in text):
+        raise ConfigError(key, f"{what} (it holds a space or line break)")
     try:
         parts = urlsplit(text)
-    except ValueError:  # an unbalanced "[" (an IPv6 literal cut short)
-        parts = urlsplit("")
-    if parts.scheme != "https" or not parts.hostname:
-        raise ConfigError("dynamics.environment_url",
-                          f"{url!r} is not an https URL like https://contoso.crm4.dynamics.com")
-    try:
         port = parts.port
+    except ValueError:  # an unbalanced "[" (an IPv6 literal cut short), a port that is not a number from 0 to 65535
+        raise ConfigError(key, f"{what} (its host or port cannot be read)") from None
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise ConfigError(key, what)
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(key, f"{what} (it holds a user name or password before an @; give the host alone)")
+    if not _is_host(parts.hostname):
+        raise ConfigError(key, f"{what} (its host is neither a DNS name nor an IP address)")
+    return parts.hostname, port
+
+
+def _is_host(host: str) -> bool:
+    if host == "localhost" or _DNS_NAME.fullmatch(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
     except ValueError:
-        raise ConfigError("dynamics.environment_url", f"{url!r} has an invalid port") from None
-    return f"https://{parts.hostname}" + (f":{port}" if port and port != 443 else "")
+        return False
+    return True
 
 
 def _exchange_tenant(value: str) -> str:
@@ -120,7 +149,7 @@ def _exchange_tenant(value: str) -> str:
             raise ConfigError("exchange.tenant_id", f"{value!r} has stray whitespace or braces; write it as {cleaned}")
         return cleaned.lower()
     if not re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", value):
-        raise ConfigError("exchange.tenant_id", f"{quoted(value)} is neither a tenant GUID nor a domain like "
+        raise ConfigError("exchange.tenant_id", f"{given(value)} is neither a tenant GUID nor a domain like "
                                                 "contoso.com")
     return value.lower()
 
@@ -136,36 +165,56 @@ def _cloud(raw: dict[str, Any]) -> Cloud:
         raise ConfigError("endpoints", "cloud: custom needs endpoints.login, endpoints.graph and "
                                        "endpoints.exchange_resource")
     for key in ("login", "graph", "exchange_resource"):
-        try:
-            parts = urlsplit(endpoints[key])
-        except ValueError:  # an unbalanced "[" (an IPv6 literal cut short)
-            parts = urlsplit("")
-        if parts.scheme != "https" or not parts.hostname:
-            raise ConfigError(f"endpoints.{key}", f"{endpoints[key]!r} is not an https URL")
+        _https_host(f"endpoints.{key}", endpoints[key], endpoints[key], "like https://login.example.com")
     login = endpoints["login"].rstrip("/")
     return Cloud("custom", login, endpoints["graph"].rstrip("/"), endpoints["exchange_resource"].rstrip("/"), login)
 
 
 def _ca_bundle(raw: dict[str, Any], base: Path) -> Path | None:
-    return _existing_file("tls.ca_bundle", raw.get("tls", {}).get("ca_bundle"), base)
+    """The CA bundle, proved now to hold a certificate OpenSSL takes (as the HTTP layer will load it): a file
+    without one would otherwise end the first request in an ssl.SSLError."""
+    import ssl
 
-
-def shown(path: Path) -> str:
-    """A path from the config as a message shows it: control characters escaped, so the message stays one line
-    and cannot steer the terminal."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(path))
-
-
-def _existing_file(key: str, value: str | None, base: Path) -> Path | None:
-    if value is None:
+    path = _existing_file("tls.ca_bundle", raw.get("tls", {}).get("ca_bundle"), base, "CA bundle")
+    if path is None:
         return None
     try:
-        path = (base / value).resolve()
-        found = path.is_file()
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError):
+        raise ConfigError("tls.ca_bundle", f"{shown(path)} holds no certificate OpenSSL can read; give a PEM file of "
+                                           "-----BEGIN CERTIFICATE----- blocks") from None
+    return path
+
+
+def config_file(key: str, value: str, base: Path) -> Path:
+    """The file a config value names: relative to the config's folder, `~` expanded. One that is not there is a
+    ConfigError that names it by its length only: a path leading nowhere may be a secret pasted under the wrong
+    key, and this line reaches CI logs."""
+    unusable = f"the {len(value)}-character path given"
+    if "\x00" in value:
+        raise ConfigError(key, f"{unusable} is not a usable file path (it holds a NUL character)")
+    try:
+        path = base / Path(value).expanduser()
+        found = path.exists()
+    except RuntimeError:  # ~someone who has no home directory here
+        raise ConfigError(key, f"cannot read {unusable}: its home directory is unknown") from None
     except (OSError, ValueError):  # a NUL character, a name too long
-        raise ConfigError(key, f"{value!r} is not a usable file path") from None
+        raise ConfigError(key, f"{unusable} is not a usable file path") from None
     if not found:
-        raise ConfigError(key, f"no file at {shown(path)}")
+        raise ConfigError(key, f"cannot read {unusable}: there is no file there (a relative path starts in the "
+                               f"config's folder, {shown(base.resolve())})")
+    return path
+
+
+def _existing_file(key: str, value: str | None, base: Path, what: str) -> Path | None:
+    """An input file the run reads later, proved readable now: a regular file within CONFIG_LIMIT."""
+    if value is None:
+        return None
+    path = config_file(key, value, base).resolve()
+    try:
+        read_bytes(path, what, CONFIG_LIMIT)
+    except InputError as exc:
+        raise ConfigError(key, str(exc)) from None
     return path
 
 
@@ -179,24 +228,25 @@ class _Secrets:
         if kind == "env":
             value = self.environ.get(name)
             if not value:
-                raise ConfigError(key, f"environment variable {name} is not set (or empty); export it first")
+                raise ConfigError(key, f"{variable(name)} is not set (or empty); export it first")
             return Secret(value)
+        path = config_file(key, name, self.base)
         try:
-            path = (self.base / name).expanduser()
-        except RuntimeError:  # ~someone who has no home directory here
-            raise ConfigError(key, f"cannot read {name}: its home directory is unknown") from None
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(key, f"cannot read {shown(path)}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(key, f"{shown(path)} is not UTF-8 text (PowerShell's `>` writes UTF-16: use "
-                                   "Set-Content -Encoding utf8)") from None
-        except ValueError:  # a NUL character in the path
-            raise ConfigError(key, f"{name!r} is not a usable file path") from None
+            value = read_text(path, "secret file", SECRET_LIMIT).strip()
+        except InputError as exc:
+            raise ConfigError(key, str(exc)) from None
         if not value:
             raise ConfigError(key, f"{shown(path)} is empty")
         return Secret(value)
+
+
+def variable(name: str) -> str:
+    """An environment variable as a message names it: by name when it looks like one, else by its length (a secret
+    written after env: by mistake)."""
+    if looks_like_a_name(name):
+        return f"environment variable {name}"
+    return f"the environment variable named by the {len(name)} characters after env: (not repeated here: they may " \
+           "be a secret)"
 
 
 def _credential(index: int, raw: dict[str, Any], secrets: _Secrets, base: Path) -> Credential:
@@ -212,7 +262,8 @@ def _credential(index: int, raw: dict[str, Any], secrets: _Secrets, base: Path) 
     if kind == "certificate":
         cert = raw["certificate"]
         password = secrets.resolve(f"{key}.certificate.password", cert["password"]) if "password" in cert else None
-        pem = read_pem(f"{key}.certificate", base / cert["path"], password.reveal() if password else None)
+        path = config_file(f"{key}.certificate.path", cert["path"], base)
+        pem = read_pem(f"{key}.certificate", path, password.reveal() if password else None)
         return Credential(key, tenant_id, client_id, certificate=pem)
     if kind == "device_code":
         if raw["device_code"] is not True:
@@ -254,17 +305,18 @@ def _federated_token_file(key: str, value: str, base: Path, environ: Mapping[str
     if value.startswith("env:"):
         name = value.removeprefix("env:")
         if not environ.get(name):
-            raise ConfigError(key, f"environment variable {name} is not set (or empty); it should hold the path "
-                                   "of the federated token file")
+            raise ConfigError(key, f"{variable(name)} is not set (or empty); it should hold the path of the federated "
+                                   "token file")
         value = environ[name]
-    path = base / Path(value).expanduser()
     try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(key, f"cannot read {shown(path)}: {exc.strerror}; the CI job or the pod writes this file "
-                               "before xtcheck starts") from None
-    except UnicodeDecodeError:
-        text = ""
+        path = config_file(key, value, base)
+    except ConfigError as exc:
+        raise ConfigError(key, f"{exc.problem}; the CI job or the pod writes this file before xtcheck starts") \
+            from None
+    try:
+        text = read_text(path, "federated token file", SECRET_LIMIT).strip()
+    except InputError as exc:
+        raise ConfigError(key, str(exc)) from None
     if text.count(".") != 2:
         raise ConfigError(key, f"{shown(path)} does not hold a JWT (three dot-separated parts); write the identity "
                                "provider's token into it as it is")

@@ -3,7 +3,6 @@ subject; a regression is a new non-pass or a status that got worse, at or above 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,9 +13,11 @@ import jsonschema
 
 import schemas
 
-from .documents import describe
-from .errors import XtcheckError
+from .documents import brief, describe
+from .errors import InputError, XtcheckError
+from .files import DOCUMENT_LIMIT, read_text, shown
 from .model import Severity, Status
+from .parsing import TOO_DEEP, TooDeep, load_json
 from .redact import redact
 from .text import visible_line
 
@@ -60,27 +61,30 @@ def read(path: Path) -> dict[str, Any]:
     report-v1 for reports written before passes were named under their check), then each finding and each list of
     passing subjects checked for the fields a comparison reads. Not the whole schema per finding: jsonschema takes
     half a millisecond a finding, minutes for a large report; these checks take microseconds."""
+    name = shown(path)
     try:
-        data = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ReportError(f"cannot read the report {path}: {exc.strerror}") from None
+        data = load_json(read_text(path, "report", DOCUMENT_LIMIT))
+    except InputError as exc:
+        raise ReportError(str(exc)) from None
+    except TooDeep:
+        raise ReportError(f"{name} is not an xtcheck JSON report: it {TOO_DEEP}") from None
     except ValueError as exc:
-        raise ReportError(f"{path} is not an xtcheck JSON report: not JSON ({exc})") from None
+        raise ReportError(f"{name} is not an xtcheck JSON report: not JSON ({exc})") from None
     if not isinstance(data, dict):
-        raise ReportError(f"{path} is not an xtcheck JSON report: the document is not an object")
+        raise ReportError(f"{name} is not an xtcheck JSON report: the document is not an object")
     version = data.get("schema_version")
     if version not in _SCHEMAS:
-        raise ReportError(f"{path} is an xtcheck JSON report of schema version {version!r}; this xtcheck reads "
+        raise ReportError(f"{name} is an xtcheck JSON report of schema version {brief(version)}; this xtcheck reads "
                           f"versions {', '.join(sorted(_SCHEMAS))}: compare it with the xtcheck that wrote it")
     header = {**data, **{key: [] for key in _LISTS if isinstance(data.get(key), list)}}
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schemas.load(_SCHEMAS[version])).iter_errors(header))
     if error is not None:
-        key, problem = describe(error)
-        raise ReportError(f"{path} is not a valid xtcheck JSON report at {key or '(top level)'}: {problem}")
+        key, problem = describe(error, brief)
+        raise ReportError(f"{name} is not a valid xtcheck JSON report at {key or '(top level)'}: {problem}")
     broken = _first_problem(data)
     if broken is not None:
-        raise ReportError(f"{path} is not a valid xtcheck JSON report at {broken}")
+        raise ReportError(f"{name} is not a valid xtcheck JSON report at {broken}")
     return data
 
 
@@ -118,7 +122,7 @@ def _fields(item: Any, fields: dict[str, type | tuple[type, ...]]) -> str | None
         if key not in item:
             return f": {key!r} is missing"
         if not isinstance(item[key], kind) or isinstance(item[key], bool):
-            return f".{key}: {item[key]!r} is not {_kind(kind)}"
+            return f".{key}: {brief(item[key])} is not {_kind(kind)}"
     return None
 
 
@@ -130,9 +134,9 @@ def _kind(kind: type | tuple[type, ...]) -> str:
 def _finding_values(finding: dict[str, Any]) -> str | None:
     waiver = finding.get("waiver")
     if waiver is not None and not (isinstance(waiver, dict) and waiver.get("state") in _WAIVER_STATES):
-        return f".waiver: {waiver!r} is not a waiver (an object whose state is applied, expired or lapsed)"
+        return f".waiver: {brief(waiver)} is not a waiver (an object whose state is applied, expired or lapsed)"
     return _shared_values(finding) or (None if finding["status"] in _STATUSES else
-                                       f".status: {finding['status']!r} is not one of {', '.join(Status)}")
+                                       f".status: {brief(finding['status'])} is not one of {', '.join(Status)}")
 
 
 def _passed_values(group: dict[str, Any]) -> str | None:
@@ -143,9 +147,9 @@ def _passed_values(group: dict[str, Any]) -> str | None:
 
 def _shared_values(item: dict[str, Any]) -> str | None:
     if not _CHECK_ID.match(item["check_id"]):
-        return f".check_id: {item['check_id']!r} is not a check id like APP-001"
+        return f".check_id: {brief(item['check_id'])} is not a check id like APP-001"
     if item["severity"] not in _SEVERITIES:
-        return f".severity: {item['severity']!r} is not one of {', '.join(Severity)}"
+        return f".severity: {brief(item['severity'])} is not one of {', '.join(Severity)}"
     return None
 
 

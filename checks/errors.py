@@ -2,6 +2,8 @@
 
     XtcheckError
     ├── ConfigError          the config file or a flag is wrong (exit 2)
+    ├── InputError           an input file is not a regular file, too large, not UTF-8/UTF-16 text or nested too
+    │                        deeply; callers name the file's role (config key, snapshot, report) around it (exit 2)
     ├── AuthError            a token could not be had; keeps the AADSTS code
     ├── ProbeError           a read failed; the checks that needed it become `error` findings
     │   ├── PermissionDenied the auditor's identity lacks a read permission (HTTP 403)
@@ -32,6 +34,11 @@ class ConfigError(XtcheckError):
         super().__init__(f"{key}: {problem}" if key else problem)
         self.key = key
         self.problem = visible_line(redact(problem))
+
+
+class InputError(XtcheckError):
+    """An input file that cannot be taken as the text or document it should be; the message names the file and
+    says how to fix it, in one line."""
 
 
 class AuthError(XtcheckError):

@@ -16,14 +16,15 @@ import jsonschema
 import schemas
 
 from . import __version__, registry
-from .documents import describe
+from .documents import brief, describe
 from .engine import run
-from .errors import AuthError, NotFound, PermissionDenied, ProbeError, Throttled, XtcheckError
+from .errors import AuthError, InputError, NotFound, PermissionDenied, ProbeError, Throttled, XtcheckError
 from .evidence import SEEDS, Evidence
 from .facts import completeness, run_ids
-from .files import ensure_directory, write_atomic
+from .files import DOCUMENT_LIMIT, decode_text, ensure_directory, read_bytes, shown, write_atomic
 from .findings import jsonable
 from .model import Attestation, AuditResult, Run
+from .parsing import TOO_DEEP, TooDeep, load_json
 from .redact import redact, redact_data
 from .registry import ProbeSpec, select
 from .settings import Cloud, Credential, RunOptions, Settings, Thresholds
@@ -125,29 +126,39 @@ def digest(body: dict[str, Any]) -> str:
 
 def read(path: Path) -> dict[str, Any]:
     """The snapshot at `path`, its digest verified first and then its schema."""
-    try:
-        raw = path.read_bytes()
-        data = json.loads(raw)
-    except OSError as exc:
-        raise SnapshotError(f"cannot read the snapshot {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise SnapshotError(f"{path} is not an xtcheck evidence snapshot: not JSON ({exc})") from None
+    raw, data = _parse(path, "snapshot")
+    name = shown(path)
     if not isinstance(data, dict) or not isinstance(data.get("sha256"), str):
-        raise SnapshotError(f"{path} is not an xtcheck evidence snapshot (it has no sha256); write one with "
+        raise SnapshotError(f"{name} is not an xtcheck evidence snapshot (it has no sha256); write one with "
                             "`xtcheck audit --save-evidence FILE`")
     if not _sealed_as_written(raw, data["sha256"]) and \
             digest({k: v for k, v in data.items() if k != "sha256"}) != data["sha256"]:
-        raise SnapshotError(f"{path}: the snapshot was changed after it was written (its sha256 does not match)")
+        raise SnapshotError(f"{name}: the snapshot was changed after it was written (its sha256 does not match)")
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schemas.load("evidence")).iter_errors(data))
     if error is not None:
-        key, problem = describe(error)
-        raise SnapshotError(f"{path} is not a valid evidence snapshot at {key or '(top level)'}: {problem}")
+        key, problem = describe(error, brief)
+        raise SnapshotError(f"{name} is not a valid evidence snapshot at {key or '(top level)'}: {problem}")
     try:
         data["evidence"] = {name: _untable(value) for name, value in data["evidence"].items()}
     except (KeyError, TypeError, ValueError) as exc:
-        raise SnapshotError(f"{path} is not a valid evidence snapshot: a table of rows is malformed ({exc})") from None
+        raise SnapshotError(f"{name} is not a valid evidence snapshot: a table of rows is malformed ({exc})") from None
     return data
+
+
+def _parse(path: Path, what: str) -> tuple[bytes, Any]:
+    """The file's bytes and its JSON: a regular file within DOCUMENT_LIMIT, UTF-8 or UTF-16 text, nested at most
+    MAX_DEPTH deep; anything else is one SnapshotError."""
+    name = shown(path)
+    try:
+        raw = read_bytes(path, what, DOCUMENT_LIMIT)
+        return raw, load_json(decode_text(raw, f"the {what} {name}"))
+    except InputError as exc:
+        raise SnapshotError(str(exc)) from None
+    except TooDeep:
+        raise SnapshotError(f"{name} is not an xtcheck evidence snapshot: it {TOO_DEEP}") from None
+    except ValueError as exc:
+        raise SnapshotError(f"{name} is not an xtcheck evidence snapshot: not JSON ({exc})") from None
 
 
 def _table(value: Any) -> Any:

@@ -16,7 +16,7 @@ import jsonschema
 
 import schemas
 
-from .documents import describe, read_document
+from .documents import brief, describe, read_document
 from .errors import ConfigError
 from .findings import fingerprint
 from .model import Finding, Status, UnusedWaiver, WaiverNote
@@ -70,7 +70,7 @@ def load(path: Path) -> list[Waiver]:
         key, problem = describe(error)
         name = str(error.absolute_path[-1]) if error.absolute_path else ""
         if error.validator in ("pattern", "minLength") and name in _PROBLEMS:
-            problem = f"{error.instance!r} {_PROBLEMS[name]}"
+            problem = f"{brief(error.instance)} {_PROBLEMS[name]}"
         raise ConfigError(key, problem)
     return [_waiver(index, entry) for index, entry in enumerate(raw["waivers"])]
 

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).parent.parent / "checks"
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("checks", "checks.errors", "checks.exits", "checks.text", "checks.files", "checks.memory",
              "checks.redact", "checks.progress", "checks.workers", "checks.knowledge", "checks.knowledge_data",
-             "checks.pemfile", "checks.model", "checks.outside", "checks.terminal"),
+             "checks.pemfile", "checks.model", "checks.outside", "checks.terminal", "checks.parsing"),
     "config": ("checks.settings", "checks.documents", "checks.schemacheck", "checks.config", "checks.registry",
                "checks.findings", "checks.gate"),
     "http": ("checks.http",),
@@ -28,7 +28,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "run": ("checks.audit", "checks.waivers", "checks.drift", "checks.snapshot", "checks.doctor"),
     "report": ("checks.report",),
     "commands": ("checks.commands", "checks.helpdesk", "checks.pytest_plugin", "checks.cli", "checks.__main__",
-                 "checks.completion"),
+                 "checks.completion", "checks.crash"),
     "sandbox": ("checks.sandbox",),
 }
 # What each layer may import besides itself. Checks are pure (no HTTP); reporters see findings, never reads; the

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ProbeError
+from ..errors import InputError, ProbeError
+from ..files import CONFIG_LIMIT, read_text, shown
 from ..model import Permission
+from ..parsing import load_json
 from ..registry import probe
 from ..settings import Settings
 
@@ -42,13 +43,12 @@ def org_config(settings: Settings, apis: Apis, exchange_tenant_id: Callable[[], 
 def _read_export(settings: Settings) -> Any:
     path = settings.org_config_export
     assert path is not None
-    try:
-        raw = path.read_bytes()
-        # Windows PowerShell 5.1 writes UTF-16 with a BOM; PowerShell 7 writes UTF-8, sometimes with a BOM.
-        encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-        return json.loads(raw.decode(encoding))
-    except (OSError, ValueError) as exc:
-        raise ProbeError(f"cannot read the organization config export {path}: {exc}") from None
+    try:  # Windows PowerShell 5.1 writes UTF-16 with a BOM; PowerShell 7 writes UTF-8, sometimes with a BOM
+        return load_json(read_text(path, "organization config export", CONFIG_LIMIT))
+    except InputError as exc:
+        raise ProbeError(str(exc)) from None
+    except ValueError as exc:
+        raise ProbeError(f"cannot read the organization config export {shown(path)}: {exc}") from None
 
 
 def _ews_settings(data: Any, where: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ..files import append_text
 from ..findings import Digest, as_digest
 from ..gate import verdict
 from ..model import Finding, Remediation, Run, Status
@@ -45,25 +46,18 @@ def markdown_summary(findings: Digest | Iterable[Finding], run: Run) -> str:
 def write_step_summary(findings: Digest | Iterable[Finding], run: Run, path: Path) -> None:
     """Append the summary to `path` (GitHub's $GITHUB_STEP_SUMMARY: each step appends to the same file).
 
-    What is already in the file stays; a blank line separates this summary from it. OSError propagates.
+    What is already in the file stays; a blank line separates this summary from it. Only a regular file (or none
+    yet) is written: a device or FIFO there is files.NotRegularFile, before anything is opened. OSError propagates.
     """
-    text = markdown_summary(findings, run)
-    ending = _tail(path, 2)
-    if ending:  # a blank line between what an earlier step wrote and this summary, however that ended
-        text = ("" if ending.endswith(b"\n\n") else "\n" if ending.endswith(b"\n") else "\n\n") + text
-    with path.open("a", encoding="utf-8") as file:
-        file.write(text)
+    summary = markdown_summary(findings, run)
+    append_text(path, lambda ending: _separated(ending, summary))
 
 
-def _tail(path: Path, size: int) -> bytes:
-    """The last `size` bytes of `path`; empty when the file is missing or empty."""
-    try:
-        with path.open("rb") as file:
-            file.seek(0, io.SEEK_END)
-            file.seek(max(0, file.tell() - size))
-            return file.read()
-    except FileNotFoundError:
-        return b""
+def _separated(ending: bytes, text: str) -> str:
+    """`text` with the line breaks that put a blank line between it and a file ending in `ending` (its last bytes)."""
+    if not ending:
+        return text
+    return ("" if ending.endswith(b"\n\n") else "\n" if ending.endswith(b"\n") else "\n\n") + text
 
 
 # -- blocks -----------------------------------------------------------------------------------------------------

@@ -43,13 +43,21 @@ def _serve(args: argparse.Namespace) -> int:
     if args.graph_page_size is not None and args.graph_page_size < 1:
         print("xtcheck: --graph-page-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    problem = port_problem(args.port, services=4 + len(scenario.get("environments", [])))
+    if problem:
+        print(f"xtcheck: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     cloud = Sandbox(scenario, port=args.port, graph_page_size=args.graph_page_size)
     try:
         cloud.start()
     except OSError as exc:
+        cloud.stop()
         print(f"xtcheck: cannot listen on 127.0.0.1 port {args.port} and up ({exc.strerror}); "
               "choose another --port or leave it out to use free ports", file=sys.stderr)
         return EXIT_USAGE
+    except BaseException:
+        cloud.stop()  # its temporary folder holds the CA's and the server's private keys: never left behind
+        raise
     try:
         config = cloud.write_config(args.config_out.resolve() if args.config_out else None)
         _print_banner(cloud, str(config))
@@ -58,6 +66,18 @@ def _serve(args: argparse.Namespace) -> int:
         cloud.stop()
         print("sandbox stopped", file=sys.stderr)
     return EXIT_OK
+
+
+def port_problem(port: int, services: int) -> str | None:
+    """What is wrong with --port for a sandbox of `services` consecutive ports (N to N + services - 1), or None.
+    Said before the sandbox makes its temporary folder and keys, so a wrong port leaves nothing behind."""
+    if port == 0:
+        return None
+    highest = 65535 - (services - 1)
+    if 1 <= port <= highest:
+        return None
+    return (f"--port {port} is out of range: the sandbox listens on {services} ports from N up, so give N from 1 to "
+            f"{highest}, or 0 (the default) for free ports")
 
 
 def _print_banner(cloud: Sandbox, config: str) -> None:

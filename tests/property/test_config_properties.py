@@ -25,6 +25,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 import schemas
 from checks.config import load
 from checks.errors import ConfigError
+from checks.sandbox.pki import make_ca
 from checks.schemacheck import decide
 from checks.settings import HttpOptions, RunOptions, Settings
 
@@ -35,6 +36,7 @@ EXAMPLES = settings(max_examples=30, deadline=None, database=None,
 SECRET_FILE = "reader.secret"
 CA_FILE = "ca.pem"
 ENV = {"XT_PROP_SECRET": "a-reader-secret-from-the-environment"}
+CA_PEM = make_ca().cert_pem
 
 # -- valid configs ---------------------------------------------------------------------------------------------------
 
@@ -219,7 +221,7 @@ def _has(config: dict[str, Any], at: Path_) -> bool:
 
 def write(folder: Path, config: dict[str, Any], as_json: bool) -> Path:
     (folder / SECRET_FILE).write_text("a-reader-secret-in-a-file\n", encoding="utf-8")
-    (folder / CA_FILE).write_text("not read by the loader, only checked to exist\n", encoding="utf-8")
+    (folder / CA_FILE).write_bytes(CA_PEM)  # the loader proves it holds a certificate
     path = folder / ("xtcheck.json" if as_json else "xtcheck.yaml")
     path.write_text(json.dumps(config) if as_json else yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
@@ -293,7 +295,7 @@ def test_the_quick_schema_check_says_what_jsonschema_says(kind: str | None, data
 
 
 @pytest.mark.parametrize(("content", "reference", "expected"), [
-    ("secret".encode("utf-16"), "file:reader.utf16", "is not UTF-8 text"),
+    ("caf\u00e9".encode("latin-1"), "file:reader.txt", "is not UTF-8 text"),
     (b"", "file:a\x00b", "is not a usable file path"),
     (b"", "file:~no-such-user-xtcheck/secret", "its home directory is unknown"),
     (b"", "file:escape\x1b[31m", "cannot read"),
@@ -302,7 +304,7 @@ def test_an_unreadable_secret_reference_is_a_config_error(tmp_path: Path, conten
                                                          expected: str) -> None:
     """Through the command line, with the config named relative to the working folder, as people type it (its
     folder is then "."): exit 2 and one line, whatever the reference holds."""
-    (tmp_path / "reader.utf16").write_bytes(content)
+    (tmp_path / "reader.txt").write_bytes(content)
     config = {"dynamics": {"environment_url": "https://contoso.crm4.dynamics.com",
                            "tenant_id": "7d3f2a10-5c1e-4b8a-9f2d-0a1b2c3d4e5f"},
               "exchange": {"tenant_id": "contoso.com"},

@@ -93,7 +93,8 @@ BROKEN: list[tuple[dict[str, Any], str, str]] = [
      "does not hold a JWT"),
     ({"client_id": READER, "federated_token_file": "env:XT_TEST_SURELY_UNSET_TOKEN_FILE"},
      "credentials[0].federated_token_file", "environment variable XT_TEST_SURELY_UNSET_TOKEN_FILE is not set"),
-    ({"client_id": READER, "device_code": "yes"}, "credentials[0].device_code", "is not of type 'boolean'"),
+    ({"client_id": READER, "device_code": "yes"}, "credentials[0].device_code",
+     "expected true or false, not the 3-character text given"),
 ]
 
 
