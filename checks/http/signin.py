@@ -16,7 +16,8 @@ import httpx
 import msal
 
 from .. import redact
-from ..errors import AuthError
+from ..errors import AuthError, InputError
+from ..files import SECRET_LIMIT, read_text, shown
 from ..settings import Credential
 from ..text import one_line, visible
 from .msalhttp import MsalHttpClient
@@ -168,12 +169,12 @@ def federated_assertion(path: Path) -> Callable[[], str]:
     """msal calls this at every sign-in: CI and Kubernetes replace the token before it expires."""
 
     def read() -> str:
-        try:
-            text = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise Unavailable(f"cannot read the federated token file {path}: {exc.strerror}") from None
+        try:  # the same bounded reader as at load: a regular file, at most SECRET_LIMIT
+            text = read_text(path, "federated token file", SECRET_LIMIT).strip()
+        except InputError as exc:
+            raise Unavailable(str(exc)) from None
         if not text:
-            raise Unavailable(f"the federated token file {path} is empty")
+            raise Unavailable(f"the federated token file {shown(path)} is empty")
         redact.remember(text)
         return text
 
