@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import schemas
 
-from .documents import GUID, describe, given, looks_like_a_name, read_document
+from .documents import GUID, describe, given, read_document
 from .errors import ConfigError, InputError
 from .files import CONFIG_LIMIT, SECRET_LIMIT, read_bytes, read_text, shown
 from .pemfile import read_pem
@@ -31,6 +31,7 @@ from .settings import (
     Settings,
     Thresholds,
 )
+from .text import looks_like_a_name
 
 
 def load(path: Path, run: RunOptions, environ: Mapping[str, str]) -> Settings:

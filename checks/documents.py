@@ -17,6 +17,7 @@ import yaml
 from .errors import ConfigError, InputError
 from .files import CONFIG_LIMIT, read_text, shown
 from .parsing import load_json, load_yaml
+from .text import looks_like_a_name
 
 if TYPE_CHECKING:  # a config proved valid without jsonschema never loads it (config.py, schemacheck.py)
     import jsonschema
@@ -34,7 +35,7 @@ def read_document(path: Path, what: str, limit: int = CONFIG_LIMIT) -> Any:
     name = shown(path)
     if path.suffix.lower() == ".json":
         try:
-            return load_json(text)
+            return load_json(text, unique_keys=True)
         except json.JSONDecodeError as exc:
             raise ConfigError("", f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") \
                 from None
@@ -189,14 +190,3 @@ def brief(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else given(value)
 
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
-
-
-def looks_like_a_name(text: str) -> bool:
-    """Whether `text` has the shape of a key or an environment variable name (`enviroment_url`, `XT_READER_SECRET`)
-    rather than of a secret: letters, digits, `_` and `-`, and not upper and lower case letters mixed with digits as
-    generated secrets are. Only such names are ever repeated in a message."""
-    if not _NAME.fullmatch(text):
-        return False
-    return not (re.search("[a-z]", text) and re.search("[A-Z]", text) and re.search("[0-9]", text))

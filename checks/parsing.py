@@ -12,7 +12,9 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .text import looks_like_a_name
 
 # No file xtcheck reads nests deeper than about 15 levels; Python's parsers and validators recurse, and a document
 # nested 100,000 deep would end them in a RecursionError.
@@ -27,16 +29,32 @@ class TooDeep(ValueError):
     """A JSON document nested deeper than MAX_DEPTH."""
 
 
-def load_json(text: str | bytes) -> Any:
-    """json.loads, refusing a document nested deeper than MAX_DEPTH (TooDeep). JSONDecodeError and ValueError (an
-    integer too long to convert) propagate."""
+def load_json(text: str | bytes, *, unique_keys: bool = False) -> Any:
+    """json.loads, refusing a document nested deeper than MAX_DEPTH (TooDeep) and, with `unique_keys` (the files
+    people write: a config, waivers), an object that names a key twice (DuplicateKey). JSONDecodeError and ValueError
+    (an integer too long to convert) propagate. Snapshots and reports are xtcheck's own writing, 40 MB of them at
+    100,000 mailboxes: they skip the per-object check."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_once if unique_keys else None)
     except RecursionError:  # deeper than the C parser's own limit
         raise TooDeep(TOO_DEEP) from None
     if too_deep(value):
         raise TooDeep(TOO_DEEP)
     return value
+
+
+class DuplicateKey(ValueError):
+    """A JSON object that names one key twice."""
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, each key named once (json's own default keeps the last and says nothing)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        twice = next(key for n, (key, _) in enumerate(pairs) if any(key == k for k, _ in pairs[:n]))
+        raise DuplicateKey(f"an object holds {f'the key {twice!r}' if looks_like_a_name(twice) else 'a key'} twice; "
+                           "keep one")
+    return found
 
 
 _CONTAINER = frozenset((dict, list)).__contains__
@@ -81,6 +99,21 @@ class _BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping whose keys are each written once: a key written twice is a YAML error at its second line,
+        not the last value silently winning (a merge key `<<` still lets a mapping override what it merges)."""
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = key_node.value
+            if key in seen:
+                shown = f"the key {key!r}" if looks_like_a_name(key) else "a key"
+                raise ConstructorError(None, None, f"holds {shown} twice in one mapping (first on line {seen[key]}); "
+                                                   "keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         try:

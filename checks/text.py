@@ -56,3 +56,15 @@ def _size(characters: int) -> str:
     if characters >= 1_000:
         return f"{characters / 1_000:.1f} kB"
     return f"{characters} character{'' if characters == 1 else 's'}"
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def looks_like_a_name(text: str) -> bool:
+    """Whether `text` has the shape of a key or an environment variable name (`enviroment_url`, `XT_READER_SECRET`)
+    rather than of a secret: letters, digits, `_` and `-`, and not upper and lower case letters mixed with digits as
+    generated secrets are. Only such names are ever repeated in a message."""
+    if not _NAME.fullmatch(text):
+        return False
+    return not (re.search("[a-z]", text) and re.search("[A-Z]", text) and re.search("[0-9]", text))

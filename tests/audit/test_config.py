@@ -216,3 +216,26 @@ def test_an_encrypted_certificate_key_needs_its_password(tmp_path: Path) -> None
     (tmp_path / "pem.pass").write_text("wrong-pass", encoding="utf-8")
     with pytest.raises(ConfigError, match="does not open"):
         load(write(tmp_path, config), RunOptions(), {})
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("xtcheck.yaml", "dynamics:\n  tenant_id: a\n  tenant_id: b\n",
+     "is not valid YAML (line 3, column 3): holds the key 'tenant_id' twice in one mapping (first on line 2); "
+     "keep one"),
+    ("xtcheck.json", '{"dynamics": {"tenant_id": "a", "tenant_id": "b"}}',
+     "is not valid JSON: an object holds the key 'tenant_id' twice; keep one"),
+    ("xtcheck.yaml", "credentials:\n  - Abc123XyzSecret9: 1\n    Abc123XyzSecret9: 2\n",
+     "holds a key twice in one mapping (first on line 2); keep one"),  # not a name: not repeated
+])
+def test_a_key_written_twice_is_a_config_error_not_the_last_one_winning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, expected: str) -> None:
+    assert main(["audit", "--config", str(write(tmp_path, text, name))]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and len(err.splitlines()) == 1 and "Abc123XyzSecret9" not in err
+
+
+def test_a_merge_key_may_still_override_what_it_merges(tmp_path: Path) -> None:
+    from checks.parsing import load_yaml
+
+    assert load_yaml("base: &b {a: 1, b: 2}\nuse:\n  <<: *b\n  b: 3\n") == {"base": {"a": 1, "b": 2},
+                                                                           "use": {"a": 1, "b": 3}}
