@@ -113,6 +113,9 @@ def _add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         epilog="example:\n  xtcheck evaluate customer-evidence.json --format json --waivers waivers.yaml\n\n"
                + _EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("snapshot", metavar="SNAPSHOT", help="the evidence snapshot (JSON)")
+    evaluate.add_argument("--verify-key", metavar="FILE",
+                          help="refuse the snapshot unless SNAPSHOT.sig verifies with this public key (PEM, or a "
+                               "certificate): it is then, byte for byte, what the signer's run wrote")
     _report_options(evaluate)
     _gate_options(evaluate, save=False)
 
@@ -130,6 +133,8 @@ def _add_diff(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     diff.add_argument("new", metavar="NEW.json", help="the later report")
     diff.add_argument("--min-severity", choices=[s.value for s in Severity], default="info",
                       help="changes below this severity are listed but are not regressions (default: info)")
+    diff.add_argument("--verify-key", metavar="FILE",
+                      help="refuse either report unless its .sig verifies with this public key (PEM, or a certificate)")
 
 
 def _add_explain(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -166,6 +171,11 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", "--output", "-o", default="reports", metavar="DIR",
                         help="where the file reports are written (default: reports/); '-' writes the one file format "
                              "asked for to stdout, and nothing else goes there")
+    parser.add_argument("--sign-key", metavar="FILE",
+                        help="sign every file this run writes (reports, the evidence snapshot): FILE.sig beside each, "
+                             "with this private key (PEM, Ed25519 or RSA; see README 'Signed evidence')")
+    parser.add_argument("--sign-key-password", metavar="REF",
+                        help="the signing key's password, as env:NAME or file:PATH (never inline)")
     parser.add_argument("--color", choices=COLOR_CHOICES, default="auto",
                         help="colour the console report: auto (default: on a terminal, unless NO_COLOR is set or "
                              "TERM=dumb; FORCE_COLOR turns it on), always, never")

@@ -9,7 +9,7 @@ import datetime as dt
 import gc
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -27,6 +27,7 @@ from .terminal import line_width, use_color
 from .text import visible_line
 
 if TYPE_CHECKING:  # the reporters and the waiver schema load after the audit's reads, not before its first request
+    from .signing import SigningKey
     from .waivers import Waiver
 
 
@@ -43,6 +44,10 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     if args.output_dir == "-" and len(files) != 1:
         raise ConfigError("--output", "'-' writes one file format to stdout: name exactly one, for example "
                           "--format json --output -")
+    sign_key = getattr(args, "sign_key", None)
+    if sign_key and args.output_dir == "-":
+        raise ConfigError("--sign-key", "signs files, and with --output - the report goes to stdout: write it to a "
+                          "folder to sign it")
     if save_evidence:
         try:  # said before the audit, not after it (write_atomic checks again when it writes)
             refuse_non_regular(Path(save_evidence))
@@ -53,7 +58,44 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         only=frozenset(_ids(args.only)), skip=frozenset(_ids(args.skip)), verbosity=args.verbose - args.quiet,
         min_severity=getattr(args, "min_severity", "info"), waivers=Path(waivers) if waivers else None,
         save_evidence=Path(save_evidence) if save_evidence else None, color=getattr(args, "color", "auto"),
+        sign_key=Path(sign_key) if sign_key else None, sign_key_password=getattr(args, "sign_key_password", None),
     )
+
+
+def signing_key(options: RunOptions, environ: Mapping[str, str]) -> SigningKey | None:
+    """The key to sign with (--sign-key), loaded before anything runs, so a wrong key or password costs no audit."""
+    if options.sign_key is None:
+        if options.sign_key_password is not None:
+            raise ConfigError("--sign-key-password", "is given without --sign-key")
+        return None
+    from .config import secret_reference
+    from .signing import load_signing_key
+
+    password = options.sign_key_password
+    secret = secret_reference("--sign-key-password", password, environ) if password is not None else None
+    return load_signing_key(options.sign_key, secret.reveal() if secret else None)
+
+
+def sign(paths: Sequence[Path], key: SigningKey | None, options: RunOptions) -> None:
+    """Write a signature beside each file written (nothing without a key)."""
+    if key is None:
+        return
+    from .signing import sign_file
+
+    for path in paths:
+        signature = sign_file(path, key)
+        if options.verbosity >= 0:
+            print(f"wrote {signature}", file=sys.stderr)
+
+
+def verifier(args: argparse.Namespace) -> Callable[[bytes, Path], None] | None:
+    """The check `--verify-key` asks for, on the bytes read (None without the flag)."""
+    if not getattr(args, "verify_key", None):
+        return None
+    from .signing import load_verify_key, verify_bytes
+
+    public = load_verify_key(Path(args.verify_key))
+    return lambda data, path: verify_bytes(data, path, public)
 
 
 def _ids(text: str | None) -> list[str]:
@@ -80,7 +122,8 @@ def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | N
     line on stderr says what is being read meanwhile (not with -q)."""
     try:
         waivers = load_waivers(settings.run)
-    except ConfigError as exc:
+        key = signing_key(settings.run, environ)
+    except XtcheckError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
     progress = ProgressLine.for_stream(sys.stderr, quiet=settings.run.verbosity < 0)
@@ -92,17 +135,18 @@ def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | N
     finally:
         if progress is not None:
             progress.close()
-    code = present(result, settings, waivers, environ)
+    code = present(result, settings, waivers, environ, key)
     if settings.run.save_evidence is not None:
         from . import snapshot
 
         try:
             snapshot.save(result, settings, settings.run.save_evidence)
+            if settings.run.verbosity >= 0:
+                print(f"wrote {settings.run.save_evidence}", file=sys.stderr)  # stdout is the report alone
+            sign([settings.run.save_evidence], key, settings.run)
         except XtcheckError as exc:
             print(f"xtcheck: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        if settings.run.verbosity >= 0:
-            print(f"wrote {settings.run.save_evidence}", file=sys.stderr)  # stdout is the report alone
     return code
 
 
@@ -118,7 +162,8 @@ def load_waivers(options: RunOptions) -> list[Waiver]:
         raise ConfigError("", f"waiver file {options.waivers}: {exc}") from None
 
 
-def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], environ: Mapping[str, str]) -> int:
+def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], environ: Mapping[str, str],
+            key: SigningKey | None = None) -> int:
     """Apply the waivers, print the console report, write the file reports, and return the exit code."""
     from .report.console import render_console
     from .waivers import apply as apply_waivers
@@ -143,10 +188,11 @@ def present(result: AuditResult, settings: Settings, waivers: Sequence[Waiver], 
         except OSError as exc:  # a warning: the verdict and the exit code stand without the job summary
             print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({shown(summary)}): "
                   f"{exc.strerror or type(exc).__name__}; the job summary was not written", file=sys.stderr)
-    return _write_files(result, report, settings) or decision.exit_code
+    return _write_files(result, report, settings, key) or decision.exit_code
 
 
-def _write_files(result: AuditResult, report: Digest, settings: Settings) -> int | None:
+def _write_files(result: AuditResult, report: Digest, settings: Settings, key: SigningKey | None = None
+                 ) -> int | None:
     """Write the file reports (or the one asked for to stdout); EXIT_USAGE when they cannot be written, else None."""
     formats = [f for f in settings.run.formats if f != "console"]
     if formats and settings.run.to_stdout:
@@ -165,6 +211,11 @@ def _write_files(result: AuditResult, report: Digest, settings: Settings) -> int
         if settings.run.verbosity >= 0:
             for path in paths:
                 print(f"wrote {path}", file=sys.stderr)  # stdout is the report alone, its last line the gate
+        try:
+            sign(paths, key, settings.run)
+        except XtcheckError as exc:
+            print(f"xtcheck: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     return None
 
 
@@ -175,8 +226,9 @@ def cmd_evaluate(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         options = run_options(args)
         waivers = load_waivers(options)
+        key = signing_key(options, environ)
         with collector_paused():
-            saved = snapshot.read(Path(args.snapshot))
+            saved = snapshot.read(Path(args.snapshot), verifier(args))
             result, settings = snapshot.evaluate(saved, options)
     except XtcheckError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
@@ -186,7 +238,7 @@ def cmd_evaluate(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         print(visible_line(f"xtcheck evaluate: evidence read by {tool['name']} {tool['version']} at {saved['now']}, "
                            "evaluated offline") + "\n", file=_chatter(options))
     try:
-        return present(result, settings, waivers, environ)
+        return present(result, settings, waivers, environ, key)
     finally:
         gc.unfreeze()  # (in process, as tests run it, the collector sees everything again)
 
@@ -213,7 +265,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from . import drift
 
     try:
-        old, new = drift.read(Path(args.old)), drift.read(Path(args.new))
+        verify = verifier(args)
+        old, new = drift.read(Path(args.old), verify), drift.read(Path(args.new), verify)
     except XtcheckError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -241,6 +241,14 @@ class _Secrets:
         return Secret(value)
 
 
+def secret_reference(key: str, reference: str, environ: Mapping[str, str], base: Path | None = None) -> Secret:
+    """A secret given as `env:NAME` or `file:PATH` outside the config (a flag's value, say), resolved as the config's
+    own are; anything else is a ConfigError naming `key` (a secret is never written inline)."""
+    if not reference.startswith(("env:", "file:")):
+        raise ConfigError(key, "give the secret as env:NAME or file:PATH, never inline")
+    return _Secrets(base or Path.cwd(), environ).resolve(key, reference)
+
+
 def variable(name: str) -> str:
     """An environment variable as a message names it: by name when it looks like one, else by its length (a secret
     written after env: by mistake)."""

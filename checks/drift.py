@@ -4,7 +4,7 @@ subject; a regression is a new non-pass or a status that got worse, at or above 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import schemas
 
 from .documents import brief, describe
 from .errors import InputError, XtcheckError
-from .files import DOCUMENT_LIMIT, read_text, shown
+from .files import DOCUMENT_LIMIT, decode_text, read_bytes, shown
 from .model import Severity, Status
 from .parsing import TOO_DEEP, TooDeep, load_json
 from .redact import redact
@@ -56,14 +56,18 @@ class Drift:
         return [c for c in (*self.appeared, *self.changed) if c.regression]
 
 
-def read(path: Path) -> dict[str, Any]:
+def read(path: Path, verify: Callable[[bytes, Path], None] | None = None) -> dict[str, Any]:
     """A JSON report of either version: the header validated against its schema (schemas/report.schema.json, or
     report-v1 for reports written before passes were named under their check), then each finding and each list of
     passing subjects checked for the fields a comparison reads. Not the whole schema per finding: jsonschema takes
-    half a millisecond a finding, minutes for a large report; these checks take microseconds."""
+    half a millisecond a finding, minutes for a large report; these checks take microseconds. With `verify`
+    (checks/signing.py), the signature is checked first, on the very bytes that are then parsed."""
     name = shown(path)
     try:
-        data = load_json(read_text(path, "report", DOCUMENT_LIMIT))
+        raw = read_bytes(path, "report", DOCUMENT_LIMIT)
+        if verify is not None:
+            verify(raw, path)
+        data = load_json(decode_text(raw, f"the report {name}"))
     except InputError as exc:
         raise ReportError(str(exc)) from None
     except TooDeep:

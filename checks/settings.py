@@ -123,6 +123,8 @@ class RunOptions:
     waivers: Path | None = None  # the waiver file (--waivers)
     save_evidence: Path | None = None  # where to write the evidence snapshot (--save-evidence)
     color: str = "auto"  # --color: auto, always, never (checks/terminal.py)
+    sign_key: Path | None = None  # --sign-key: sign every file written (checks/signing.py)
+    sign_key_password: str | None = None  # --sign-key-password: env:NAME or file:PATH
 
     @property
     def to_stdout(self) -> bool:

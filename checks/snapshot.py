@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -35,6 +35,9 @@ SCHEMA_VERSION = "2"  # 2: row lists written as tables (see `_table`); "1" is st
 _PROBE_ERRORS: dict[str, type[ProbeError]] = {cls.__name__: cls for cls in
                                               (ProbeError, PermissionDenied, NotFound, Throttled)}
 FAILURE_TYPES = (*_PROBE_ERRORS, AuthError.__name__)
+
+
+Verify = Callable[[bytes, Path], None]  # raises when the bytes read from the path are not what was signed
 
 
 class SnapshotError(XtcheckError):
@@ -124,9 +127,10 @@ def digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
-def read(path: Path) -> dict[str, Any]:
-    """The snapshot at `path`, its digest verified first and then its schema."""
-    raw, data = _parse(path, "snapshot")
+def read(path: Path, verify: Verify | None = None) -> dict[str, Any]:
+    """The snapshot at `path`, its digest verified first and then its schema; with `verify` (checks/signing.py), its
+    signature first of all, on the very bytes that are then parsed."""
+    raw, data = _parse(path, "snapshot", verify)
     name = shown(path)
     if not isinstance(data, dict) or not isinstance(data.get("sha256"), str):
         raise SnapshotError(f"{name} is not an xtcheck evidence snapshot (it has no sha256); write one with "
@@ -146,12 +150,14 @@ def read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _parse(path: Path, what: str) -> tuple[bytes, Any]:
+def _parse(path: Path, what: str, verify: Verify | None = None) -> tuple[bytes, Any]:
     """The file's bytes and its JSON: a regular file within DOCUMENT_LIMIT, UTF-8 or UTF-16 text, nested at most
     MAX_DEPTH deep; anything else is one SnapshotError."""
     name = shown(path)
     try:
         raw = read_bytes(path, what, DOCUMENT_LIMIT)
+        if verify is not None:
+            verify(raw, path)
         return raw, load_json(decode_text(raw, f"the {what} {name}"))
     except InputError as exc:
         raise SnapshotError(str(exc)) from None

@@ -25,7 +25,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "probes": ("checks.probes",),
     "rules": ("checks.rules",),
     "engine": ("checks.evidence", "checks.engine", "checks.facts"),
-    "run": ("checks.audit", "checks.waivers", "checks.drift", "checks.snapshot", "checks.doctor"),
+    "run": ("checks.audit", "checks.waivers", "checks.drift", "checks.snapshot", "checks.doctor", "checks.signing"),
     "report": ("checks.report",),
     "commands": ("checks.commands", "checks.helpdesk", "checks.pytest_plugin", "checks.cli", "checks.__main__",
                  "checks.completion", "checks.crash"),
