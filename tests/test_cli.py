@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from readme_tables import SECTIONS, generated, in_readme
+from readme_tables import NAMES, generated, in_readme
 
 from checks import __version__
 
@@ -102,11 +102,11 @@ def test_serve_prints_urls_writes_a_config_and_stops_cleanly_on_ctrl_c(tmp_path:
     assert "sandbox stopped" in stderr and "Traceback" not in stderr
 
 
-@pytest.mark.parametrize("name", sorted(SECTIONS))
-def test_the_readme_tables_are_the_commands_output(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_the_readme_tables_and_samples_are_the_commands_output(name: str) -> None:
     assert in_readme(name) == generated(name), (
-        f"README's {name} table is stale: run `python tests/readme_tables.py` (it writes `xtcheck "
-        f"{' '.join(SECTIONS[name])}` into it)")
+        f"README's {name} block is stale: run `python tests/readme_tables.py` (it writes what the commands print "
+        "into it)")
 
 
 def test_python_dash_m_checks_is_the_xtcheck_command() -> None:
