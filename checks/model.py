@@ -379,3 +379,51 @@ class AuditResult:
     run: Run
     evidence: dict[str, Any]
     failures: dict[str, XtcheckError] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of an estate: an environment, one of its email server profiles, the tenant pair it links."""
+
+    name: str  # unique and stable in the estate: the environment's host, with " · <profile>" when it has several
+    environment_url: str
+    profile: str = ""  # the profile's name ("" = auto-detected)
+    exchange_tenant: str = ""  # tenant B
+    client_id: str = ""  # the sync app ("" = taken from the profile)
+    environment: str = ""  # the environment's display name, when discovery found it
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An environment that discovery listed but no target could be made of, with why and what to do: never a silent
+    gap in an estate."""
+
+    environment: str  # its display name
+    environment_url: str  # "" when it has no Dataverse
+    reason: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target's findings and run metadata, exactly as a single-target audit of it would report them."""
+
+    target: Target
+    findings: list[Finding]
+    run: Run
+
+
+@dataclass(frozen=True)
+class EstateResult:
+    """An estate's run: every target's result (in target order), the environments that could not be audited, and
+    what the run as a whole did (its clock, its attestation: sign-ins and shared reads are the estate's, not one
+    target's)."""
+
+    targets: list[TargetResult]
+    unreadable: list[Unreadable]
+    tool_version: str
+    started: str
+    finished: str
+    attestation: Attestation = field(default_factory=lambda: Attestation({}, 0, {}))
+    completeness: tuple[str, ...] = ()  # "listed 22 environments: 20 audited as 21 targets, 1 without Dataverse, ..."
+    shard: tuple[int, int] | None = None  # (I, N) of --shard I/N: this run audited the I-th of N shares
