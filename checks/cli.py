@@ -183,6 +183,9 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
                         help="exit 1 on a fail (default), or also on a warn")
     parser.add_argument("--only", metavar="IDS", help="run only these checks or areas, e.g. APP-004,EXO")
     parser.add_argument("--skip", metavar="IDS", help="leave these checks or areas out, e.g. MBX")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="audit only the I-th of N shares of an estate's targets (chosen by each target's name, "
+                             "the same on every machine); `xtcheck merge` joins the shares' JSON reports")
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("-v", "--verbose", action="count", default=0,
                           help="show every passing mailbox instead of a count")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from .audit import DEFAULT_TIMEOUT, audit
 from .config import load
 from .errors import ConfigError, XtcheckError
+from .estate_shard import parse_shard
 from .exits import EXIT_USAGE
 from .files import refuse_non_regular, shown
 from .findings import Digest
@@ -53,12 +54,14 @@ def run_options(args: argparse.Namespace) -> RunOptions:
             refuse_non_regular(Path(save_evidence))
         except OSError as exc:
             raise ConfigError("--save-evidence", f"{exc.strerror}; give the path of a file") from None
+    shard = getattr(args, "shard", None)
     return RunOptions(
         formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
         only=frozenset(_ids(args.only)), skip=frozenset(_ids(args.skip)), verbosity=args.verbose - args.quiet,
         min_severity=getattr(args, "min_severity", "info"), waivers=Path(waivers) if waivers else None,
         save_evidence=Path(save_evidence) if save_evidence else None, color=getattr(args, "color", "auto"),
         sign_key=Path(sign_key) if sign_key else None, sign_key_password=getattr(args, "sign_key_password", None),
+        shard=parse_shard(shard) if shard is not None else None,
     )
 
 

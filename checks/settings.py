@@ -132,6 +132,7 @@ class RunOptions:
     color: str = "auto"  # --color: auto, always, never (checks/terminal.py)
     sign_key: Path | None = None  # --sign-key: sign every file written (checks/signing.py)
     sign_key_password: str | None = None  # --sign-key-password: env:NAME or file:PATH
+    shard: tuple[int, int] | None = None  # --shard I/N: audit the I-th of N shares of an estate's targets
 
     @property
     def to_stdout(self) -> bool:

@@ -1,6 +1,6 @@
 """Waivers: findings accepted for a while, with a reason, an owner, an expiry and optionally the evidence's
-fingerprint (schemas/waivers.schema.json). A waived finding keeps its real status; only an applied waiver takes it
-out of the exit code."""
+fingerprint and the estate's target they hold for (schemas/waivers.schema.json). A waived finding keeps its real
+status; only an applied waiver takes it out of the exit code."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ _PROBLEMS = {  # key -> what to say when its value breaks the schema's pattern o
     "owner": "must not be empty: name who answers for this waiver",
     "expires": "is not a date like 2027-01-31",
     "fingerprint": "is not a SHA-256 digest (64 hex characters, as `xtcheck audit -v` prints it)",
+    "target": "must not be empty: name the target as the estate report does, or a glob like *.crm4.dynamics.com*",
 }
 
 
@@ -41,12 +42,20 @@ class Waiver:
     owner: str
     expires: dt.date  # the last day the waiver holds
     fingerprint: str | None = None
+    target: str | None = None  # an estate's target name or a glob, compared case-insensitively; None: every target
 
-    def matches(self, finding: Finding) -> bool:
-        if finding.check_id.upper() != self.check:
+    def matches(self, finding: Finding, target: str | None = None) -> bool:
+        """Whether the waiver covers `finding` of the target named `target` (None: a run of one target, which only
+        a waiver naming no target covers: a waiver written for one target of an estate must not leak to others)."""
+        if finding.check_id.upper() != self.check or not self.holds_for(target):
             return False
-        subject, pattern = finding.subject.lower(), self.subject.lower()
-        return subject == pattern or fnmatch.fnmatchcase(subject, pattern)
+        return _like(finding.subject, self.subject)
+
+    def holds_for(self, target: str | None) -> bool:
+        """Whether the waiver may cover findings of the target named `target`."""
+        if self.target is None:
+            return True
+        return target is not None and _like(target, self.target)
 
     def note(self, finding: Finding, today: dt.date) -> WaiverNote:
         if today > self.expires:
@@ -75,9 +84,17 @@ def load(path: Path) -> list[Waiver]:
     return [_waiver(index, entry) for index, entry in enumerate(raw["waivers"])]
 
 
-def apply(findings: Sequence[Finding], waivers: Sequence[Waiver],
-          today: dt.date) -> tuple[list[Finding], tuple[UnusedWaiver, ...]]:
-    """Findings with their waiver notes, and the waivers that matched no finding that is not a pass.
+def _like(value: str, pattern: str) -> bool:
+    """`value` equal to `pattern` or matched by it as a glob, both case-insensitively."""
+    value, pattern = value.lower(), pattern.lower()
+    return value == pattern or fnmatch.fnmatchcase(value, pattern)
+
+
+def apply(findings: Sequence[Finding], waivers: Sequence[Waiver], today: dt.date,
+          target: str | None = None) -> tuple[list[Finding], tuple[UnusedWaiver, ...]]:
+    """Findings (of the estate's target named `target`; None for a run of one target) with their waiver notes, and
+    the waivers that matched no finding that is not a pass here, whether they name another target or none. An
+    estate's waiver is unused when every target lists it so (`checks.report.estate.unused_waivers`).
 
     A waiver on a passing finding records nothing (there is nothing to accept)."""
     if not waivers:
@@ -85,7 +102,7 @@ def apply(findings: Sequence[Finding], waivers: Sequence[Waiver],
     used: set[int] = set()
     result = []
     for finding in findings:
-        matching = [] if finding.status is Status.PASS else [w for w in waivers if w.matches(finding)]
+        matching = [] if finding.status is Status.PASS else [w for w in waivers if w.matches(finding, target)]
         if not matching:
             result.append(finding)
             continue
@@ -118,7 +135,8 @@ def _waiver(index: int, entry: dict[str, Any]) -> Waiver:
         expires = dt.date.fromisoformat(entry["expires"])
     except ValueError:
         raise ConfigError(f"waivers[{index}].expires", f"{entry['expires']!r} is not a date on the calendar") from None
-    digest = entry.get("fingerprint")
+    digest, target = entry.get("fingerprint"), entry.get("target")
     return Waiver(index, entry["check"].upper(), entry["subject"].strip(), entry["reason"].strip(),
-                  entry["owner"].strip(), expires, digest.lower() if digest else None)
+                  entry["owner"].strip(), expires, digest.lower() if digest else None,
+                  target.strip() if target is not None else None)
 

@@ -285,3 +285,41 @@ def test_a_file_without_a_waivers_list_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("waivers: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"is not valid YAML \(line"):
         load(path)
+
+
+def test_a_waiver_naming_a_target_holds_for_that_target_only() -> None:
+    named = Waiver(0, "MBX-004", "*@contoso.com", "moving", "crm@contoso.com", TODAY, None,
+                   target="contoso.crm4.dynamics.com · Sales")
+    fail = finding("MBX-004", "sales@contoso.com")
+    waived, unused = apply([fail], [named], TODAY, target="CONTOSO.crm4.dynamics.com · sales")
+    assert waived[0].waived and unused == ()
+    other, unused = apply([fail], [named], TODAY, target="fabrikam.crm.dynamics.com")
+    assert other[0].waiver is None and [w.index for w in unused] == [0]
+
+
+def test_a_waiver_naming_a_target_glob_holds_for_every_matching_target() -> None:
+    glob = Waiver(0, "APP-004", "app *", "rotating", "it-ops@contoso.com", TODAY, None, target="*.crm4.dynamics.com*")
+    fail = finding("APP-004", f"app {CLIENT}")
+    assert apply([fail], [glob], TODAY, target="contoso.crm4.dynamics.com · Sales")[0][0].waived
+    assert apply([fail], [glob], TODAY, target="fabrikam.crm4.dynamics.com")[0][0].waived
+    assert apply([fail], [glob], TODAY, target="contoso.crm.dynamics.com")[0][0].waiver is None
+
+
+def test_a_waiver_naming_a_target_never_holds_in_a_run_of_one_target() -> None:
+    named = Waiver(0, "APP-004", f"app {CLIENT}", "rotating", "it-ops@contoso.com", TODAY, None, target="*")
+    result, unused = apply([finding("APP-004", f"app {CLIENT}")], [named], TODAY)
+    assert result[0].waiver is None and [w.index for w in unused] == [0]
+
+
+def test_a_waiver_without_a_target_holds_for_every_target() -> None:
+    everywhere = waiver("APP-004", f"app {CLIENT}")
+    for target in (None, "contoso.crm4.dynamics.com", "fabrikam.crm.dynamics.com · Support"):
+        assert apply([finding("APP-004", f"app {CLIENT}")], [everywhere], TODAY, target=target)[0][0].waived
+
+
+def test_the_target_key_is_read_from_the_file_and_an_empty_one_is_one_line(tmp_path: Path) -> None:
+    path = write_waivers(tmp_path / "w.json", entry("APP-004", "app *", target=" contoso.crm4.dynamics.com "))
+    assert load(path)[0].target == "contoso.crm4.dynamics.com"
+    assert load(write_waivers(tmp_path / "n.json", entry("APP-004", "app *")))[0].target is None
+    with pytest.raises(ConfigError, match=r"^waivers\[0\]\.target: .* must not be empty: name the target"):
+        load(write_waivers(tmp_path / "e.json", entry("APP-004", "app *", target=" ")))
