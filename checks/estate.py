@@ -14,7 +14,6 @@ client id. An environment it cannot read is an `Unreadable` with the reason and 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 from . import __version__, registry
 from .audit import DEFAULT_TIMEOUT, Session, audit_target
 from .errors import AuthError, ConfigError, PermissionDenied, ProbeError, XtcheckError
+from .estate_shard import shard_of
 from .evidence import Evidence, SharedReads
 from .model import EstateResult, Target, TargetResult, Unreadable
 from .outside import outside
@@ -107,13 +107,6 @@ def named(specs: Iterable[TargetSpec]) -> list[TargetSpec]:
         if count > 1:
             result[index] = replace(spec, name=f"{spec.name} ({count})")
     return result
-
-
-def shard_of(names: Iterable[str], index: int, count: int) -> list[str]:
-    """The names in share `index` (1..count) of `count`: by a stable hash of each name, so every machine of a CI
-    matrix computes the same partition from the same estate, whatever order it lists the targets in."""
-    return [name for name in names
-            if int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % count == index - 1]
 
 
 # -- discovery -----------------------------------------------------------------------------------------------------
