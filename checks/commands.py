@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .audit import DEFAULT_TIMEOUT, audit
-from .config import load
+from .config import load_any
 from .errors import ConfigError, XtcheckError
 from .estate_shard import parse_shard
 from .exits import EXIT_USAGE
@@ -23,7 +23,7 @@ from .findings import Digest
 from .gate import decide
 from .model import AuditResult
 from .progress import ProgressLine
-from .settings import FORMATS, RunOptions, Settings
+from .settings import FORMATS, EstateSettings, RunOptions, Settings
 from .terminal import line_width, use_color
 from .text import visible_line
 
@@ -112,11 +112,25 @@ def _chatter(options: RunOptions) -> TextIO:
 
 def cmd_audit(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
-        settings = load(Path(args.config), run_options(args), environ)
+        loaded = load_any(Path(args.config), run_options(args), environ)
     except ConfigError as exc:
         print(f"xtcheck: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return report(settings, environ, timeout=args.timeout)
+    return audit_loaded(loaded, environ, timeout=args.timeout)
+
+
+def audit_loaded(loaded: Settings | EstateSettings, environ: Mapping[str, str], *,
+                 timeout: float | None = DEFAULT_TIMEOUT) -> int:
+    """One target's audit, or an estate's."""
+    if isinstance(loaded, EstateSettings):
+        from .estate_commands import report_estate
+
+        return report_estate(loaded, environ, timeout=timeout)
+    if loaded.run.shard is not None:
+        print("xtcheck: config error: --shard: shares an estate's targets, and this config names one environment "
+              "(dynamics.environment_url); list targets: or use dynamics.environments: all", file=sys.stderr)
+        return EXIT_USAGE
+    return report(loaded, environ, timeout=timeout)
 
 
 def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | None = DEFAULT_TIMEOUT) -> int:
@@ -297,8 +311,7 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if options.verbosity >= 0:
             print(f"xtcheck demo: auditing the sandbox scenario '{args.scenario}' — {cloud.scenario['summary']}\n",
                   file=_chatter(options))
-        settings = load(cloud.write_config(), options, {})
-        return report(settings, environ, timeout=args.timeout)
+        return audit_loaded(load_any(cloud.write_config(), options, {}), environ, timeout=args.timeout)
 
 
 def environment() -> Mapping[str, str]:

@@ -14,7 +14,7 @@ client id. An environment it cannot read is an `Unreadable` with the reason and 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from .audit import DEFAULT_TIMEOUT, Session, audit_target
 from .errors import AuthError, ConfigError, PermissionDenied, ProbeError, XtcheckError
 from .estate_shard import shard_of
 from .evidence import Evidence, SharedReads
-from .model import EstateResult, Target, TargetResult, Unreadable
+from .model import AuditResult, EstateResult, Target, TargetResult, Unreadable
 from .outside import outside
 from .probes.dataverse import EXCHANGE_SERVER_TYPES
 from .settings import EstateSettings, Settings, TargetSpec
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from .progress import Listener
 
+Keeper = Callable[[TargetSpec, Settings, AuditResult], None]
 READERS = 48  # reads at once across the estate (each host still gets at most http.client.PER_HOST at a time)
 TARGETS_AT_ONCE = 32  # targets whose checks run at once; their reads queue for the READERS
 API_VERSION = "2020-10-01"  # the Power Platform admin API version Microsoft's "List environments" page shows
@@ -51,9 +52,10 @@ class Discovered:
 
 def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT, progress: Listener | None = None,
-                 shard: tuple[int, int] | None = None) -> EstateResult:
+                 shard: tuple[int, int] | None = None, keep: Keeper | None = None) -> EstateResult:
     """Every target of `estate` (discovered first when asked), audited at once under one deadline; with `shard`
-    (I, N), only the I-th of N deterministic shares of the targets (the rest is another machine's)."""
+    (I, N), only the I-th of N deterministic shares of the targets (the rest is another machine's). `keep` is
+    handed each target's whole result (its evidence too) as soon as it is done: the evidence snapshots."""
     started = _now()
     session = Session.open(estate.shared, transport=transport, timeout=timeout, progress=progress, readers=READERS,
                            shared=SharedReads())
@@ -63,7 +65,7 @@ def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | Non
         if shard is not None:
             chosen = set(shard_of([spec.name for spec in specs], *shard))
             specs = [spec for spec in specs if spec.name in chosen]
-        results = _audit_all(estate, specs, session, started)
+        results = _audit_all(estate, specs, session, started, keep)
     finally:
         session.close()
     completeness = [*found.completeness, *([f"shard {shard[0]} of {shard[1]}: {len(specs)} of the estate's "
@@ -72,11 +74,14 @@ def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | Non
                         tuple(outside(completeness)), shard)
 
 
-def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session,
-               started: dt.datetime) -> list[TargetResult]:
+def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session, started: dt.datetime,
+               keep: Keeper | None) -> list[TargetResult]:
     """Each target's audit, TARGETS_AT_ONCE at a time; results in the targets' order."""
     def one(spec: TargetSpec) -> TargetResult:
-        result = audit_target(estate.settings_for(spec), session, started)
+        settings = estate.settings_for(spec)
+        result = audit_target(settings, session, started)
+        if keep is not None:
+            keep(spec, settings, result)
         return TargetResult(_target(spec, result.run.exchange_tenant, result.run.client_id), result.findings,
                             result.run)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .pemfile import Pem
 
-FORMATS = ("console", "json", "junit", "html", "markdown", "sarif")
+FORMATS = ("console", "json", "junit", "html", "markdown", "sarif", "calendar")
 
 
 class Secret:
