@@ -14,6 +14,7 @@ client id. An environment it cannot read is an `Unreadable` with the reason and 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -77,11 +78,15 @@ def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | Non
 def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session, started: dt.datetime,
                keep: Keeper | None) -> list[TargetResult]:
     """Each target's audit, TARGETS_AT_ONCE at a time; results in the targets' order."""
+    done = itertools.count(1)
+
     def one(spec: TargetSpec) -> TargetResult:
         settings = estate.settings_for(spec)
         result = audit_target(settings, session, started)
         if keep is not None:
             keep(spec, settings, result)
+        if session.progress is not None:
+            session.progress.audited(next(done), len(specs))
         return TargetResult(_target(spec, result.run.exchange_tenant, result.run.client_id), result.findings,
                             result.run)
 
