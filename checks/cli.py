@@ -83,9 +83,9 @@ def _gate_options(parser: argparse.ArgumentParser, *, save: bool) -> None:
     parser.add_argument("--waivers", metavar="FILE",
                         help="accepted findings with reason, owner and expiry (YAML or JSON, see README)")
     if save:
-        parser.add_argument("--save-evidence", metavar="FILE",
+        parser.add_argument("--save-evidence", metavar="PATH",
                             help="also write what was read as an evidence snapshot (JSON, no secrets) for "
-                                 "`xtcheck evaluate`")
+                                 "`xtcheck evaluate`; for an estate, PATH is a folder: one snapshot per target")
 
 
 def _seconds(text: str) -> float:

@@ -49,11 +49,6 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     if sign_key and args.output_dir == "-":
         raise ConfigError("--sign-key", "signs files, and with --output - the report goes to stdout: write it to a "
                           "folder to sign it")
-    if save_evidence:
-        try:  # said before the audit, not after it (write_atomic checks again when it writes)
-            refuse_non_regular(Path(save_evidence))
-        except OSError as exc:
-            raise ConfigError("--save-evidence", f"{exc.strerror}; give the path of a file") from None
     shard = getattr(args, "shard", None)
     return RunOptions(
         formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
@@ -140,6 +135,7 @@ def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | N
     try:
         waivers = load_waivers(settings.run)
         key = signing_key(settings.run, environ)
+        snapshot_file(settings.run.save_evidence)
     except XtcheckError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -165,6 +161,17 @@ def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | N
             print(f"xtcheck: {exc}", file=sys.stderr)
             return EXIT_USAGE
     return code
+
+
+def snapshot_file(path: Path | None) -> None:
+    """A single target's --save-evidence names a file: said before the audit, not after it (write_atomic checks
+    again when it writes). An estate's names a folder (estate_commands)."""
+    if path is None:
+        return
+    try:
+        refuse_non_regular(path)
+    except OSError as exc:
+        raise ConfigError("--save-evidence", f"{exc.strerror}; give the path of a file") from None
 
 
 def load_waivers(options: RunOptions) -> list[Waiver]:
