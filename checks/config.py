@@ -66,6 +66,9 @@ def load_any(path: Path, run: RunOptions, environ: Mapping[str, str]) -> Setting
     names = [t.name for t in targets if t.name]
     if len(set(names)) != len(names):
         raise ConfigError("targets", "two targets have the same name; give each its own")
+    if settings.app_secret is not None and not settings.client_id:
+        raise ConfigError("app.secret", "in an estate, the secret is one app's: name that app in app.client_id (the "
+                                        "targets with another app skip the opt-in sign-in, EXO-003)")
     admin_api = dynamics.get("admin_api", "")
     if admin_api:
         _https_host("dynamics.admin_api", admin_api, admin_api, "like https://gov.api.bap.microsoft.us")

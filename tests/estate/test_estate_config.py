@@ -96,3 +96,19 @@ def test_shard_on_a_single_target_config_is_a_usage_error(tmp_path: Path, capsys
     assert main(["audit", "--config", str(path), "--shard", "1/2"]) == 2
     err = capsys.readouterr().err
     assert "--shard" in err and "one environment" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_sync_apps_secret_goes_only_to_the_targets_of_that_app_and_tenant(tmp_path: Path) -> None:
+    (tmp_path / "app.secret").write_text("app-secret-value", encoding="utf-8")
+    config = {**base(), "app": {"client_id": APP, "secret": "file:app.secret"},
+              "targets": [{"environment_url": "https://a.crm.dynamics.com"},
+                          {"environment_url": "https://b.crm.dynamics.com", "client_id": READER},
+                          {"environment_url": "https://c.crm.dynamics.com", "exchange_tenant": B2}]}
+    estate = loaded(tmp_path, config)
+    assert isinstance(estate, EstateSettings)
+    secrets = [estate.settings_for(spec).app_secret for spec in estate.targets]
+    assert secrets[0] is not None and secrets[0].reveal() == "app-secret-value"
+    assert secrets[1:] == [None, None]
+    del config["app"]["client_id"]
+    with pytest.raises(ConfigError, match=r"^app\.secret: .*app\.client_id"):
+        loaded(tmp_path, config)
