@@ -308,16 +308,21 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         for name in builtin_names():
             print(f"{name:30} {load_raw(name)['summary']}")
         return 0
+    environments = getattr(args, "environments", None)
     try:
         options = run_options(args)
-        cloud = Sandbox(args.scenario)
+        if environments is not None and args.scenario != "demo":
+            raise ConfigError("--environments", f"builds an estate of its own; it does not combine with the scenario "
+                                                f"{args.scenario[:40]!r}: give one or the other")
+        cloud = Sandbox(environments=environments) if environments is not None else Sandbox(args.scenario)
     except (ConfigError, ScenarioError) as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
     with cloud:
         if options.verbosity >= 0:
-            print(f"xtcheck demo: auditing the sandbox scenario '{args.scenario}' — {cloud.scenario['summary']}\n",
-                  file=_chatter(options))
+            what = (f"an estate of {environments} environment{'s' if environments != 1 else ''}"
+                    if environments is not None else f"the sandbox scenario '{args.scenario}'")
+            print(f"xtcheck demo: auditing {what} — {cloud.scenario['summary']}\n", file=_chatter(options))
         return audit_loaded(load_any(cloud.write_config(), options, {}), environ, timeout=args.timeout)
 
 
