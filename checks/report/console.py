@@ -121,7 +121,7 @@ def _body(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:
         lines.extend(["", paint.bold(visible_line(AREAS.get(area, area)))])
         for check_id in ids:
             passing = report.passed.get(check_id)
-            lines.extend(_check_lines(by_check.get(check_id, []), passing.findings if passing else [], paint,
+            lines.extend(_check_lines(by_check.get(check_id, []), passing.each() if passing else [], paint,
                                       verbose=verbose))
     return lines
 
