@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import __version__, registry
 from .engine import Decision, blocker, run
-from .evidence import Evidence, needed
+from .evidence import Evidence, SharedReads, needed
 from .facts import completeness, display_names, run_ids
 from .model import Attestation, AuditResult, CheckSpec, Run
 from .outside import outside
@@ -19,6 +21,8 @@ from .workers import Deadline, Workers
 if TYPE_CHECKING:
     import httpx
 
+    from .http.auth import Tokens
+    from .http.client import Http
     from .progress import Listener
     from .registry import ProbeSpec
 
@@ -37,33 +41,68 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, t
     within the N s deadline"), no read starts after it, and in-flight requests are cut off: the audit returns.
     `readers` is how many reads may run at once; 0 reads one after the other in the calling thread, only what the
     checks ask for, as they ask (no read ahead; the deadline then bounds only the waits, not a read in progress)."""
-    from .http.apis import Apis
-    from .http.auth import Tokens
-    from .http.client import Http
-
     started = _now()
+    session = Session.open(settings, transport=transport, timeout=timeout, progress=progress, readers=readers)
+    try:
+        result = audit_target(settings, session, started)
+    finally:
+        session.close()  # past the deadline, this also cuts off the reads still in flight
+    attestation = session.attestation()
+    return dataclasses.replace(result, run=dataclasses.replace(result.run, attestation=attestation))
+
+
+@dataclass
+class Session:
+    """What every target of one run shares: the HTTP seam (connections, per-host bounds, the request log), the
+    sign-ins, the reader threads, the deadline, and, in an estate, the reads targets have in common."""
+
+    http: Http
+    tokens: Tokens
+    workers: Workers | None
+    deadline: Deadline | None
+    shared: SharedReads | None = None
+    progress: Listener | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None,
+             timeout: float | None = DEFAULT_TIMEOUT, progress: Listener | None = None, readers: int = READERS,
+             shared: SharedReads | None = None) -> Session:
+        from .http.auth import Tokens
+        from .http.client import Http
+
+        admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
+        http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, transport=transport,
+                    graph_origin=settings.cloud.graph, exchange_admin_origin=admin_api,
+                    on_response=progress.response if progress else None)
+        return cls(http, Tokens(settings, http), Workers(readers) if readers > 0 else None,
+                   Deadline.after(timeout) if timeout is not None else None, shared, progress)
+
+    def close(self) -> None:
+        if self.workers is not None:
+            self.workers.shutdown()
+        self.http.close()
+
+    def attestation(self) -> Attestation:
+        """What the run did on the wire; the roles are what its tokens claimed (from outside: cleaned)."""
+        return Attestation(self.http.log.by_method_and_host(), self.http.log.writes_attempted(),
+                           outside(dict(self.tokens.carried)), outside(dict(self.tokens.live_carried)))
+
+
+def audit_target(settings: Settings, session: Session, started: dt.datetime) -> AuditResult:
+    """One target audited within `session` (whose attestation the caller adds: in an estate it is the estate's)."""
+    from .http.apis import Apis
+
     catalog, probes = registry.load()
     checks = select(catalog, settings.run.only, settings.run.skip)
-    admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
-    http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, transport=transport,
-                graph_origin=settings.cloud.graph, exchange_admin_origin=admin_api,
-                on_response=progress.response if progress else None)
-    tokens = Tokens(settings, http)
     seeds = {"settings": settings, "thresholds": settings.thresholds, "now": started,
-             "apis": Apis(settings, http, tokens)}
-    workers = Workers(readers) if readers > 0 else None
-    evidence = Evidence(probes, seeds, workers=workers,
-                        deadline=Deadline.after(timeout) if timeout is not None else None)
-    try:
-        gate = _Gate(checks, probes, evidence)
-        evidence.prefetch(name for name in needed(checks, probes) if name not in gate.held)
-        findings = run(checks, evidence, lambda collected: run_ids(settings, collected), decided=gate.decided,
-                       counted=progress.counted if progress else None)
-        ids = run_ids(settings, evidence.collected())
-    finally:
-        if workers is not None:
-            workers.shutdown()
-        http.close()  # past the deadline, this also cuts off the reads still in flight
+             "apis": Apis(settings, session.http, session.tokens)}
+    evidence = Evidence(probes, seeds, workers=session.workers, deadline=session.deadline, shared=session.shared)
+    progress = session.progress
+    gate = _Gate(checks, probes, evidence)
+    evidence.prefetch(name for name in needed(checks, probes) if name not in gate.held)
+    findings = run(checks, evidence, lambda collected: run_ids(settings, collected), decided=gate.decided,
+                   counted=progress.counted if progress else None)
+    ids = run_ids(settings, evidence.collected())
     meta = Run(
         tool_version=__version__, started=_iso(started), finished=_iso(_now()),
         environment_url=settings.environment_url, dynamics_tenant=settings.dynamics_tenant,
@@ -71,8 +110,6 @@ def audit(settings: Settings, *, transport: httpx.BaseTransport | None = None, t
         cloud=settings.cloud.name, checks=tuple(sorted(checks, key=lambda c: c.id)),
         names=display_names(evidence.collected()), source=settings.source,
         completeness=completeness(evidence.collected()),
-        attestation=Attestation(http.log.by_method_and_host(), http.log.writes_attempted(),  # the roles are what
-                                outside(dict(tokens.carried)), outside(dict(tokens.live_carried))),  # tokens claim
     )
     return AuditResult(findings, meta, evidence.collected(), evidence.failures())
 

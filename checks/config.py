@@ -24,21 +24,65 @@ from .settings import (
     CREDENTIAL_KINDS,
     Cloud,
     Credential,
+    EstateSettings,
     HttpOptions,
     ManagedIdentity,
     RunOptions,
     Secret,
     Settings,
+    TargetSpec,
     Thresholds,
 )
 from .text import looks_like_a_name
 
 
 def load(path: Path, run: RunOptions, environ: Mapping[str, str]) -> Settings:
-    """Read, validate and resolve the config at `path`; every problem is a ConfigError naming its key."""
+    """Read, validate and resolve the config at `path`; every problem is a ConfigError naming its key. A config of
+    more than one target is a ConfigError here: the commands that take one (audit, demo) read it with `load_any`."""
+    loaded = load_any(path, run, environ)
+    if isinstance(loaded, EstateSettings):
+        raise ConfigError("targets" if loaded.targets else "dynamics.environments",
+                          "this config audits an estate of targets; this command reads one target: give it a config "
+                          "with dynamics.environment_url")
+    return loaded
+
+
+def load_any(path: Path, run: RunOptions, environ: Mapping[str, str]) -> Settings | EstateSettings:
+    """`load`, or, for a config that lists `targets:` or discovers `dynamics.environments: all`, the estate's
+    settings: what its targets share, and the targets."""
     raw = _parse(path)
     _validate(raw)
-    return replace(_build(raw, path.parent, run, environ), source=str(path))
+    dynamics = raw["dynamics"]
+    ways = [key for key in ("environment_url", "environments") if key in dynamics] + \
+        (["targets"] if "targets" in raw else [])
+    if len(ways) != 1:
+        raise ConfigError("dynamics", "name what to audit one way: dynamics.environment_url (one environment), "
+                                      "dynamics.environments: all (every environment of tenant A), or targets: (a list)"
+                          + (f"; this config has {' and '.join(ways)}" if ways else ""))
+    settings = replace(_build(raw, path.parent, run, environ), source=str(path))
+    if ways == ["environment_url"]:
+        return settings
+    targets = tuple(_target(i, t) for i, t in enumerate(raw.get("targets", [])))
+    names = [t.name for t in targets if t.name]
+    if len(set(names)) != len(names):
+        raise ConfigError("targets", "two targets have the same name; give each its own")
+    admin_api = dynamics.get("admin_api", "")
+    if admin_api:
+        _https_host("dynamics.admin_api", admin_api, admin_api, "like https://gov.api.bap.microsoft.us")
+    return EstateSettings(settings, targets, discover=dynamics.get("environments") == "all",
+                          admin_api=admin_api.rstrip("/"))
+
+
+def _target(index: int, raw: dict[str, Any]) -> TargetSpec:
+    key = f"targets[{index}]"
+    mailboxes = raw.get("mailboxes")
+    return TargetSpec(
+        environment_url=normalize_environment_url(raw["environment_url"], f"{key}.environment_url"),
+        name=raw.get("name", "").strip(), profile=raw.get("profile"),
+        exchange_tenant=_exchange_tenant(raw["exchange_tenant"]) if "exchange_tenant" in raw else None,
+        client_id=raw["client_id"].lower() if "client_id" in raw else None,
+        mailboxes=None if mailboxes is None else mailboxes if mailboxes == "all" else
+        tuple(m.strip() for m in mailboxes))
 
 
 def _parse(path: Path) -> dict[str, Any]:
@@ -69,7 +113,8 @@ def _build(raw: dict[str, Any], base: Path, run: RunOptions, environ: Mapping[st
     secrets = _Secrets(base, environ)
     mailboxes = raw.get("mailboxes", "all")
     return Settings(
-        environment_url=normalize_environment_url(dynamics["environment_url"]),
+        environment_url=normalize_environment_url(dynamics["environment_url"]) if "environment_url" in dynamics
+        else "",
         dynamics_tenant=dynamics["tenant_id"].lower(),
         exchange_tenant=_exchange_tenant(exchange["tenant_id"]),
         cloud=_cloud(raw),
@@ -98,11 +143,11 @@ def _http_options(given: dict[str, Any]) -> HttpOptions:
     return HttpOptions(**{key: type(getattr(defaults, key))(value) for key, value in given.items()})
 
 
-def normalize_environment_url(url: str) -> str:
+def normalize_environment_url(url: str, key: str = "dynamics.environment_url") -> str:
     """The environment's origin: people paste browser URLs with paths, queries and trailing slashes (dropped here,
     so nothing after the host can reach the token scope)."""
     text = url.strip()
-    host, port = _https_host("dynamics.environment_url", text if "://" in text else f"https://{text}", url,
+    host, port = _https_host(key, text if "://" in text else f"https://{text}", url,
                              "like https://contoso.crm4.dynamics.com")
     return f"https://{host}" + (f":{port}" if port and port != 443 else "")
 
@@ -165,10 +210,12 @@ def _cloud(raw: dict[str, Any]) -> Cloud:
     if endpoints is None:
         raise ConfigError("endpoints", "cloud: custom needs endpoints.login, endpoints.graph and "
                                        "endpoints.exchange_resource")
-    for key in ("login", "graph", "exchange_resource"):
-        _https_host(f"endpoints.{key}", endpoints[key], endpoints[key], "like https://login.example.com")
+    for key in ("login", "graph", "exchange_resource", "bap", "powerapps"):
+        if key in endpoints:
+            _https_host(f"endpoints.{key}", endpoints[key], endpoints[key], "like https://login.example.com")
     login = endpoints["login"].rstrip("/")
-    return Cloud("custom", login, endpoints["graph"].rstrip("/"), endpoints["exchange_resource"].rstrip("/"), login)
+    return Cloud("custom", login, endpoints["graph"].rstrip("/"), endpoints["exchange_resource"].rstrip("/"), login,
+                 endpoints.get("bap", "").rstrip("/"), endpoints.get("powerapps", "").rstrip("/"))
 
 
 def _ca_bundle(raw: dict[str, Any], base: Path) -> Path | None:

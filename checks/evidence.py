@@ -26,6 +26,43 @@ class Unfinished(ProbeError):
     """A read that was not finished when the run's deadline passed."""
 
 
+class SharedReads:
+    """The reads an estate's targets share (a probe's `shared` keys): the first target to need one computes it, the
+    others wait for that and get its value or its failure. Values are shared, never copied: probes hand back data
+    nothing changes afterwards."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reads: dict[tuple[Any, ...], Future[Any]] = {}
+        self.computed = 0  # how many reads were made (the others were shared): for tests and the benchmark
+
+    def read(self, key: tuple[Any, ...], compute: Callable[[], Any], timeout: float | None) -> Any:
+        with self._lock:
+            future = self._reads.get(key)
+            owner = future is None
+            if future is None:
+                future = self._reads[key] = Future()
+                self.computed += 1
+        if not owner:
+            return future.result(timeout=timeout)  # TimeoutError: this target's deadline passed while it waited
+        try:
+            value = compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        future.set_result(value)
+        return value
+
+
+def frozen(value: Any) -> Any:
+    """`value` as a key part: mappings and lists as sorted tuples (a service principal's record keys its grants)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
 class _Slot:
     """One computation in flight: who computes it, and (once done) its value or exception."""
 
@@ -48,8 +85,9 @@ class Evidence:
 
     def __init__(self, probes: Mapping[str, ProbeSpec], seeds: Mapping[str, Any],
                  errors: Mapping[str, XtcheckError] | None = None, *, workers: Workers | None = None,
-                 deadline: Deadline | None = None) -> None:
+                 deadline: Deadline | None = None, shared: SharedReads | None = None) -> None:
         self._probes = probes
+        self._shared = shared  # an estate's reads shared between its targets (None: a single target)
         self._values: dict[str, Any] = dict(seeds)
         self._errors: dict[str, XtcheckError] = dict(errors or {})  # a snapshot's failed reads fail again
         self._workers = workers
@@ -155,8 +193,7 @@ class Evidence:
         active = self._active()
         active.append(name)
         try:
-            value = spec.func(**{param: self._later(param) if param in spec.lazy else self.get(param)
-                                 for param in spec.params})
+            value = self._call(name, spec)
         except (XtcheckError, LookupError) as exc:
             self._settle(name, slot, None, exc)
             raise
@@ -174,6 +211,27 @@ class Evidence:
         if slot.error is not None:  # the deadline passed while this read ran: its late value is not used
             raise slot.error
         return value
+
+    def _call(self, name: str, spec: ProbeSpec) -> Any:
+        """The probe's result: computed here, or, in an estate, read once for every target that agrees on its
+        `shared` keys."""
+        def compute() -> Any:
+            return spec.func(**{param: self._later(param) if param in spec.lazy else self.get(param)
+                                for param in spec.params})
+
+        if self._shared is None or not spec.shared:
+            return compute()
+        key = (name, *(frozen(self._key_part(part)) for part in spec.shared))
+        try:
+            return self._shared.read(key, compute, self._deadline.remaining() if self._deadline else None)
+        except TimeoutError:
+            raise Unfinished(self._unfinished_text(name)) from None
+
+    def _key_part(self, part: str) -> Any:
+        if part.startswith("settings."):
+            value = getattr(self._values["settings"], part.removeprefix("settings."))
+            return str(value) if value is not None and not isinstance(value, (str, int)) else value
+        return self.get(part)
 
     def _settle(self, name: str, slot: _Slot, value: Any, error: BaseException | None) -> None:
         with self._changed:
@@ -240,9 +298,12 @@ class Evidence:
             return self._expired
 
     def _unfinished(self, name: str) -> Unfinished:
-        when = f"within the {self._deadline.seconds:g} s deadline" if self._deadline else "before the run stopped"
-        error = self._errors[name] = Unfinished(f"not read {when}: {self.what(name)}")
+        error = self._errors[name] = Unfinished(self._unfinished_text(name))
         return error
+
+    def _unfinished_text(self, name: str) -> str:
+        when = f"within the {self._deadline.seconds:g} s deadline" if self._deadline else "before the run stopped"
+        return f"not read {when}: {self.what(name)}"
 
     def what(self, name: str) -> str:
         """What the evidence `name` is, in the operator's words (the probe's `what`)."""

@@ -40,6 +40,8 @@ class ProbeSpec:
     permissions: tuple[Permission, ...] = ()
     lazy: frozenset[str] = frozenset()  # params passed as a call that reads them, for reads made only sometimes
     what: str = ""  # what it reads, in words an operator knows: "the sync app's service principal in tenant B"
+    shared: tuple[str, ...] = ()  # what its result depends on, beyond the estate's cloud and credentials: the targets
+    # of an estate that agree on these (evidence names, or settings.<attribute>) read it once between them
 
     @property
     def eager(self) -> tuple[str, ...]:
@@ -72,10 +74,13 @@ def check(check_id: str, title: str, severity: Severity, *, link: str, remedy: R
     return register
 
 
-def probe(what: str, *, permissions: tuple[Permission, ...] = (), lazy: tuple[str, ...] = ()) -> Callable[[F], F]:
+def probe(what: str, *, permissions: tuple[Permission, ...] = (), lazy: tuple[str, ...] = (),
+          shared: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Register a probe under its function name; its parameters name what it needs (other probes, seeds). `what`
     says what it reads in the operator's words (messages name it, never the function). A name in `lazy` comes as a
-    call that reads it: for evidence the probe needs only sometimes, or whose failure it turns into data."""
+    call that reads it: for evidence the probe needs only sometimes, or whose failure it turns into data. `shared`
+    names what the result depends on (evidence, or settings.<attribute>) when that is not the whole target: an
+    estate's targets with the same values read it once (one app used by 40 profiles, one tenant B's users)."""
 
     def register(func: F) -> F:
         name = func.__name__
@@ -84,7 +89,10 @@ def probe(what: str, *, permissions: tuple[Permission, ...] = (), lazy: tuple[st
         params = tuple(inspect.signature(func).parameters)
         if not set(lazy) <= set(params):
             raise ValueError(f"probe {name}: lazy {sorted(set(lazy) - set(params))} are not its parameters")
-        PROBES[name] = ProbeSpec(name, func, params, permissions, frozenset(lazy), what)
+        for key in shared:
+            if not key.startswith("settings.") and key not in params:
+                raise ValueError(f"probe {name}: shared names {key!r}, neither a parameter nor settings.<attribute>")
+        PROBES[name] = ProbeSpec(name, func, params, permissions, frozenset(lazy), what, shared)
         return func
 
     return register

@@ -35,17 +35,24 @@ class Cloud:
     graph: str
     exchange_resource: str
     portal: str
+    bap: str = ""  # the Power Platform admin API ("" where xtcheck knows no host for the cloud)
+    powerapps: str = ""  # the resource its tokens are for ("" where Microsoft's sources disagree)
 
 
 CLOUDS = {
+    # Power Platform admin API hosts and token resources: Microsoft's Terraform provider (constants.go), the US ones
+    # also on a SharePoint migration page. GCC High's resource is given two ways by Microsoft's sources: left out.
     "public": Cloud("public", "https://login.microsoftonline.com", "https://graph.microsoft.com",
-                    "https://outlook.office365.com", "https://entra.microsoft.com"),
+                    "https://outlook.office365.com", "https://entra.microsoft.com", "https://api.bap.microsoft.com",
+                    "https://service.powerapps.com"),
     "usgov": Cloud("usgov", "https://login.microsoftonline.us", "https://graph.microsoft.us",
-                   "https://outlook.office365.us", "https://portal.azure.us"),
+                   "https://outlook.office365.us", "https://portal.azure.us", "https://high.api.bap.microsoft.us"),
     "usgov-dod": Cloud("usgov-dod", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us",
-                       "https://outlook-dod.office365.us", "https://portal.azure.us"),
+                       "https://outlook-dod.office365.us", "https://portal.azure.us", "https://api.bap.appsplatform.us",
+                       "https://service.apps.appsplatform.us"),
     "china": Cloud("china", "https://login.partner.microsoftonline.cn", "https://microsoftgraph.chinacloudapi.cn",
-                   "https://partner.outlook.cn", "https://portal.azure.cn"),
+                   "https://partner.outlook.cn", "https://portal.azure.cn", "https://api.bap.partner.microsoftonline.cn",
+                   "https://service.powerapps.cn"),
 }
 
 
@@ -154,3 +161,41 @@ class Settings:
 
     def credential_for(self, tenant_id: str) -> Credential | None:
         return next((c for c in self.credentials if c.tenant_id == tenant_id.lower()), None)
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target as the config names it (`targets:`), or as discovery found it."""
+
+    environment_url: str
+    name: str = ""
+    profile: str | None = None
+    exchange_tenant: str | None = None  # None: exchange.tenant_id
+    client_id: str | None = None  # None: app.client_id, or the profile's
+    mailboxes: str | tuple[str, ...] | None = None  # None: the config's `mailboxes`
+    environment: str = ""  # the environment's display name (discovery)
+
+
+@dataclass(frozen=True)
+class EstateSettings:
+    """A config that audits more than one target: what they share (`shared`: cloud, credentials, http, thresholds,
+    the run's options, tenant A, the default tenant B and app), the targets it lists, and whether tenant A's
+    environments are to be discovered (`dynamics.environments: all`)."""
+
+    shared: Settings  # its environment_url is empty: each target brings its own
+    targets: tuple[TargetSpec, ...] = ()
+    discover: bool = False
+    admin_api: str = ""  # dynamics.admin_api: the Power Platform admin API's origin, over the cloud's own
+
+    def settings_for(self, spec: TargetSpec) -> Settings:
+        """The settings a single-target audit of `spec` runs with."""
+        from dataclasses import replace
+
+        shared = self.shared
+        tenant = spec.exchange_tenant or shared.exchange_tenant
+        same_tenant = tenant.lower() == shared.exchange_tenant.lower()
+        return replace(shared, environment_url=spec.environment_url, profile=spec.profile or shared.profile,
+                       exchange_tenant=tenant, client_id=spec.client_id or shared.client_id,
+                       mailboxes=spec.mailboxes if spec.mailboxes is not None else shared.mailboxes,
+                       # the organization config export is exchange.tenant_id's: another tenant B's is not in it
+                       org_config_export=shared.org_config_export if same_tenant else None)

@@ -79,14 +79,16 @@ class Api:
             pages += 1
         return Collection(items, pages)
 
-    def pages(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
-        """Each page's items in turn, following @odata.nextLink verbatim, so a caller can keep what it needs of a
-        large collection instead of all of it; a failed page raises, and the read is incomplete."""
+    def pages(self, path: str, params: Mapping[str, str] | None = None, *,
+              next_link: str = "@odata.nextLink") -> Iterator[list[dict[str, Any]]]:
+        """Each page's items in turn, following the next link (OData's @odata.nextLink, or `next_link`: the Power
+        Platform admin API says nextLink) verbatim, so a caller can keep what it needs of a large collection instead
+        of all of it; a failed page raises, and the read is incomplete."""
         first = f"{self.root}/{path.lstrip('/')}"
         body = self.get(path, params)
         yield _value(body, self.service)
         seen = {_page_key(first, params)}
-        while (link := body.get("@odata.nextLink")) is not None:
+        while (link := body.get(next_link)) is not None:
             if len(seen) >= MAX_PAGES:
                 raise ProbeError(f"{self.service} kept sending next pages after {MAX_PAGES}; the read is incomplete")
             if not same_origin(str(link), self.root):  # the token is for this service only: never sent elsewhere

@@ -56,7 +56,7 @@ class Tokens:
         self.http = http
         self._prompt = prompt or _to_stderr
         self._clients: dict[tuple[str, str, str], SignIn] = {}
-        self._locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._guard = threading.Lock()
         self._interactive = threading.Lock()  # one device code prompt at a time: the admin answers them in turn
         # msal's http_cache, shared by every app built here: an authority's discovery (the tenant's OIDC document,
@@ -90,9 +90,11 @@ class Tokens:
         return token
 
     def _acquire(self, credential: Credential, resource: str, refused: str | None = None) -> str:
+        """One sign-in at a time per identity and resource: tokens for other resources (500 Dataverse environments
+        of an estate) are asked for at once; a device code identity stays one prompt at a time."""
         who = _who(credential)
         key = _key(credential)
-        with self._lock(key):
+        with self._lock((*key, "" if credential.device_code else resource)):
             client = self._client(key, credential)
             if refused:
                 client.forget(refused)
@@ -137,14 +139,15 @@ class Tokens:
         keep = ("aud", "tid", "appid", "azp", "oid", "roles", "idtyp", "appidacr", "azpacr", "ver", "exp")
         return {"acquired": True, "claims": {k: claims[k] for k in keep if k in claims}}
 
-    def _lock(self, key: tuple[str, str, str]) -> threading.Lock:
+    def _lock(self, key: tuple[str, ...]) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
     def _client(self, key: tuple[str, str, str], credential: Credential) -> SignIn:
         if key not in self._clients:
             with self._authority_lock(credential.tenant_id):  # a second identity there waits, then reads the cache
-                self._clients[key] = self._build(credential)
+                if key not in self._clients:  # (or another resource's sign-in of this identity built it meanwhile)
+                    self._clients[key] = self._build(credential)
         return self._clients[key]
 
     def _authority_lock(self, tenant_id: str) -> threading.Lock:

@@ -43,7 +43,7 @@ _ADDRESSES_PER_QUERY = 20
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-@probe("the environment's email server profiles", permissions=(READ_PROFILES,))
+@probe("the environment's email server profiles", permissions=(READ_PROFILES,), shared=("settings.environment_url",))
 def email_server_profiles(apis: Apis) -> list[dict[str, Any]]:
     return apis.dataverse().get_all("emailserverprofiles", {"$select": PROFILE_COLUMNS}).items
 

@@ -19,7 +19,7 @@ CLOUD_INSTANCES = {"public": "microsoftonline.com", "usgov": "microsoftonline.us
                    "china": "partner.microsoftonline.cn", "custom": "microsoftonline.com"}
 
 
-@probe("tenant B's sign-in discovery document")
+@probe("tenant B's sign-in discovery document", shared=("settings.exchange_tenant",))
 def exchange_tenant_discovery(settings: Settings, apis: Apis) -> dict[str, Any]:
     """OIDC discovery for the configured tenant B: found or not (AADSTS90002), its id, region and cloud."""
     query = settings.exchange_tenant

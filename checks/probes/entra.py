@@ -29,7 +29,7 @@ _APP_SELECT = ("id,appId,displayName,signInAudience,passwordCredentials,keyCrede
                "createdDateTime,publisherDomain,disabledByMicrosoftStatus")
 
 
-@probe("tenant B's id")
+@probe("tenant B's id", shared=("settings.exchange_tenant",))
 def exchange_tenant_id(settings: Settings, apis: Apis) -> str:
     """Tenant B's GUID; a domain in the config is resolved through OIDC discovery (no credentials needed)."""
     if _GUID.fullmatch(settings.exchange_tenant):
@@ -54,25 +54,28 @@ def client_id(settings: Settings, email_server_profile: Callable[[], dict[str, A
     return value
 
 
-@probe("the sync app's service principal in tenant B", permissions=(READ_APPS_B,))
+@probe("the sync app's service principal in tenant B",
+       permissions=(READ_APPS_B,), shared=("exchange_tenant_id", "client_id"))
 def client_service_principal(apis: Apis, exchange_tenant_id: str, client_id: str) -> dict[str, Any] | None:
     return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{client_id}')",
                                                        {"$select": _SP_SELECT})
 
 
-@probe("Office 365 Exchange Online's service principal in tenant B", permissions=(READ_APPS_B,))
+@probe("Office 365 Exchange Online's service principal in tenant B",
+       permissions=(READ_APPS_B,), shared=("exchange_tenant_id",))
 def exchange_resource_sp(apis: Apis, exchange_tenant_id: str) -> dict[str, Any] | None:
     return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{EXCHANGE_APP_ID}')",
                                                        {"$select": _RESOURCE_SELECT})
 
 
-@probe("Microsoft Graph's service principal in tenant B", permissions=(READ_APPS_B,))
+@probe("Microsoft Graph's service principal in tenant B", permissions=(READ_APPS_B,), shared=("exchange_tenant_id",))
 def graph_resource_sp(apis: Apis, exchange_tenant_id: str) -> dict[str, Any] | None:
     return apis.graph(exchange_tenant_id).get_optional(f"servicePrincipals(appId='{GRAPH_APP_ID}')",
                                                        {"$select": _RESOURCE_SELECT})
 
 
-@probe("the app roles granted to the sync app in tenant B", permissions=(READ_APPS_B,))
+@probe("the app roles granted to the sync app in tenant B",
+       permissions=(READ_APPS_B,), shared=("exchange_tenant_id", "client_service_principal"))
 def app_role_assignments(apis: Apis, exchange_tenant_id: str,
                          client_service_principal: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Every application permission consented to the app in tenant B (all pages, or an error)."""
@@ -82,7 +85,7 @@ def app_role_assignments(apis: Apis, exchange_tenant_id: str,
     return apis.graph(exchange_tenant_id).get_all(path).items
 
 
-@probe("the sync app's registration", permissions=(READ_APPS_HOME,))
+@probe("the sync app's registration", permissions=(READ_APPS_HOME,), shared=("exchange_tenant_id", "client_id"))
 def application(settings: Settings, apis: Apis, exchange_tenant_id: str, client_id: str,
                 client_service_principal: dict[str, Any] | None) -> dict[str, Any]:
     """The app registration, read in its home tenant: the one the service principal names, else B then A."""
@@ -98,7 +101,7 @@ def application(settings: Settings, apis: Apis, exchange_tenant_id: str, client_
     return {"home_tenant": tenants[0] if len(tenants) == 1 else None, "searched": tenants, "object": None}
 
 
-@probe("tenant B's verified domains", permissions=(READ_DOMAINS_B,))
+@probe("tenant B's verified domains", permissions=(READ_DOMAINS_B,), shared=("exchange_tenant_id",))
 def tenant_domains(apis: Apis, exchange_tenant_id: str) -> dict[str, Any]:
     """Tenant B's verified domains: /domains (Domain.Read.All), else /organization (Organization.Read.All)."""
     graph = apis.graph(exchange_tenant_id)

@@ -23,7 +23,9 @@ MANAGE_AS_APP = Permission("Exchange Online", "Exchange.ManageAsApp + View-Only 
 _FIELDS = ("EwsEnabled", "EwsAllowedAppIDs", "EwsApplicationAccessPolicy", "EwsAllowList", "EwsBlockList")
 
 
-@probe("tenant B's Exchange organization config", permissions=(MANAGE_AS_APP,), lazy=("exchange_tenant_id",))
+@probe("tenant B's Exchange organization config",
+       permissions=(MANAGE_AS_APP,), lazy=("exchange_tenant_id",),
+       shared=("settings.exchange_tenant", "settings.org_config_export"))
 def org_config(settings: Settings, apis: Apis, exchange_tenant_id: Callable[[], str]) -> dict[str, Any]:
     """{"source": "export" | "admin-api" | None, "config": the EWS settings or None, "reason": why not read}."""
     if settings.org_config_export is not None:

@@ -20,7 +20,7 @@ _USER_SELECT = "id,userPrincipalName,mail,proxyAddresses,accountEnabled,assigned
 _USABLE = frozenset({"enabled", "warning"})  # an assigned plan in normal use, or in its grace period
 
 
-@probe("tenant B's Conditional Access policies", permissions=(READ_POLICIES_B,))
+@probe("tenant B's Conditional Access policies", permissions=(READ_POLICIES_B,), shared=("exchange_tenant_id",))
 def conditional_access_policies(apis: Apis, exchange_tenant_id: str) -> dict[str, Any]:
     """{"granted": True, "policies": [each policy's id, name, state, and the conditions and controls that decide
     whether it blocks a service principal]}, or {"granted": False, "reason": ...} without Policy.Read.All."""
@@ -50,7 +50,7 @@ def _policy(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@probe("tenant B's users", permissions=(READ_USERS_B,))
+@probe("tenant B's users", permissions=(READ_USERS_B,), shared=("exchange_tenant_id",))
 def exchange_recipients(apis: Apis, exchange_tenant_id: str) -> dict[str, Any]:
     """Every user of tenant B as MBX-006 reads it, one paged query (a page kept at a time, each user cut down to its
     addresses, whether it is enabled and its Exchange Online plan): {"granted": True, "rows": [{"id", "upn",

@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # only a type here: evaluating a snapshot never loads the HTT
     from ..http.apis import Apis
 
 
-@probe("the sync app's own sign-in to tenant B")
+@probe("the sync app's own sign-in to tenant B", shared=("exchange_tenant_id", "client_id"))
 def live_token(settings: Settings, apis: Apis, exchange_tenant_id: str, client_id: str) -> dict[str, Any]:
     """{"configured": False} without app.secret; else {"configured": True, "acquired": ..., "claims"/"code"/"error"}.
 

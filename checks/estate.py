@@ -1,0 +1,251 @@
+"""An estate's run: every target of a config (`targets:`) or of tenant A (`dynamics.environments: all`), audited at
+once in one session.
+
+Targets share what is theirs to share: the sign-ins (one per identity and resource), the HTTP seam and its per-host
+bounds, the run's deadline, and every read that does not depend on the target (a probe's `shared` keys: one tenant
+B's users, one app's service principal and grants, read once however many profiles use them). Each target has its
+own evidence and its own findings: a slow or failing target never changes another's findings, and never stalls
+them beyond the shared deadline.
+
+Discovery lists tenant A's environments through the Power Platform admin API, reads each environment's email
+server profiles (the read its target reuses), and makes a target of every active Exchange profile with an OAuth
+client id. An environment it cannot read is an `Unreadable` with the reason and the fix, never left out silently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from . import __version__, registry
+from .audit import DEFAULT_TIMEOUT, Session, audit_target
+from .errors import AuthError, ConfigError, PermissionDenied, ProbeError, XtcheckError
+from .evidence import Evidence, SharedReads
+from .model import EstateResult, Target, TargetResult, Unreadable
+from .outside import outside
+from .probes.dataverse import EXCHANGE_SERVER_TYPES
+from .settings import EstateSettings, Settings, TargetSpec
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .progress import Listener
+
+READERS = 48  # reads at once across the estate (each host still gets at most http.client.PER_HOST at a time)
+TARGETS_AT_ONCE = 32  # targets whose checks run at once; their reads queue for the READERS
+API_VERSION = "2020-10-01"  # the Power Platform admin API version Microsoft's "List environments" page shows
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """What discovery found: the targets, the environments it could not make one of, and what it covered."""
+
+    targets: list[TargetSpec]
+    unreadable: list[Unreadable]
+    completeness: list[str]
+
+
+def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | None = None,
+                 timeout: float | None = DEFAULT_TIMEOUT, progress: Listener | None = None,
+                 shard: tuple[int, int] | None = None) -> EstateResult:
+    """Every target of `estate` (discovered first when asked), audited at once under one deadline; with `shard`
+    (I, N), only the I-th of N deterministic shares of the targets (the rest is another machine's)."""
+    started = _now()
+    session = Session.open(estate.shared, transport=transport, timeout=timeout, progress=progress, readers=READERS,
+                           shared=SharedReads())
+    try:
+        found = discover(estate, session) if estate.discover else Discovered(list(estate.targets), [], [])
+        specs = named(found.targets)
+        if shard is not None:
+            chosen = set(shard_of([spec.name for spec in specs], *shard))
+            specs = [spec for spec in specs if spec.name in chosen]
+        results = _audit_all(estate, specs, session, started)
+    finally:
+        session.close()
+    completeness = [*found.completeness, *([f"shard {shard[0]} of {shard[1]}: {len(specs)} of the estate's "
+                                            f"{len(found.targets)} targets"] if shard else [])]
+    return EstateResult(results, found.unreadable, __version__, _iso(started), _iso(_now()), session.attestation(),
+                        tuple(outside(completeness)), shard)
+
+
+def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session,
+               started: dt.datetime) -> list[TargetResult]:
+    """Each target's audit, TARGETS_AT_ONCE at a time; results in the targets' order."""
+    def one(spec: TargetSpec) -> TargetResult:
+        result = audit_target(estate.settings_for(spec), session, started)
+        return TargetResult(_target(spec, result.run.exchange_tenant, result.run.client_id), result.findings,
+                            result.run)
+
+    if not specs:
+        return []
+    with ThreadPoolExecutor(max_workers=min(TARGETS_AT_ONCE, len(specs)), thread_name_prefix="xtcheck-target") as pool:
+        return list(pool.map(one, specs))
+
+
+def _target(spec: TargetSpec, exchange_tenant: str, client_id: str) -> Target:
+    return Target(spec.name, spec.environment_url, spec.profile or "", exchange_tenant or spec.exchange_tenant or "",
+                  client_id or spec.client_id or "", spec.environment)
+
+
+def named(specs: Iterable[TargetSpec]) -> list[TargetSpec]:
+    """The targets with a name each, unique in the estate: the config's, else the environment's host, with the
+    profile when the host has more than one target."""
+    specs = list(specs)
+    hosts = [urlsplit(spec.environment_url).netloc for spec in specs]
+    repeated = {host for host in hosts if hosts.count(host) > 1}
+    result = []
+    for spec, host in zip(specs, hosts, strict=True):
+        name = spec.name or (f"{host} · {spec.profile}" if host in repeated and spec.profile else host)
+        result.append(replace(spec, name=name))
+    seen: dict[str, int] = {}
+    for index, spec in enumerate(result):  # two profiles of one name in one environment: told apart by number
+        count = seen[spec.name] = seen.get(spec.name, 0) + 1
+        if count > 1:
+            result[index] = replace(spec, name=f"{spec.name} ({count})")
+    return result
+
+
+def shard_of(names: Iterable[str], index: int, count: int) -> list[str]:
+    """The names in share `index` (1..count) of `count`: by a stable hash of each name, so every machine of a CI
+    matrix computes the same partition from the same estate, whatever order it lists the targets in."""
+    return [name for name in names
+            if int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % count == index - 1]
+
+
+# -- discovery -----------------------------------------------------------------------------------------------------
+
+
+def discover(estate: EstateSettings, session: Session) -> Discovered:
+    """Tenant A's environments, each active Exchange profile with an OAuth client id in each a target."""
+    shared = estate.shared
+    environments = list_environments(estate, session)
+    with_dataverse = [e for e in environments if _instance_url(e)]
+    without = [_display(e) for e in environments if not _instance_url(e)]
+    def reads(environment: dict[str, Any]) -> tuple[list[TargetSpec], Unreadable | None]:
+        return _targets_in(estate, environment, session)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(TARGETS_AT_ONCE, len(with_dataverse))),
+                            thread_name_prefix="xtcheck-discover") as pool:
+        found = list(pool.map(reads, with_dataverse))
+    targets = [spec for specs, _ in found for spec in specs]
+    unreadable = [problem for _, problem in found if problem is not None]
+    empty = [_display(e) for e, (specs, problem) in zip(with_dataverse, found, strict=True)
+             if not specs and problem is None]
+    statements = [f"listed {len(environments)} environment{'s' if len(environments) != 1 else ''} of tenant "
+                  f"{shared.dynamics_tenant}: {len(with_dataverse) - len(unreadable) - len(empty)} audited as "
+                  f"{len(targets)} target{'s' if len(targets) != 1 else ''}, {len(unreadable)} the reader cannot "
+                  f"read, {len(empty)} with no Exchange profile that has an OAuth client id, {len(without)} without "
+                  "Dataverse"]
+    if empty:
+        statements.append(f"no cross-tenant profile (nothing syncs with another tenant there): {_listed(empty)}")
+    if without:
+        statements.append(f"without Dataverse (no mailboxes to sync): {_listed(without)}")
+    return Discovered(targets, unreadable, statements)
+
+
+def list_environments(estate: EstateSettings, session: Session) -> list[dict[str, Any]]:
+    """Every environment of tenant A, as the Power Platform admin API lists them; one ConfigError (exit 2) when it
+    cannot be asked, one XtcheckError naming the fix when it refuses."""
+    from .http.api import Api
+
+    shared = estate.shared
+    origin = estate.admin_api or shared.cloud.bap
+    resource = shared.cloud.powerapps
+    if not origin or not resource:
+        raise ConfigError("dynamics.environments", f"xtcheck knows no Power Platform admin API for cloud "
+                                                   f"{shared.cloud.name} (Microsoft's sources disagree on it): list "
+                                                   "the environments under targets: instead")
+    api = Api(session.http.client({"Accept": "application/json"}),
+              f"{origin}/providers/Microsoft.BusinessAppPlatform",
+              lambda refused: session.tokens.for_tenant(shared.dynamics_tenant, resource, refused),
+              service="Power Platform admin API")
+    try:
+        return [e for page in api.pages("scopes/admin/environments", {"api-version": API_VERSION},
+                                        next_link="nextLink") for e in page if isinstance(e, dict)]
+    except (PermissionDenied, AuthError) as exc:
+        raise XtcheckError(f"tenant A's environments could not be listed: {exc}; register the reader as a Power "
+                           "Platform management application (pac admin application register --application-id "
+                           "<reader client id>), or list the environments under targets:") from None
+
+
+def _targets_in(estate: EstateSettings, environment: dict[str, Any],
+                session: Session) -> tuple[list[TargetSpec], Unreadable | None]:
+    """The targets in one environment, or why there are none it could read."""
+    url = _origin(_instance_url(environment))
+    settings = estate.settings_for(TargetSpec(url))
+    profiles = _profiles(settings, session)
+    if isinstance(profiles, XtcheckError):
+        return [], _unreadable(environment, url, profiles, settings)
+    display = _display(environment)
+    exchange = [p for p in profiles if p.get("statecode") == 0 and p.get("servertype") in EXCHANGE_SERVER_TYPES
+                and str(p.get("oauthclientid") or "").strip()]
+    names = [str(p.get("name") or "") for p in exchange]
+    return [TargetSpec(url, profile=_profile_key(p, names), environment=display,
+                       exchange_tenant=str(p.get("exchangeonlinetenantid") or "").strip().lower() or None,
+                       client_id=str(p["oauthclientid"]).strip().lower()) for p in exchange], None
+
+
+def _profiles(settings: Settings, session: Session) -> list[dict[str, Any]] | XtcheckError:
+    """The environment's email server profiles, read as its target's audit will read them (the same shared read)."""
+    from .http.apis import Apis
+
+    _, probes = registry.load()
+    seeds = {"settings": settings, "thresholds": settings.thresholds, "now": _now(),
+             "apis": Apis(settings, session.http, session.tokens)}
+    evidence = Evidence(probes, seeds, deadline=session.deadline, shared=session.shared)
+    try:
+        profiles: list[dict[str, Any]] = evidence.get("email_server_profiles")
+    except (ProbeError, AuthError) as exc:
+        return exc
+    return profiles
+
+
+def _profile_key(profile: dict[str, Any], names: list[str]) -> str:
+    """How the target names its profile: by name, or by id when another profile there has the same name."""
+    name = str(profile.get("name") or "")
+    return name if name and names.count(name) == 1 else str(profile.get("emailserverprofileid") or name)
+
+
+def _unreadable(environment: dict[str, Any], url: str, exc: XtcheckError, settings: Settings) -> Unreadable:
+    reader = settings.credential_for(settings.dynamics_tenant)
+    who = f"the reader app {reader.client_id}" if reader else "xtcheck's reader"
+    fix = (f"Add {who} as an application user of this environment with a security role that reads email server "
+           f"profiles, mailboxes, organization settings and trace logs: Power Platform admin center > Environments > "
+           f"{_display(environment)} > Settings > Users + permissions > Application users > New app user.")
+    return Unreadable(_display(environment), url, f"the reader cannot read its email server profiles: {exc}",
+                      outside(fix))
+
+
+def _instance_url(environment: dict[str, Any]) -> str:
+    metadata = (environment.get("properties") or {}).get("linkedEnvironmentMetadata") or {}
+    url = metadata.get("instanceUrl") if isinstance(metadata, dict) else None
+    return url if isinstance(url, str) and url.startswith("https://") else ""
+
+
+def _origin(url: str) -> str:
+    from .config import normalize_environment_url
+
+    return normalize_environment_url(url, "linkedEnvironmentMetadata.instanceUrl")
+
+
+def _display(environment: dict[str, Any]) -> str:
+    properties = environment.get("properties") or {}
+    name = properties.get("displayName") if isinstance(properties, dict) else None
+    return outside(str(name or environment.get("name") or "(an environment without a name)"))  # type: ignore[no-any-return]
+
+
+def _listed(names: list[str], shown: int = 10) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
