@@ -5,10 +5,8 @@ and the estate's gate. The per-format modules only lay this out."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ..findings import Digest
 from ..gate import decide, moves_exit, verdict
@@ -25,11 +23,9 @@ from ..model import (
     Unreadable,
     UnusedWaiver,
 )
+from .forecast import Event, events, plural, secret_expiries
 from .sarif_places import host
 
-# The day EWS in Exchange Online is switched off for good (checks/rules/ews.py EWS_SHUTDOWN; a test keeps them equal:
-# reporters do not import the rules).
-EWS_SWITCH_OFF = dt.date(2027, 4, 1)
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS)  # the overview's order, worst first
 _FAILING = frozenset({Status.FAIL, Status.ERROR, Status.WARN})
 
@@ -60,11 +56,15 @@ class EstateReport:
     attestation: Attestation = field(default_factory=lambda: Attestation({}, 0, {}))
     completeness: tuple[str, ...] = ()
     shard: tuple[int, int] | None = None
+    missing_shards: tuple[int, ...] = ()  # a merge without every share: the shares (1-based) no report was given for
 
 
 def target_report(target: Target, report: Digest, run: Run) -> TargetReport:
-    """A target with its gate decided: the run's own, or under the default options when the run has none."""
-    return TargetReport(target, report, run if run.gate is not None else replace(run, gate=decide(report.full)))
+    """A target with its gate decided (the run's own, or under the default options when the run has none) and its
+    environment's display name (the discovered one, else the one the checks read), so every format, and a merge
+    that only has the JSON, names it alike."""
+    named = target if target.environment else replace(target, environment=run.names.get("environment", ""))
+    return TargetReport(named, report, run if run.gate is not None else replace(run, gate=decide(report.full)))
 
 
 def as_estate_report(estate: EstateResult | EstateReport) -> EstateReport:
@@ -120,9 +120,9 @@ def overview(estate: EstateReport) -> list[Row]:
 
 def row_of(item: TargetReport, anchor: str = "") -> Row:
     target, run = item.target, item.run
-    expiries = [expiry.ends for expiry in secret_expiries(item)]
-    return Row(target.name, target.environment or run.names.get("environment") or host(target.environment_url),
-               target.environment_url, target.profile or run.profile, target.exchange_tenant or run.exchange_tenant,
+    expiries = [expiry.ends for expiry in secret_expiries(item.report.full, run)]
+    return Row(target.name, target.environment or host(target.environment_url), target.environment_url,
+               target.profile or run.profile, target.exchange_tenant or run.exchange_tenant,
                verdict(item.report.full), broken_link(item), min(expiries, default=None),
                mailboxes_failing(item.report.full), item.gate.exit_code, anchor)
 
@@ -143,127 +143,9 @@ def mailboxes_failing(findings: Iterable[Finding]) -> int:
     return len({f.subject.lower() for f in findings if f.area == "MBX" and f.status in _FAILING and not f.waived})
 
 
-# -- secret expiries and the forecast -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Expiry:
-    """A client secret of a target's sync app, valid when the run read it, and the day it ends."""
-
-    app: str  # the sync app's client id
-    key_id: str
-    label: str  # "'sss-2026' (hint Zr5)", "key 0c1d…"
-    ends: dt.date  # in UTC
-
-
-def secret_expiries(item: TargetReport) -> list[Expiry]:
-    """The secrets APP-004 saw valid at the run's start (`credentials`: keyId, displayName, hint, start, end), with
-    their end dates. Only a date read from the evidence: a secret that never ends, an end that is no timestamp, or
-    a run whose start is unknown gives none."""
-    now = moment(item.run.started)
-    if now is None:
-        return []
-    expiries = []
-    for finding in item.report.full:
-        credentials = finding.evidence.get("credentials") if finding.check_id == "APP-004" else None
-        if not isinstance(credentials, list):
-            continue
-        app = item.run.client_id or finding.subject.removeprefix("app ")
-        for credential in credentials:
-            expiry = _expiry(app, credential, now)
-            if expiry is not None:
-                expiries.append(expiry)
-    return expiries
-
-
-def _expiry(app: str, credential: Any, now: dt.datetime) -> Expiry | None:
-    if not isinstance(credential, Mapping):
-        return None
-    start, end = moment(credential.get("start")), moment(credential.get("end"))
-    if end is None or end <= now or (start is not None and start > now):
-        return None
-    key_id, name, hint = (str(credential.get(key) or "") for key in ("keyId", "displayName", "hint"))
-    label = f"'{name}'" if name else f"key {key_id}" if key_id else "a secret without id"
-    label = f"{label} (hint {hint})" if hint else label
-    label = f"{label} on the service principal in tenant B" if credential.get("on") else label
-    return Expiry(app, key_id, label, end.date())
-
-
-def moment(value: Any) -> dt.datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime; None for anything else (nothing is guessed)."""
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, str) and value.strip():
-        try:
-            parsed = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
-
-
-@dataclass(frozen=True)
-class Event:
-    """A day something in the estate breaks, and the targets it breaks."""
-
-    day: dt.date
-    kind: str  # "secret" or "ews"
-    uid: str  # the same from run to run for the same secret (or kind of event)
-    summary: str
-    description: str
-    targets: tuple[str, ...]  # their names, sorted
-
-
 def forecast(estate: EstateReport) -> list[Event]:
-    """Every day from the run's start on when something breaks, soonest first: each client secret's end, once per
-    (app, secret) naming every target whose sync app it is; the day EWS is switched off, naming every target whose
-    EWS-001 is not a pass."""
-    secrets: dict[tuple[str, str], tuple[Expiry, set[str]]] = {}
-    for item in estate.targets:
-        for expiry in secret_expiries(item):
-            key = (expiry.app.lower(), expiry.key_id or expiry.label)
-            held = secrets.get(key)
-            earliest = expiry if held is None or expiry.ends < held[0].ends else held[0]
-            secrets[key] = (earliest, (held[1] if held else set()) | {item.target.name})
-    events = [_secret_event(expiry, sorted(names, key=str.lower)) for expiry, names in secrets.values()]
-    not_ready = sorted((item.target.name for item in estate.targets if _ews_not_ready(item.report.full)),
-                       key=str.lower)
-    if not_ready:
-        events.append(_ews_event(not_ready))
-    today = moment(estate.started)
-    return sorted((e for e in events if today is None or e.day >= today.date()),
-                  key=lambda e: (e.day, e.kind != "secret", e.summary))
-
-
-def _ews_not_ready(findings: Sequence[Finding]) -> bool:
-    return any(f.check_id == "EWS-001" and f.status is not Status.PASS for f in findings)
-
-
-def _uid(*parts: str) -> str:
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32] + "@xtcheck"
-
-
-def _secret_event(expiry: Expiry, names: list[str]) -> Event:
-    summary = f"Client secret {expiry.label} of app {expiry.app} expires"
-    description = (f"The client secret {expiry.label} of the sync app {expiry.app} ends on {expiry.ends.isoformat()}. "
-                   f"A target whose email server profile holds it stops syncing then (APP-004); "
-                   f"{_count(len(names), 'target uses', 'targets use')} the app: {', '.join(names)}. Add a new "
-                   "secret to the app and enter it in each profile before then.")
-    return Event(expiry.ends, "secret", _uid("secret", expiry.app.lower(), expiry.key_id or expiry.label), summary,
-                 description, tuple(names))
-
-
-def _ews_event(names: list[str]) -> Event:
-    summary = f"EWS switched off in Exchange Online: {_count(len(names), 'target', 'targets')} not ready"
-    description = (f"Exchange Web Services in Exchange Online is switched off for good on {EWS_SWITCH_OFF.isoformat()}"
-                   "; server-side sync then needs Microsoft Graph. EWS-001 is not a pass for "
-                   f"{_count(len(names), 'target', 'targets')}: {', '.join(names)}.")
-    return Event(EWS_SWITCH_OFF, "ews", _uid("ews-switch-off"), summary, description, tuple(names))
-
-
-def _count(count: int, one: str, many: str) -> str:
-    return f"{count:,} {one if count == 1 else many}"
+    """The days from the run's start on when something in the estate breaks, soonest first (checks/report/forecast)."""
+    return events(((item.target.name, item.report.full, item.run) for item in estate.targets), estate.started)
 
 
 # -- the estate as a whole ------------------------------------------------------------------------------------------
@@ -271,29 +153,43 @@ def _count(count: int, one: str, many: str) -> str:
 
 def estate_gate(estate: EstateResult | EstateReport) -> GateDecision:
     """The estate's exit code, the worst of its targets': 1 if any target's gate says 1, else 3 if any says 3, else
-    0; and one sentence saying why. An estate in which no target was audited is never a pass: 3."""
+    0; and one sentence saying why. An incomplete estate is never a pass: an environment that could not be audited,
+    a share missing from a merge, or no target at all makes it at least 3 (1 still wins when a target fails)."""
     report = as_estate_report(estate)
     gates = [item.gate for item in report.targets]
     codes = [gate.exit_code for gate in gates]
     first = gates[0] if gates else GateDecision(0, "")
-    total, unreadable = len(gates), len(report.unreadable)
+    total = plural(len(gates), "target", "targets")
     scope = "" if first.min_severity is Severity.INFO else f" at or above {first.min_severity.value}"
-    if not gates:
-        code, reason = 3, "exit 3: no target was audited"
-    elif 1 in codes:
-        code, reason = 1, f"exit 1: {codes.count(1):,} of {_count(total, 'target', 'targets')} fail{scope}"
+    gaps = _gaps(report)
+    if 1 in codes:
+        code, reason = 1, f"exit 1: {codes.count(1):,} of {total} fail{scope}"
         reason += f"; {codes.count(3):,} could not be decided" if 3 in codes else ""
     elif 3 in codes:
-        code, reason = 3, (f"exit 3: xtcheck could not decide {codes.count(3):,} of "
-                           f"{_count(total, 'target', 'targets')}{scope}, and none failed")
+        code, reason = 3, f"exit 3: xtcheck could not decide {codes.count(3):,} of {total}{scope}, and none failed"
+    elif not gates:
+        code, reason = 3, "exit 3: no target was audited"
+    elif gaps:
+        what = "fails" if first.fail_on == "fail" else "fails or warns"
+        code, reason = 3, f"exit 3: the estate is incomplete; nothing {what}{scope} in the {total} audited"
     else:
         what = "fails" if first.fail_on == "fail" else "fails or warns"
-        code, reason = 0, f"exit 0: nothing {what}{scope} in {_count(total, 'target', 'targets')}"
-    notes = [f"{_count(unreadable, 'environment', 'environments')} could not be audited" if unreadable else "",
-             f"{sum(g.waived for g in gates):,} waived" if any(g.waived for g in gates) else ""]
-    reason += "".join(f"; {note}" for note in notes if note)
+        code, reason = 0, f"exit 0: nothing {what}{scope} in {total}"
+    waived = sum(g.waived for g in gates)
+    reason += "".join(f"; {note}" for note in [*gaps, f"{waived:,} waived" if waived else ""] if note)
     return GateDecision(code, reason, first.fail_on, first.min_severity, sum(g.gating for g in gates),
-                        sum(g.below_floor for g in gates), sum(g.waived for g in gates))
+                        sum(g.below_floor for g in gates), waived)
+
+
+def _gaps(report: EstateReport) -> list[str]:
+    """What the estate lacks, each said in the gate's reason: an incomplete estate must not pass unnoticed."""
+    gaps = []
+    if report.unreadable:
+        gaps.append(f"{plural(len(report.unreadable), 'environment', 'environments')} could not be audited")
+    if report.missing_shards:
+        shares = ", ".join(map(str, report.missing_shards))
+        gaps.append(f"{'share' if len(report.missing_shards) == 1 else 'shares'} {shares} missing from the merge")
+    return gaps
 
 
 def estate_verdict(estate: EstateReport) -> Status:
@@ -329,11 +225,9 @@ def unused_waivers(estate: EstateReport) -> tuple[UnusedWaiver, ...]:
 def summary_text(estate: EstateReport, rows: Sequence[Row]) -> str:
     """ "20 targets: 3 fail, 1 error, 2 warn, 14 pass; 2 environments could not be audited" """
     counts = status_counts(rows)
-    text = f"{_count(len(rows), 'target', 'targets')}: " + ", ".join(
+    text = f"{plural(len(rows), 'target', 'targets')}: " + ", ".join(
         f"{counts[status]:,} {status.value}" for status in STATUS_ORDER)
-    if estate.unreadable:
-        text += f"; {_count(len(estate.unreadable), 'environment', 'environments')} could not be audited"
-    return text
+    return "; ".join([text, *_gaps(estate)])
 
 
 def shard_text(shard: tuple[int, int] | None) -> str:

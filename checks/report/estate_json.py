@@ -14,7 +14,6 @@ from ..text import json_visible
 from .estate import (
     STATUS_ORDER,
     EstateReport,
-    Event,
     Row,
     TargetReport,
     as_estate_report,
@@ -26,6 +25,7 @@ from .estate import (
     status_counts,
     unused_waivers,
 )
+from .forecast import Event
 from .jsonreport import (
     SCHEMA_VERSION,
     attestation_object,
@@ -78,6 +78,7 @@ def _head(report: EstateReport) -> dict[str, Any]:
             "started": report.started,
             "finished": report.finished,
             "shard": {"index": report.shard[0], "count": report.shard[1]} if report.shard else None,
+            "missing_shards": list(report.missing_shards),
             "completeness": list(report.completeness),
             "attestation": attestation_object(report.attestation),
             "unreadable": [unreadable_object(item) for item in report.unreadable],
