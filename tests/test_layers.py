@@ -16,9 +16,10 @@ PACKAGE = Path(__file__).parent.parent / "checks"
 
 # Each layer by the modules in it: a name is a module, or a package and everything below it.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "base": ("checks", "checks.errors", "checks.estate_shard", "checks.exits", "checks.text", "checks.files", "checks.memory",
-             "checks.redact", "checks.progress", "checks.workers", "checks.knowledge", "checks.knowledge_data",
-             "checks.pemfile", "checks.model", "checks.outside", "checks.terminal", "checks.parsing"),
+    "base": ("checks", "checks.errors", "checks.estate_shard", "checks.exits", "checks.text", "checks.files",
+             "checks.memory", "checks.redact", "checks.progress", "checks.workers", "checks.knowledge",
+             "checks.knowledge_data", "checks.pemfile", "checks.model", "checks.outside", "checks.terminal",
+             "checks.parsing"),
     "config": ("checks.settings", "checks.documents", "checks.schemacheck", "checks.config", "checks.registry",
                "checks.findings", "checks.gate"),
     "http": ("checks.http",),

@@ -13,9 +13,10 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from ..model import EstateResult
+from ..findings import Digest, as_digest
+from ..model import EstateResult, Finding, Run
 from ..text import visible
-from .estate import EstateReport, as_estate_report, forecast
+from .estate import EstateReport, as_estate_report, forecast, one_target
 from .forecast import Event, moment
 
 CRLF = "\r\n"
@@ -80,3 +81,8 @@ def fold(line: str) -> Iterator[str]:
 def calendar_lines(document: str) -> Iterable[str]:
     """The content lines of a calendar, unfolded (for tests and readers that want the properties back)."""
     return document.replace(f"{CRLF} ", "").split(CRLF)
+
+
+def render_target_calendar(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
+    """The calendar of a single-target audit (`xtcheck audit --format calendar`): its run as an estate of one."""
+    render_calendar(one_target(as_digest(findings), run), stream)
