@@ -27,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "rules": ("checks.rules",),
     "engine": ("checks.evidence", "checks.engine", "checks.facts"),
     "run": ("checks.audit", "checks.waivers", "checks.drift", "checks.snapshot", "checks.doctor", "checks.signing",
-            "checks.estate"),
+            "checks.estate", "checks.merge"),
     "report": ("checks.report",),
     "commands": ("checks.commands", "checks.helpdesk", "checks.pytest_plugin", "checks.cli", "checks.__main__",
                  "checks.completion", "checks.crash"),
@@ -47,7 +47,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "commands": {"base", "config", "http", "probes", "engine", "run", "report", "sandbox"},
     "sandbox": set(),
 }
-ALSO = {"sandbox": {"checks.exits"}}  # single modules a layer may import outside MAY_IMPORT
+# single modules a layer may import outside MAY_IMPORT: `xtcheck merge` rebuilds an estate as the reports read it
+ALSO = {"sandbox": {"checks.exits"}, "run": {"checks.report.estate", "checks.report.estate_json"}}
 TYPES_ONLY = {"probes": {"http"}}  # layers a layer may name in `if TYPE_CHECKING:` (probes are handed the Apis)
 
 

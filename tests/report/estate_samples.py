@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from report_samples import CLIENT, TENANT_B, brief_passes, finding, make_run
+
 from checks.gate import decide
 from checks.model import Attestation, EstateResult, Finding, Remediation, Status, Target, TargetResult, Unreadable
-
-from .report_samples import CLIENT, TENANT_B, brief_passes, finding, make_run
 
 HOSTILE = "evil <script>alert(1)</script> | *x* [y](javascript:z) \\; ,\n::error::forged"
 SHARED_APP = "44444444-4444-4444-4444-444444444444"
