@@ -82,7 +82,8 @@ def _target(index: int, raw: dict[str, Any]) -> TargetSpec:
     return TargetSpec(
         environment_url=normalize_environment_url(raw["environment_url"], f"{key}.environment_url"),
         name=raw.get("name", "").strip(), profile=raw.get("profile"),
-        exchange_tenant=_exchange_tenant(raw["exchange_tenant"], f"{key}.exchange_tenant") if "exchange_tenant" in raw else None,
+        exchange_tenant=(_exchange_tenant(raw["exchange_tenant"], f"{key}.exchange_tenant")
+                         if "exchange_tenant" in raw else None),
         client_id=raw["client_id"].lower() if "client_id" in raw else None,
         mailboxes=None if mailboxes is None else mailboxes if mailboxes == "all" else
         tuple(m.strip() for m in mailboxes))

@@ -23,7 +23,8 @@ READER = "44444444-4444-4444-4444-444444444444"
 
 def base(**dynamics: Any) -> dict[str, Any]:
     return {"dynamics": {"tenant_id": A, **dynamics}, "exchange": {"tenant_id": B},
-            "credentials": [{"tenant_id": t, "client_id": READER, "client_secret": "env:XT_SECRET"} for t in (A, B, B2)]}
+            "credentials": [{"tenant_id": t, "client_id": READER, "client_secret": "env:XT_SECRET"}
+                            for t in (A, B, B2)]}
 
 
 def write(tmp_path: Path, config: dict[str, Any]) -> Path:

@@ -3,42 +3,19 @@ exactly as its own single-target audit judges it, and the reads they share made 
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
+from estates import REFS, estate_config, three_environments
 
 from checks.audit import audit
 from checks.config import load_any
 from checks.estate import audit_estate
 from checks.model import Finding
-from checks.sandbox.scenario import load as load_scenario
 from checks.sandbox.server import Sandbox
 from checks.settings import EstateSettings, RunOptions, Settings
-
-REFS = ("prod", "test", "emea")
-
-
-def three_environments() -> dict[str, Any]:
-    """The healthy scenario with its environment three times over: three targets of one app in one tenant B."""
-    import datetime as dt
-
-    scenario = load_scenario("healthy", dt.datetime.now(dt.UTC).replace(microsecond=0))
-    first = scenario["environments"][0]
-    scenario["environments"] = [{**copy.deepcopy(first), "ref": ref} for ref in REFS]
-    return scenario
-
-
-def estate_config(cloud: Sandbox, tmp_path: Path) -> Path:
-    config = cloud.config()
-    del config["dynamics"]["environment_url"]
-    config["targets"] = [{"name": ref, "environment_url": cloud.environment_url(ref)} for ref in REFS]
-    path = tmp_path / "estate.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def verdicts(findings: list[Finding]) -> list[tuple[str, str, str]]:
