@@ -40,9 +40,7 @@ def render_console(findings: Digest | Iterable[Finding], run: Run, stream: TextI
     paint = Painter(color, unicode_ok(stream))
     lines: list[str] = []
     if quiet:
-        for finding in findings.full:
-            if finding.status is not Status.PASS:
-                lines.extend(_finding_lines(finding, paint, verbose=verbose))
+        lines.extend(problem_lines(findings, paint, verbose=verbose))
         lines.extend(unused_waiver_lines(run.unused_waivers))
         lines.extend([""] if lines else [])
     else:
@@ -108,6 +106,12 @@ def header_lines(run: Run, paint: Painter) -> list[str]:
         visible_line(f"  profile      {run.profile or '(auto-detected)'}"),
         visible_line(f"  run          {run.started} {paint.arrow} {run.finished}"),
     ]
+
+
+def problem_lines(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:
+    """The lines of every finding that is not a pass (what -q shows, and an estate's target detail)."""
+    return [line for finding in report.full if finding.status is not Status.PASS
+            for line in _finding_lines(finding, paint, verbose=verbose)]
 
 
 def body_lines(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:

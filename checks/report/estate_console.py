@@ -11,7 +11,7 @@ from typing import TextIO
 from ..model import EstateResult, Status, Unreadable
 from ..text import visible_line
 from .common import Painter, attestation_lines, encodable, unicode_ok, unused_waiver_lines
-from .console import TAGS, body_lines, completeness_lines, fold, header_lines, summary_line
+from .console import TAGS, body_lines, completeness_lines, fold, header_lines, problem_lines, summary_line
 from .estate import (
     EstateReport,
     Row,
@@ -38,8 +38,15 @@ def render_estate_console(estate: EstateResult | EstateReport, stream: TextIO, *
     lines = [*_heading(report, paint), *overview_lines([row for row, _ in pairs], paint)]
     if not quiet:
         lines.extend(unreadable_lines(report.unreadable, paint))
+        quiet_ones = 0
         for row, item in pairs:
-            lines.extend(_target_lines(row, item, paint, verbose=verbose))
+            if verbose or row.status is not Status.PASS:
+                lines.extend(_target_lines(row, item, paint, verbose=verbose))
+            else:
+                quiet_ones += 1
+        if quiet_ones:  # 500 passing targets would be 10,000 lines of passes: the overview says they pass
+            lines.extend(["", f"{quiet_ones:,} passing target{'s are' if quiet_ones != 1 else ' is'} not detailed "
+                              "here (--verbose details every target; the HTML and JSON reports have them all)"])
         lines.extend(forecast_lines(forecast(report), paint))
         lines.extend(["", *unused_waiver_lines(unused_waivers(report))] if unused_waivers(report) else [])
         lines.extend(["", "Completeness", *(f"  {visible_line(s)}" for s in report.completeness)]
@@ -95,9 +102,10 @@ def unreadable_lines(unreadable: Sequence[Unreadable], paint: Painter) -> list[s
 def _target_lines(row: Row, item: TargetReport, paint: Painter, *, verbose: bool) -> list[str]:
     """One target as the single-target console shows it, under a rule naming it, its gate's reason last."""
     rule = f"{paint.dash * 2} {row.name} {paint.dash * 2}"
-    return ["", paint.bold(visible_line(rule)), *header_lines(item.run, paint), *body_lines(item.report, paint,
-            verbose=verbose), *completeness_lines(item.run), "", summary_line(item.report, paint),
-            visible_line(item.gate.reason)]
+    body = body_lines(item.report, paint, verbose=True) if verbose else \
+        ["", *problem_lines(item.report, paint, verbose=False)]  # its passes: counted in the summary line below
+    return ["", paint.bold(visible_line(rule)), *header_lines(item.run, paint)[1:], *body,
+            *completeness_lines(item.run), "", summary_line(item.report, paint), visible_line(item.gate.reason)]
 
 
 def forecast_lines(events: Sequence[Event], paint: Painter) -> list[str]:

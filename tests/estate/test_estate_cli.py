@@ -50,6 +50,8 @@ def test_one_run_writes_every_format_for_the_estate(estate: Path, tmp_path: Path
     lines = console.strip().splitlines()
     overview = [line for line in lines if any(f" {ref} " in f" {line} " for ref in REFS)][:3]
     assert "test" in overview[0]  # worst first
+    assert "—— test ——" in console and "—— prod ——" not in console  # detail for what needs a look (-v: all)
+    assert "2 passing targets are not detailed here" in console
     assert lines[-1].startswith("exit 3") or "exit 3" in lines[-1]
 
 
