@@ -61,7 +61,7 @@ def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | Non
     session = Session.open(estate.shared, transport=transport, timeout=timeout, progress=progress, readers=READERS,
                            shared=SharedReads())
     try:
-        found = discover(estate, session) if estate.discover else Discovered(list(estate.targets), [], [])
+        found = discover(estate, session) if estate.discover else listed(estate)
         specs = named(found.targets)
         if shard is not None:
             chosen = set(shard_of([spec.name for spec in specs], *shard))
@@ -94,6 +94,13 @@ def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session
         return []
     with ThreadPoolExecutor(max_workers=min(TARGETS_AT_ONCE, len(specs)), thread_name_prefix="xtcheck-target") as pool:
         return list(pool.map(one, specs))
+
+
+def listed(estate: EstateSettings) -> Discovered:
+    """The targets the config lists (`targets:`), nothing discovered."""
+    count = len(estate.targets)
+    return Discovered(list(estate.targets), [], [f"{count} target{'s' if count != 1 else ''} listed under targets: "
+                                                 "in the config (environments not listed there were not audited)"])
 
 
 def _target(spec: TargetSpec, exchange_tenant: str, client_id: str) -> Target:
