@@ -24,6 +24,7 @@ from .graph import Graph
 from .httpd import ServiceServer, tls_context
 from .identity import FEDERATION_AUDIENCE, IdentityEndpoint, IdentityProviders, Signer
 from .pki import Certificate, make_ca, make_server_cert
+from .reactor import DEFAULT_WORKERS, Reactor
 from .requestlog import RequestLog
 from .scenario import load
 
@@ -32,9 +33,11 @@ class Sandbox:
     """Start with `with Sandbox("healthy") as cloud:`; every service gets its own origin (port)."""
 
     def __init__(self, scenario: str | dict[str, Any] = "healthy", *, graph_page_size: int | None = None,
-                 port: int = 0, workdir: Path | None = None, latency: float = 0.0) -> None:
+                 port: int = 0, workdir: Path | None = None, latency: float = 0.0,
+                 workers: int = DEFAULT_WORKERS) -> None:
         """`graph_page_size`: most rows in any Graph page, whatever $top asks (None: Graph's 100, or $top up to
-        999); `latency`: seconds added to every request on every service (a standing latency fault; benchmarks)."""
+        999); `latency`: seconds added to every request on every service (a standing latency fault; benchmarks);
+        `workers`: requests served at once, every origin together."""
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.scenario: dict[str, Any] = load(scenario, self.now) if isinstance(scenario, str) else scenario
         self.directory: Directory = build_directory(self.scenario)
@@ -49,6 +52,8 @@ class Sandbox:
         self._own_workdir = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="xtcheck-sandbox-")) if workdir is None else workdir
         self._servers: dict[str, ServiceServer] = {}
+        self._workers = workers
+        self._reactor: Reactor | None = None
         for raw in self.scenario.get("faults", []):
             self.faults.add(Fault(**raw))
         if latency > 0:
@@ -74,10 +79,12 @@ class Sandbox:
             environment = build_environment(raw, self.directory, self.now, readers=readers)
             services.append(Dataverse(environment, self.issuer))
         services.append(identity)  # last, so the other services keep their port offsets
+        reactor = self._reactor = Reactor(self._workers)
         try:
             for offset, service in enumerate(services):
                 port = self._port + offset if self._port else 0
-                self._servers[service.name] = ServiceServer(service, tls, self.log, self.faults, port)
+                self._servers[service.name] = ServiceServer(service, tls, self.log, self.faults, port,
+                                                            reactor=reactor)
         except OSError:
             self.stop()
             raise
@@ -93,6 +100,7 @@ class Sandbox:
             for federated in credentials:
                 self.providers.signer(federated.issuer)
         login.resources = self._resources()
+        reactor.start()
         for server in self._servers.values():
             server.start()
         return self
@@ -101,6 +109,9 @@ class Sandbox:
         for server in self._servers.values():
             server.stop()
         self._servers.clear()
+        if self._reactor is not None:
+            self._reactor.stop()
+            self._reactor = None
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
