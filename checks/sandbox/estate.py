@@ -17,11 +17,16 @@ estate of at least fourteen has each of them once:
  7  secret-60d                ... in 60 days (outside it)                                                all pass
  8  secret-expired            every secret of its app has expired                                        APP-004 fail
  9  consent-missing           full_access_as_app requested, not admin-consented in B                     EXO-002 fail
-10  profile-wrong-tenant      the profile's Exchange Online tenant id is a typo of B's                   PRF-004 fail
+10  profile-wrong-tenant      the profile's Exchange Online tenant id is a typo of B's                   EXO-004 fail
 11  mailbox-failed            its second mailbox failed Test & Enable (401, 8005E272) and was disabled  MBX-003/004 fail
 12  graph-not-ready           its app lacks three of the Graph roles server-side sync needs              GRA-001 fail
 13  ews-not-ready             its app is not on B's EwsAllowedAppIDs                                     EWS-001 fail
 ==  ========================  ========================================================================  ==========
+
+"expected" is what an estate audit reports besides pass (and besides EXO-003, skipped: the config holds no sync
+app secret). A discovered target's tenant B is its profile's, so profile-wrong-tenant's target names a tenant that
+does not exist: EXO-004 fails and the checks that need tenant B skip. secret-expired also warns (APP-004) that the
+profile still holds the expired secret; graph-not-ready also warns on EWS-001.
 
 After those, every 25th environment (i % 25 == 0) is broken again, cycling through kinds 1..13 in order
 (`BROKEN[(i // 25) % 13]`), every other i % 10 == 7 is a healthy one syncing with B2 (healthy-b2), and the rest are
@@ -51,7 +56,7 @@ BROKEN = FIXED[1:]
 EXPECTED: dict[str, dict[str, str]] = {
     "healthy": {}, "healthy-b2": {}, "two-profiles": {}, "secret-60d": {},
     "secret-12d": {"APP-004": "warn"}, "secret-25d": {"APP-004": "warn"}, "secret-expired": {"APP-004": "fail"},
-    "consent-missing": {"EXO-002": "fail"}, "profile-wrong-tenant": {"PRF-004": "fail"},
+    "consent-missing": {"EXO-002": "fail"}, "profile-wrong-tenant": {"EXO-004": "fail"},
     "mailbox-failed": {"MBX-003": "fail", "MBX-004": "fail"}, "graph-not-ready": {"GRA-001": "fail"},
     "ews-not-ready": {"EWS-001": "fail"},
 }

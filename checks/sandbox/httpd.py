@@ -330,6 +330,8 @@ class _Connection:
             keep = self._handler.serve_waiting()
         except (ssl.SSLError, OSError):  # a client that hangs up or refuses our certificate is part of testing
             keep = False
+        except ValueError:  # the sandbox stopped and closed the connection while this worker was reading it
+            keep = False
         if keep and not self.server.stopping.is_set():
             self.server.reactor.park(self)
         else:
