@@ -8,10 +8,14 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 from ..exits import EXIT_OK, EXIT_USAGE
+from .estate import FIXED, estate_scenario
 from .scenario import ScenarioError, builtin_names, load, load_raw, scenario_table
 from .server import Sandbox
+
+_SHOWN = 20  # Dataverse origins the banner lists; an estate's others are in the config and the admin API
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,11 +33,40 @@ def _list(*, markdown: bool) -> int:
     return EXIT_OK
 
 
-def _serve(args: argparse.Namespace) -> int:
+def add_estate_options(serve: argparse.ArgumentParser) -> None:
+    """`serve`'s estate options (checks/cli.py adds them to its parser)."""
+    serve.add_argument("--environments", type=int, metavar="N",
+                       help=f"serve an estate of N environments (at least {len(FIXED)}) in two tenants B instead of "
+                            "--scenario, some broken by index (checks/sandbox/estate.py), and a Power Platform admin "
+                            "API; the config written discovers them (dynamics.environments: all)")
+    serve.add_argument("--targets", action="store_true",
+                       help="with --environments: the config lists every cross-tenant profile under targets: "
+                            "instead of discovering them")
+
+
+def _scenario(args: argparse.Namespace) -> dict[str, Any] | str:
+    """The scenario to serve, or what is wrong with the options."""
+    environments = getattr(args, "environments", None)
+    now = dt.datetime.now(dt.UTC)
+    if environments is None:
+        if getattr(args, "targets", False):
+            return "--targets needs --environments N"
+        try:
+            return load(args.scenario, now)
+        except ScenarioError as exc:
+            return str(exc)
+    if args.mailboxes is not None:
+        return "--mailboxes and --environments do not go together (an estate's environments have 3 mailboxes each)"
     try:
-        scenario = load(args.scenario, dt.datetime.now(dt.UTC))
-    except ScenarioError as exc:
-        print(f"xtcheck: {exc}", file=sys.stderr)
+        return estate_scenario(environments, now=now)
+    except ValueError as exc:
+        return f"--environments: {exc}"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    scenario = _scenario(args)
+    if isinstance(scenario, str):
+        print(f"xtcheck: {scenario}", file=sys.stderr)
         return EXIT_USAGE
     if args.mailboxes is not None:
         if not scenario.get("environments") or args.mailboxes < 0:
@@ -43,7 +76,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.graph_page_size is not None and args.graph_page_size < 1:
         print("xtcheck: --graph-page-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    problem = port_problem(args.port, services=4 + len(scenario.get("environments", [])))
+    served = [e for e in scenario.get("environments", []) if e.get("dataverse", True)]
+    problem = port_problem(args.port, services=5 + len(served))
     if problem:
         print(f"xtcheck: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -59,7 +93,9 @@ def _serve(args: argparse.Namespace) -> int:
         cloud.stop()  # its temporary folder holds the CA's and the server's private keys: never left behind
         raise
     try:
-        config = cloud.write_config(args.config_out.resolve() if args.config_out else None)
+        config = cloud.write_config(args.config_out.resolve() if args.config_out else None,
+                                    estate=getattr(args, "environments", None) is not None,
+                                    targets=getattr(args, "targets", False))
         _print_banner(cloud, str(config))
         wait_for_interrupt()
     finally:
@@ -88,8 +124,12 @@ def _print_banner(cloud: Sandbox, config: str) -> None:
         f"  Microsoft Graph    {cloud.graph_url}/v1.0",
         f"  Exchange resource  {cloud.exchange_resource}",
     ]
-    for env in scenario.get("environments", []):
+    served = [env for env in scenario.get("environments", []) if env.get("dataverse", True)]
+    for env in served[:_SHOWN]:
         lines.append(f"  Dataverse          {cloud.environment_url(env['ref'])}  ({env['ref']})")
+    if len(served) > _SHOWN:
+        lines.append(f"  Dataverse          ... and {len(served) - _SHOWN} more (listed by the admin API)")
+    lines.append(f"  Power Platform     {cloud.admin_url}  (admin API, endpoints.bap and endpoints.powerapps)")
     for tenant in cloud.directory.tenants.values():
         lines.append(f"  tenant {tenant.ref:11} {tenant.id}  {tenant.display_name}")
     lines += [

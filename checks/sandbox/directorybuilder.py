@@ -20,7 +20,7 @@ from .directory import (
 from .graphobjects import application_object, password_credentials, service_principal_object
 from .graphusers import UserStore
 from .pki import make_app_cert
-from .tenantbuilder import add_generated_users, add_policies, add_users
+from .tenantbuilder import add_generated_users, add_policies, add_tenant_generated_users, add_users
 
 # A tenant nobody touched: EWS follows the default ($null, allowed until Microsoft switches it off), no lists.
 EXCHANGE_ORGANIZATION_DEFAULTS: dict[str, Any] = {
@@ -89,6 +89,7 @@ class _Builder:
     def _add_users_and_policies(self, raw: dict[str, Any]) -> None:
         tenant_id = self.tenant_id(raw["ref"])
         add_users(self.directory, self.directory.tenants[tenant_id], raw.get("users", []))
+        add_tenant_generated_users(self.directory, self.directory.tenants[tenant_id], int(raw.get("generatedUsers", 0)))
         add_policies(self.directory, tenant_id, raw.get("conditionalAccessPolicies", []),
                      lambda ref: self.sp_refs.get((tenant_id, ref)))
 

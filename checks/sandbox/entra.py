@@ -178,7 +178,7 @@ class Login:
             raise AuthFailure(1002012, scope=scope or "''")
         uri = scopes[0].removesuffix("/.default")
         key = (self.resources or {}).get(uri.rstrip("/").lower())
-        if key is None or key not in tenant.services:
+        if key is None or not firstparty.offered(tenant.services, key):
             raise AuthFailure(500011, resource=uri, tenant=tenant.id)
         return key, uri
 

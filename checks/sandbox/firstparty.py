@@ -63,7 +63,17 @@ DATAVERSE = Resource(
     (),
 )
 
-RESOURCES = {r.key: r for r in (EXCHANGE, GRAPH, DATAVERSE)}
+# The Power Platform admin API's resource (api.bap.microsoft.com takes its tokens): no app roles, an app may call
+# it once registered as a Power Platform management application.
+POWERAPPS = Resource("powerapps", "475226c6-020e-4fb2-8a90-7a972cbfcc4f", "PowerApps Service",
+                     "https://service.powerapps.com", ())
+
+RESOURCES = {r.key: r for r in (EXCHANGE, GRAPH, DATAVERSE, POWERAPPS)}
+
+
+def offered(services: frozenset[str], key: str) -> bool:
+    """Whether a tenant of these services issues tokens for resource `key`: Power Platform comes with Dataverse."""
+    return key in services or (key == POWERAPPS.key and DATAVERSE.key in services)
 
 
 def role_id(resource: Resource, value: str) -> str:

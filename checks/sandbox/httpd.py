@@ -1,10 +1,13 @@
-"""The sandbox's HTTPS plumbing: requests, responses, one server per origin that refuses writes and applies faults."""
+"""The sandbox's HTTPS plumbing: requests, responses, one listening socket per origin that refuses writes and applies
+faults, its connections served by the reactor's workers."""
 
 from __future__ import annotations
 
+import contextlib
 import http
 import json
 import socket
+import socketserver
 import ssl
 import sys
 import threading
@@ -13,11 +16,12 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .faults import Fault, FaultBook
+from .reactor import Reactor
 from .requestlog import LogEntry, RequestLog
 
 
@@ -92,12 +96,22 @@ class Service(Protocol):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """One connection's HTTP/1.1 conversation, served a request at a time: between requests the connection waits in
+    the reactor's selector, not in a thread."""
+
     server: ServiceServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body leave in two writes: without this each answer waits ~40 ms
 
+    def __init__(self, request: socket.socket, client_address: Any, server: ServiceServer) -> None:
+        """Set up only (the TLS handshake): BaseRequestHandler would serve the whole connection here."""
+        self.request = request
+        self.client_address = client_address
+        self.server = server
+        self.setup()
+
     def setup(self) -> None:
-        # The TLS handshake happens here, in the connection's own thread, so a slow client stalls only itself.
+        # The TLS handshake happens here, in a worker, once the client's hello has arrived.
         self.request = self.server.tls.wrap_socket(self.request, server_side=True)
         super().setup()
 
@@ -109,6 +123,31 @@ class _Handler(BaseHTTPRequestHandler):
             super().handle_one_request()
         except (ssl.SSLError, ConnectionError, TimeoutError):
             self.close_connection = True
+
+    def serve_waiting(self) -> bool:
+        """Serve every request already here; True when the connection stays open for more."""
+        self.close_connection = False
+        while not self.close_connection and self.request_waiting():
+            self.close_connection = True  # until the request line says otherwise (HTTP/1.1 keep-alive)
+            self.handle_one_request()
+        return not self.close_connection
+
+    def request_waiting(self) -> bool:
+        """Whether bytes of a next request (or the connection's end) can be read without waiting: decrypted bytes
+        held by TLS, bytes the buffered reader holds, or bytes on the socket."""
+        if self.connection.pending():
+            return True
+        self.connection.setblocking(False)
+        try:
+            # A BufferedReader: returns at once with bytes held or just arrived, or nothing at the connection's end.
+            self.rfile.peek(1)  # type: ignore[attr-defined]
+            return True
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return False
+        except OSError:
+            return True  # the next read meets the error and ends the connection
+        finally:
+            self.connection.setblocking(True)
 
     def _serve(self) -> None:
         arrived = time.monotonic()
@@ -198,41 +237,38 @@ _GATEWAY_PAGE = (
 )
 
 
-class ServiceServer(ThreadingHTTPServer):
-    """One HTTPS origin serving one service."""
+class ServiceServer(HTTPServer):
+    """One HTTPS origin serving one service: its listening socket is watched by the sandbox's reactor."""
 
-    daemon_threads = True
-    block_on_close = False
+    request_queue_size = 128  # a client opening its whole pool at once is queued, not refused
 
     def __init__(self, service: Service, tls: ssl.SSLContext, log: RequestLog, faults: FaultBook,
-                 port: int = 0, host: str = "127.0.0.1") -> None:
+                 port: int = 0, host: str = "127.0.0.1", *, reactor: Reactor) -> None:
         super().__init__((host, port), _Handler)
         self.service = service
         self.tls = tls
         self.log = log
         self.faults = faults
+        self.reactor = reactor
         self.stopping = threading.Event()
         self.origin = f"https://{host}:{self.server_address[1]}"
-        self._thread: threading.Thread | None = None
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up or refuses our certificate is part of testing, not a server fault."""
-        if isinstance(sys.exc_info()[1], ssl.SSLError | OSError):
-            return
-        super().handle_error(request, client_address)
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse lookup of the host name (a DNS query per origin, thousands at start)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def connection(self, sock: socket.socket, reactor: Reactor) -> _Connection:
+        return _Connection(self, sock)
 
     def start(self) -> None:
-        # A short poll keeps stop() quick; the loop is idle otherwise.
-        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,),
-                                        name=f"sandbox-{self.service.name}", daemon=True)
-        self._thread.start()
+        self.reactor.listen(self)
 
     def stop(self) -> None:
         self.stopping.set()
-        self.shutdown()
+        self.reactor.forget(self)
         self.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def respond(self, request: Request) -> Outcome:
         """Decide the answer to one request: refuse writes, apply a fault, or let the service answer."""
@@ -275,6 +311,40 @@ class ServiceServer(ThreadingHTTPServer):
         if fault is not None and fault.kind == "self-link":
             response = _linking_to_itself(request, response)
         return response
+
+
+class _Connection:
+    """An accepted connection of one origin: served by a worker when readable, parked in the reactor between
+    requests, closed when the client or the answer ends it."""
+
+    def __init__(self, server: ServiceServer, sock: socket.socket) -> None:
+        self.server = server
+        self.sock = sock
+        self._handler: _Handler | None = None
+
+    def serve(self) -> None:
+        try:
+            if self._handler is None:
+                self._handler = _Handler(self.sock, self.sock.getpeername(), self.server)
+                self.sock = self._handler.connection  # the TLS socket from now on
+            keep = self._handler.serve_waiting()
+        except (ssl.SSLError, OSError):  # a client that hangs up or refuses our certificate is part of testing
+            keep = False
+        except ValueError:  # the sandbox stopped and closed the connection while this worker was reading it
+            keep = False
+        if keep and not self.server.stopping.is_set():
+            self.server.reactor.park(self)
+        else:
+            self.close()
+
+    def close(self) -> None:
+        self.server.reactor.closed(self)
+        with contextlib.suppress(OSError):
+            if self._handler is not None:
+                self._handler.finish()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
 
 
 def _redirect(service: Service, request: Request, fault: Fault) -> Response:

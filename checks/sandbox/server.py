@@ -18,12 +18,15 @@ from .directory import Directory, Tenant
 from .directorybuilder import build_directory
 from .dvenvironment import build_environment
 from .entra import Login
+from .estate import estate_scenario
 from .exchange import Exchange, organization_config
 from .faults import Fault, FaultBook
 from .graph import Graph
 from .httpd import ServiceServer, tls_context
 from .identity import FEDERATION_AUDIENCE, IdentityEndpoint, IdentityProviders, Signer
 from .pki import Certificate, make_ca, make_server_cert
+from .powerplatform import DEFAULT_PAGE_SIZE, Listed, PowerPlatform
+from .reactor import DEFAULT_WORKERS, Reactor
 from .requestlog import RequestLog
 from .scenario import load
 
@@ -32,11 +35,19 @@ class Sandbox:
     """Start with `with Sandbox("healthy") as cloud:`; every service gets its own origin (port)."""
 
     def __init__(self, scenario: str | dict[str, Any] = "healthy", *, graph_page_size: int | None = None,
-                 port: int = 0, workdir: Path | None = None, latency: float = 0.0) -> None:
+                 port: int = 0, workdir: Path | None = None, latency: float = 0.0,
+                 workers: int = DEFAULT_WORKERS, environments: int | None = None,
+                 admin_page_size: int = DEFAULT_PAGE_SIZE) -> None:
         """`graph_page_size`: most rows in any Graph page, whatever $top asks (None: Graph's 100, or $top up to
-        999); `latency`: seconds added to every request on every service (a standing latency fault; benchmarks)."""
+        999); `latency`: seconds added to every request on every service (a standing latency fault; benchmarks);
+        `workers`: requests served at once, every origin together; `environments`: serve the estate of that many
+        environments (checks/sandbox/estate.py) instead of `scenario`; `admin_page_size`: environments in one
+        page of the Power Platform admin API."""
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        if environments is not None:
+            scenario = estate_scenario(environments, now=self.now)
         self.scenario: dict[str, Any] = load(scenario, self.now) if isinstance(scenario, str) else scenario
+        self.estate = environments is not None
         self.directory: Directory = build_directory(self.scenario)
         self.log = RequestLog()
         self.faults = FaultBook()
@@ -45,10 +56,13 @@ class Sandbox:
         self._login: Login | None = None
         self._identity: IdentityEndpoint | None = None
         self._graph_page_size = graph_page_size
+        self._admin_page_size = admin_page_size
         self._port = port
         self._own_workdir = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="xtcheck-sandbox-")) if workdir is None else workdir
         self._servers: dict[str, ServiceServer] = {}
+        self._workers = workers
+        self._reactor: Reactor | None = None
         for raw in self.scenario.get("faults", []):
             self.faults.add(Fault(**raw))
         if latency > 0:
@@ -71,13 +85,19 @@ class Sandbox:
         services: list[Any] = [login, graph, exchange]
         readers = {r["ref"]: r["appId"] for r in self.scenario.get("readers", [])}
         for raw in self.scenario.get("environments", []):
-            environment = build_environment(raw, self.directory, self.now, readers=readers)
-            services.append(Dataverse(environment, self.issuer))
-        services.append(identity)  # last, so the other services keep their port offsets
+            if raw.get("dataverse", True):
+                environment = build_environment(raw, self.directory, self.now, readers=readers)
+                services.append(Dataverse(environment, self.issuer))
+        dataverse = services[3:]
+        admin = PowerPlatform((), self.issuer, page_size=self._admin_page_size, registered=[
+            r["appId"] for r in self.scenario.get("readers", []) if r.get("powerPlatformManagement", True)])
+        services += [identity, admin]  # last, so the other services keep their port offsets
+        reactor = self._reactor = Reactor(self._workers)
         try:
             for offset, service in enumerate(services):
                 port = self._port + offset if self._port else 0
-                self._servers[service.name] = ServiceServer(service, tls, self.log, self.faults, port)
+                self._servers[service.name] = ServiceServer(service, tls, self.log, self.faults, port,
+                                                            reactor=reactor)
         except OSError:
             self.stop()
             raise
@@ -85,14 +105,17 @@ class Sandbox:
         graph.origin = self.graph_url
         exchange.origin = self.exchange_resource
         exchange.login_origin = self.login_url
-        for service in services[3:-1]:
+        for service in dataverse:
             service.origin = self._servers[service.name].origin
             service.login_origin = self.login_url
         identity.origin = self.providers.origin = self.identity_url
+        admin.origin = self.admin_url
+        admin.environments = self._listed()
         for credentials in self.directory.federated.values():  # every issuer an app trusts has its keys
             for federated in credentials:
                 self.providers.signer(federated.issuer)
         login.resources = self._resources()
+        reactor.start()
         for server in self._servers.values():
             server.start()
         return self
@@ -101,6 +124,9 @@ class Sandbox:
         for server in self._servers.values():
             server.stop()
         self._servers.clear()
+        if self._reactor is not None:
+            self._reactor.stop()
+            self._reactor = None
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -143,11 +169,34 @@ class Sandbox:
             raise RuntimeError("start the sandbox first")
         return {"IDENTITY_ENDPOINT": f"{self.identity_url}/msi/token", "IDENTITY_HEADER": self._identity.header_secret}
 
+    @property
+    def admin_url(self) -> str:
+        """The Power Platform admin API's origin (endpoints.bap); its tokens are for this same URI
+        (endpoints.powerapps)."""
+        return self._servers["bap"].origin
+
     def environment_url(self, ref: str | None = None) -> str:
-        envs = self.scenario.get("environments", [])
+        envs = [e for e in self.scenario.get("environments", []) if e.get("dataverse", True)]
         if not envs:
             raise LookupError(f"scenario {self.scenario['name']!r} has no Dataverse environment")
-        return self._servers[f"dataverse:{ref or envs[0]['ref']}"].origin
+        server = self._servers.get(f"dataverse:{ref or envs[0]['ref']}")
+        if server is None:
+            raise LookupError(f"scenario {self.scenario['name']!r} serves no Dataverse environment {ref!r}")
+        return server.origin
+
+    def service_name(self, service: str) -> str:
+        """The service behind a name or an origin: "graph", "dataverse:<ref>", or the https://127.0.0.1:PORT of
+        any of them (one environment among thousands is easiest named by the URL a test already holds)."""
+        origin = service.rstrip("/")
+        return next((name for name, server in self._servers.items() if server.origin == origin), service)
+
+    def _listed(self) -> list[Listed]:
+        """Every environment as the admin API lists it, in the scenario's order."""
+        tenants = {t.ref: t.id for t in self.directory.tenants.values()}
+        return [Listed(raw["ref"], tenants[raw["tenant"]], raw.get("displayName", raw["ref"]),
+                       raw.get("sku", "Production"), raw.get("location", "unitedstates"),
+                       self.environment_url(raw["ref"]) if raw.get("dataverse", True) else "")
+                for raw in self.scenario.get("environments", [])]
 
     def tenant(self, ref: str) -> Tenant:
         tenant = next((t for t in self.directory.tenants.values() if t.ref == ref), None)
@@ -160,7 +209,8 @@ class Sandbox:
 
     def _resources(self) -> dict[str, str]:
         mapping = {firstparty.GRAPH.public_uri: "graph", firstparty.EXCHANGE.public_uri: "exchange",
-                   self.graph_url: "graph", self.exchange_resource: "exchange"}
+                   self.graph_url: "graph", self.exchange_resource: "exchange",
+                   firstparty.POWERAPPS.public_uri: "powerapps", self.admin_url: "powerapps"}
         mapping.update({r.app_id: r.key for r in firstparty.RESOURCES.values()})
         mapping.update({s.origin: "dataverse" for n, s in self._servers.items() if n.startswith("dataverse:")})
         return {uri.lower(): key for uri, key in mapping.items()}
@@ -168,7 +218,10 @@ class Sandbox:
     # -- test helpers -------------------------------------------------------------------------------
 
     def add_fault(self, kind: str, **options: Any) -> Fault:
-        """Inject a fault, e.g. `add_fault("throttle", service="graph", path="/servicePrincipals", retry_after=1)`."""
+        """Inject a fault, e.g. `add_fault("throttle", service="graph", path="/servicePrincipals", retry_after=1)`;
+        `service` may be a service's name or origin (`service=cloud.environment_url("env-00042")`)."""
+        if isinstance(options.get("service"), str):
+            options["service"] = self.service_name(options["service"])
         return self.faults.add(Fault(kind, **options))
 
     def federated_token(self, issuer: str | None = None, subject: str | None = None, *,
@@ -218,11 +271,43 @@ class Sandbox:
 
     # -- a ready xtcheck config ---------------------------------------------------------------------
 
-    def write_config(self, path: Path | None = None) -> Path:
-        """An xtcheck config file for this scenario (secrets as file: references beside it)."""
+    def write_config(self, path: Path | None = None, *, estate: bool | None = None, targets: bool = False) -> Path:
+        """An xtcheck config file for this scenario (secrets as file: references beside it). `estate` (default:
+        whether this sandbox serves an estate) writes `dynamics.environments: all`, so xtcheck discovers the
+        environments through the admin API; `targets` lists every cross-tenant profile under `targets:` instead."""
         path = path or self.workdir / "xtcheck.yaml"
-        path.write_text(yaml.safe_dump(self.config(), sort_keys=False), encoding="utf-8")
+        wanted = self.estate if estate is None else estate
+        config = self.estate_config(targets=targets) if wanted or targets else self.config()
+        path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
         return path
+
+    def estate_config(self, *, targets: bool = False) -> dict[str, Any]:
+        """The config of an estate audit: tenant A's environments discovered (`dynamics.environments: all`), or,
+        with `targets`, listed under `targets:` as an operator would (an environment the reader cannot read
+        included); the admin API's origin as endpoints.bap and endpoints.powerapps."""
+        config = self.config()
+        config.pop("app", None)
+        config["dynamics"] = {"tenant_id": config["dynamics"]["tenant_id"]}
+        if targets:
+            config["targets"] = self._targets()
+        else:
+            config["dynamics"]["environments"] = "all"
+        config["endpoints"].update(bap=self.admin_url, powerapps=self.admin_url)
+        return config
+
+    def _targets(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for raw in self.scenario.get("environments", []):
+            if not raw.get("dataverse", True):
+                continue
+            profiles = [p for p in raw.get("emailserverprofiles", []) if p.get("oauthclientid")
+                        and p.get("statecode", 0) == 0]
+            for profile in profiles:
+                name = raw["ref"] if len(profiles) == 1 else f"{raw['ref']} · {profile['name']}"
+                found.append({"name": name, "environment_url": self.environment_url(raw["ref"]),
+                              "profile": profile["name"], "exchange_tenant": profile["exchangeonlinetenantid"],
+                              "client_id": profile["oauthclientid"]})
+        return found
 
     def config(self) -> dict[str, Any]:
         audit = self.scenario.get("audit", {})

@@ -47,6 +47,17 @@ def add_users(directory: Directory, tenant: Tenant, raws: list[dict[str, Any]]) 
         store.add(scenario_user(raw, usage_location))
 
 
+def add_tenant_generated_users(directory: Directory, tenant: Tenant, count: int) -> None:
+    """A tenant's `generatedUsers`: user00001@<its default domain>... built only when read, so an estate's
+    thousands of environments can each sync their own mailboxes without a user object apiece held in memory."""
+    if count <= 0:
+        return
+    domain = next((d["id"] for d in tenant.domains if d.get("isDefault") and d.get("isVerified", True)),
+                  tenant.verified_domains()[0])
+    prefix = derived_id("tenant-generated-users", tenant.id).rpartition("-")[0]
+    directory.users[tenant.id].add_generated(GeneratedUsers(prefix, count, domain, country_code(tenant)))
+
+
 def add_generated_users(directory: Directory, environment: Mapping[str, Any]) -> None:
     """One user per generated mailbox, in the tenant whose verified domain the generated addresses use (none when
     no tenant has verified it): enabled, licensed for Exchange Online (Plan 1), built only when read."""
