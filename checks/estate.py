@@ -177,9 +177,13 @@ def list_environments(estate: EstateSettings, session: Session) -> list[dict[str
         return [e for page in api.pages("scopes/admin/environments", {"api-version": API_VERSION},
                                         next_link="nextLink") for e in page if isinstance(e, dict)]
     except (PermissionDenied, AuthError) as exc:
-        raise XtcheckError(f"tenant A's environments could not be listed: {exc}; register the reader as a Power "
-                           "Platform management application (pac admin application register --application-id "
-                           "<reader client id>), or list the environments under targets:") from None
+        reader = shared.credential_for(shared.dynamics_tenant)
+        who = reader.client_id if reader and reader.client_id else "<reader client id>"
+        raise XtcheckError(f"tenant A's environments could not be listed: {str(exc).rstrip('. ')}; an administrator "
+                           f"can register the reader as a Power Platform management application (pac admin "
+                           f"application register --application-id {who}), which gives it administrator rights over "
+                           "the environments; the least-privilege way is to list the environments under targets: "
+                           "instead") from None
 
 
 def _targets_in(estate: EstateSettings, environment: dict[str, Any],

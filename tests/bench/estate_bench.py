@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import Child, close_launcher, spawn, xtcheck
-from checks.sandbox.estate import estate_scenario
 
+from checks.sandbox.estate import estate_scenario
 from checks.sandbox.server import Sandbox
 
 MINIMAL = Path(__file__).with_name("minimal_estate_client.py")
