@@ -98,9 +98,11 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= 10_000:
-        raise argparse.ArgumentTypeError(f"{text[:20]!r}: give a whole number from 1 to 10000")
+def _estate_size(text: str) -> int:
+    """The demo's estate: at least one environment of each kind it shows (checks/sandbox/estate.py)."""
+    if not text.strip().isdigit() or not 14 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}: give a whole number from 14 (one environment of each kind "
+                                         "the demo shows) to 10000")
     return int(text)
 
 
@@ -238,7 +240,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     demo.add_argument("scenario", nargs="?", default="demo", metavar="SCENARIO",
                       help="a built-in scenario (default: demo, a setup with a few realistic problems)")
     demo.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    demo.add_argument("--environments", type=_count, metavar="N",
+    demo.add_argument("--environments", type=_estate_size, metavar="N",
                       help="audit an estate instead: N sandbox environments over two Exchange tenants, found through "
                            "the Power Platform admin API as `dynamics.environments: all` finds them (try 20)")
     _report_options(demo)
