@@ -307,6 +307,14 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                             "(default: no cap, Graph's own 100 per page, up to 999 with $top)")
     serve.add_argument("--mailboxes", type=int, metavar="N",
                        help="add N generated healthy mailboxes to the first environment (large-tenant tests)")
+    serve.add_argument("--environments", type=_estate_size, metavar="N",
+                       help="serve an estate instead of --scenario: N environments (14 or more) of tenant A over two "
+                            "tenants B, some broken on purpose (checks/sandbox/estate.py), and the Power Platform "
+                            "admin API; the config written discovers them (dynamics.environments: all); with "
+                            "--mailboxes, that many mailboxes per cross-tenant profile (default 3)")
+    serve.add_argument("--targets", action="store_true",
+                       help="with --environments: the config lists every cross-tenant profile under targets: "
+                            "instead of discovering the environments")
     listing = actions.add_parser("list", help="list the built-in scenarios",
                                  description="List the built-in scenarios with what each one breaks.")
     listing.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
