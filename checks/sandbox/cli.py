@@ -77,7 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
         print("xtcheck: --graph-page-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     served = [e for e in scenario.get("environments", []) if e.get("dataverse", True)]
-    problem = port_problem(args.port, services=5 + len(served))
+    problem = port_problem(args.port, services=4 + len(served))
     if problem:
         print(f"xtcheck: {problem}", file=sys.stderr)
         return EXIT_USAGE
