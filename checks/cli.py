@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_doctor(commands)
     _add_evaluate(commands)
     _add_diff(commands)
+    _add_merge(commands)
     _add_sandbox(commands)
     _add_completion(commands)
     _add_debug(parser, top=True)
@@ -82,9 +83,9 @@ def _gate_options(parser: argparse.ArgumentParser, *, save: bool) -> None:
     parser.add_argument("--waivers", metavar="FILE",
                         help="accepted findings with reason, owner and expiry (YAML or JSON, see README)")
     if save:
-        parser.add_argument("--save-evidence", metavar="FILE",
+        parser.add_argument("--save-evidence", metavar="PATH",
                             help="also write what was read as an evidence snapshot (JSON, no secrets) for "
-                                 "`xtcheck evaluate`")
+                                 "`xtcheck evaluate`; for an estate, PATH is a folder: one snapshot per target")
 
 
 def _seconds(text: str) -> float:
@@ -95,6 +96,14 @@ def _seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
     return value
+
+
+def _estate_size(text: str) -> int:
+    """The demo's estate: at least one environment of each kind it shows (checks/sandbox/estate.py)."""
+    if not text.strip().isdigit() or not 14 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}: give a whole number from 14 (one environment of each kind "
+                                         "the demo shows) to 10000")
+    return int(text)
 
 
 def _timeout_option(parser: argparse.ArgumentParser) -> None:
@@ -165,9 +174,20 @@ def _add_doctor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _report_options(parser: argparse.ArgumentParser) -> None:
+    _output_options(parser)
+    parser.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
+                        help="exit 1 on a fail (default), or also on a warn")
+    parser.add_argument("--only", metavar="IDS", help="run only these checks or areas, e.g. APP-004,EXO")
+    parser.add_argument("--skip", metavar="IDS", help="leave these checks or areas out, e.g. MBX")
+    _loudness_options(parser)
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    """Where the reports go, and how: every command that writes reports (audit, demo, evaluate, merge)."""
     parser.add_argument("--format", default="console", metavar="LIST",
-                        help="comma-separated: console, json, junit, html, markdown, sarif (the console report is "
-                             "printed unless a report goes to stdout; default: console)")
+                        help="comma-separated: console, json, junit, html, markdown, sarif, calendar (an .ics file "
+                             "of the dates something will break) (the console report is printed unless a report goes "
+                             "to stdout; default: console)")
     parser.add_argument("--output-dir", "--output", "-o", default="reports", metavar="DIR",
                         help="where the file reports are written (default: reports/); '-' writes the one file format "
                              "asked for to stdout, and nothing else goes there")
@@ -179,18 +199,20 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--color", choices=COLOR_CHOICES, default="auto",
                         help="colour the console report: auto (default: on a terminal, unless NO_COLOR is set or "
                              "TERM=dumb; FORCE_COLOR turns it on), always, never")
-    parser.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
-                        help="exit 1 on a fail (default), or also on a warn")
-    parser.add_argument("--only", metavar="IDS", help="run only these checks or areas, e.g. APP-004,EXO")
-    parser.add_argument("--skip", metavar="IDS", help="leave these checks or areas out, e.g. MBX")
-    parser.add_argument("--shard", metavar="I/N",
-                        help="audit only the I-th of N shares of an estate's targets (chosen by each target's name, "
-                             "the same on every machine); `xtcheck merge` joins the shares' JSON reports")
+
+
+def _loudness_options(parser: argparse.ArgumentParser) -> None:
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("-v", "--verbose", action="count", default=0,
                           help="show every passing mailbox instead of a count")
     loudness.add_argument("-q", "--quiet", action="count", default=0,
                           help="print only what is not a pass, and the summary")
+
+
+def _shard_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shard", metavar="I/N",
+                        help="audit only the I-th of N shares of an estate's targets (chosen by each target's name, "
+                             "the same on every machine); `xtcheck merge` joins the shares' JSON reports")
 
 
 def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -204,6 +226,7 @@ def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     audit.add_argument("--config", required=True, metavar="FILE", help="the YAML or JSON config (see README)")
     _report_options(audit)
     _gate_options(audit, save=True)
+    _shard_option(audit)
     _timeout_option(audit)
 
 
@@ -217,9 +240,30 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     demo.add_argument("scenario", nargs="?", default="demo", metavar="SCENARIO",
                       help="a built-in scenario (default: demo, a setup with a few realistic problems)")
     demo.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    demo.add_argument("--environments", type=_estate_size, metavar="N",
+                      help="audit an estate instead: N sandbox environments over two Exchange tenants, found through "
+                           "the Power Platform admin API as `dynamics.environments: all` finds them (try 20)")
     _report_options(demo)
     _gate_options(demo, save=True)
+    _shard_option(demo)
     _timeout_option(demo)
+
+
+def _add_merge(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    merge = commands.add_parser(
+        "merge", help="join the JSON reports of an estate's shares (audit --shard I/N) into one report",
+        description="Read the estate JSON reports that the machines of a CI matrix wrote with `xtcheck audit "
+                    "--shard I/N --format json`, check they are shares of one estate (the same N, each share once, "
+                    "no target twice), and report them as one run: console, files and exit code. A share that is "
+                    "missing is named, and the estate is then incomplete: never exit 0.",
+        epilog="example:\n  xtcheck merge shard-*/xtcheck-report.json --format html,junit --output-dir estate\n\n"
+               + _EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    merge.add_argument("reports", nargs="+", metavar="REPORT.json", help="the shares' estate JSON reports")
+    merge.add_argument("--verify-key", metavar="FILE",
+                       help="refuse a report unless its .sig verifies with this public key (PEM, or a certificate)")
+    _output_options(merge)
+    _loudness_options(merge)
+    merge.set_defaults(fail_on="fail", only=None, skip=None, min_severity="info", waivers=None, save_evidence=None)
 
 
 def _add_checks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -303,7 +347,7 @@ def _main(arguments: list[str]) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from . import commands, helpdesk
+    from . import commands, estate_commands, helpdesk
 
     environ = commands.environment
     handlers: dict[str, Callable[[], int]] = {
@@ -314,6 +358,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "doctor": lambda: helpdesk.cmd_doctor(args, environ()),
         "evaluate": lambda: commands.cmd_evaluate(args, environ()),
         "diff": lambda: commands.cmd_diff(args),
+        "merge": lambda: estate_commands.cmd_merge(args, environ()),
     }
     handler = handlers.get(args.command)
     if handler is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .audit import DEFAULT_TIMEOUT, audit
-from .config import load
+from .config import load_any
 from .errors import ConfigError, XtcheckError
 from .estate_shard import parse_shard
 from .exits import EXIT_USAGE
@@ -23,7 +23,7 @@ from .findings import Digest
 from .gate import decide
 from .model import AuditResult
 from .progress import ProgressLine
-from .settings import FORMATS, RunOptions, Settings
+from .settings import FORMATS, EstateSettings, RunOptions, Settings
 from .terminal import line_width, use_color
 from .text import visible_line
 
@@ -49,11 +49,6 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     if sign_key and args.output_dir == "-":
         raise ConfigError("--sign-key", "signs files, and with --output - the report goes to stdout: write it to a "
                           "folder to sign it")
-    if save_evidence:
-        try:  # said before the audit, not after it (write_atomic checks again when it writes)
-            refuse_non_regular(Path(save_evidence))
-        except OSError as exc:
-            raise ConfigError("--save-evidence", f"{exc.strerror}; give the path of a file") from None
     shard = getattr(args, "shard", None)
     return RunOptions(
         formats=formats or ("console",), output_dir=Path(args.output_dir), fail_on=args.fail_on,
@@ -112,11 +107,25 @@ def _chatter(options: RunOptions) -> TextIO:
 
 def cmd_audit(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
-        settings = load(Path(args.config), run_options(args), environ)
+        loaded = load_any(Path(args.config), run_options(args), environ)
     except ConfigError as exc:
         print(f"xtcheck: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return report(settings, environ, timeout=args.timeout)
+    return audit_loaded(loaded, environ, timeout=args.timeout)
+
+
+def audit_loaded(loaded: Settings | EstateSettings, environ: Mapping[str, str], *,
+                 timeout: float | None = DEFAULT_TIMEOUT) -> int:
+    """One target's audit, or an estate's."""
+    if isinstance(loaded, EstateSettings):
+        from .estate_commands import report_estate
+
+        return report_estate(loaded, environ, timeout=timeout)
+    if loaded.run.shard is not None:
+        print("xtcheck: config error: --shard: shares an estate's targets, and this config names one environment "
+              "(dynamics.environment_url); list targets: or use dynamics.environments: all", file=sys.stderr)
+        return EXIT_USAGE
+    return report(loaded, environ, timeout=timeout)
 
 
 def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | None = DEFAULT_TIMEOUT) -> int:
@@ -126,6 +135,7 @@ def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | N
     try:
         waivers = load_waivers(settings.run)
         key = signing_key(settings.run, environ)
+        snapshot_file(settings.run.save_evidence)
     except XtcheckError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -151,6 +161,17 @@ def report(settings: Settings, environ: Mapping[str, str], *, timeout: float | N
             print(f"xtcheck: {exc}", file=sys.stderr)
             return EXIT_USAGE
     return code
+
+
+def snapshot_file(path: Path | None) -> None:
+    """A single target's --save-evidence names a file: said before the audit, not after it (write_atomic checks
+    again when it writes). An estate's names a folder (estate_commands)."""
+    if path is None:
+        return
+    try:
+        refuse_non_regular(path)
+    except OSError as exc:
+        raise ConfigError("--save-evidence", f"{exc.strerror}; give the path of a file") from None
 
 
 def load_waivers(options: RunOptions) -> list[Waiver]:
@@ -287,18 +308,22 @@ def cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         for name in builtin_names():
             print(f"{name:30} {load_raw(name)['summary']}")
         return 0
+    environments = getattr(args, "environments", None)
     try:
         options = run_options(args)
-        cloud = Sandbox(args.scenario)
+        if environments is not None and args.scenario != "demo":
+            raise ConfigError("--environments", f"builds an estate of its own; it does not combine with the scenario "
+                                                f"{args.scenario[:40]!r}: give one or the other")
+        cloud = Sandbox(environments=environments) if environments is not None else Sandbox(args.scenario)
     except (ConfigError, ScenarioError) as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
     with cloud:
         if options.verbosity >= 0:
-            print(f"xtcheck demo: auditing the sandbox scenario '{args.scenario}' — {cloud.scenario['summary']}\n",
-                  file=_chatter(options))
-        settings = load(cloud.write_config(), options, {})
-        return report(settings, environ, timeout=args.timeout)
+            what = (f"an estate of {environments} environment{'s' if environments != 1 else ''}"
+                    if environments is not None else f"the sandbox scenario '{args.scenario}'")
+            print(f"xtcheck demo: auditing {what} — {cloud.scenario['summary']}\n", file=_chatter(options))
+        return audit_loaded(load_any(cloud.write_config(), options, {}), environ, timeout=args.timeout)
 
 
 def environment() -> Mapping[str, str]:

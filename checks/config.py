@@ -66,6 +66,9 @@ def load_any(path: Path, run: RunOptions, environ: Mapping[str, str]) -> Setting
     names = [t.name for t in targets if t.name]
     if len(set(names)) != len(names):
         raise ConfigError("targets", "two targets have the same name; give each its own")
+    if settings.app_secret is not None and not settings.client_id:
+        raise ConfigError("app.secret", "in an estate, the secret is one app's: name that app in app.client_id (the "
+                                        "targets with another app skip the opt-in sign-in, EXO-003)")
     admin_api = dynamics.get("admin_api", "")
     if admin_api:
         _https_host("dynamics.admin_api", admin_api, admin_api, "like https://gov.api.bap.microsoft.us")
@@ -79,7 +82,8 @@ def _target(index: int, raw: dict[str, Any]) -> TargetSpec:
     return TargetSpec(
         environment_url=normalize_environment_url(raw["environment_url"], f"{key}.environment_url"),
         name=raw.get("name", "").strip(), profile=raw.get("profile"),
-        exchange_tenant=_exchange_tenant(raw["exchange_tenant"]) if "exchange_tenant" in raw else None,
+        exchange_tenant=(_exchange_tenant(raw["exchange_tenant"], f"{key}.exchange_tenant")
+                         if "exchange_tenant" in raw else None),
         client_id=raw["client_id"].lower() if "client_id" in raw else None,
         mailboxes=None if mailboxes is None else mailboxes if mailboxes == "all" else
         tuple(m.strip() for m in mailboxes))
@@ -188,15 +192,14 @@ def _is_host(host: str) -> bool:
     return True
 
 
-def _exchange_tenant(value: str) -> str:
+def _exchange_tenant(value: str, key: str = "exchange.tenant_id") -> str:
     cleaned = value.strip().strip("{}").strip()
     if GUID.match(cleaned):
         if cleaned != value:
-            raise ConfigError("exchange.tenant_id", f"{value!r} has stray whitespace or braces; write it as {cleaned}")
+            raise ConfigError(key, f"{value!r} has stray whitespace or braces; write it as {cleaned}")
         return cleaned.lower()
     if not re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", value):
-        raise ConfigError("exchange.tenant_id", f"{given(value)} is neither a tenant GUID nor a domain like "
-                                                "contoso.com")
+        raise ConfigError(key, f"{given(value)} is neither a tenant GUID nor a domain like contoso.com")
     return value.lower()
 
 

@@ -63,6 +63,27 @@ def read(path: Path, verify: Callable[[bytes, Path], None] | None = None) -> dic
     half a millisecond a finding, minutes for a large report; these checks take microseconds. With `verify`
     (checks/signing.py), the signature is checked first, on the very bytes that are then parsed."""
     name = shown(path)
+    data = document(path, verify)
+    version = data.get("schema_version")
+    if version not in _SCHEMAS:
+        raise ReportError(f"{name} is an xtcheck JSON report of schema version {brief(version)}; this xtcheck reads "
+                          f"versions {', '.join(sorted(_SCHEMAS))}: compare it with the xtcheck that wrote it")
+    header = {**data, **{key: [] for key in _LISTS if isinstance(data.get(key), list)}}
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schemas.load(_SCHEMAS[version])).iter_errors(header))
+    if error is not None:
+        key, problem = describe(error, brief)
+        raise ReportError(f"{name} is not a valid xtcheck JSON report at {key or '(top level)'}: {problem}")
+    broken = first_problem(data)
+    if broken is not None:
+        raise ReportError(f"{name} is not a valid xtcheck JSON report at {broken}")
+    return data
+
+
+def document(path: Path, verify: Callable[[bytes, Path], None] | None = None) -> dict[str, Any]:
+    """A JSON report's document, not yet validated: read within the size limit, its signature checked first on the
+    very bytes then parsed (`verify`), parsed with the depth bound; a ReportError of one line otherwise."""
+    name = shown(path)
     try:
         raw = read_bytes(path, "report", DOCUMENT_LIMIT)
         if verify is not None:
@@ -76,19 +97,6 @@ def read(path: Path, verify: Callable[[bytes, Path], None] | None = None) -> dic
         raise ReportError(f"{name} is not an xtcheck JSON report: not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ReportError(f"{name} is not an xtcheck JSON report: the document is not an object")
-    version = data.get("schema_version")
-    if version not in _SCHEMAS:
-        raise ReportError(f"{name} is an xtcheck JSON report of schema version {brief(version)}; this xtcheck reads "
-                          f"versions {', '.join(sorted(_SCHEMAS))}: compare it with the xtcheck that wrote it")
-    header = {**data, **{key: [] for key in _LISTS if isinstance(data.get(key), list)}}
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schemas.load(_SCHEMAS[version])).iter_errors(header))
-    if error is not None:
-        key, problem = describe(error, brief)
-        raise ReportError(f"{name} is not a valid xtcheck JSON report at {key or '(top level)'}: {problem}")
-    broken = _first_problem(data)
-    if broken is not None:
-        raise ReportError(f"{name} is not a valid xtcheck JSON report at {broken}")
     return data
 
 
@@ -106,7 +114,7 @@ _PASSED: dict[str, type | tuple[type, ...]] = {"check_id": str, "title": str, "s
                                                 "subjects": list}
 
 
-def _first_problem(data: dict[str, Any]) -> str | None:
+def first_problem(data: dict[str, Any]) -> str | None:
     """Where the first finding or list of passing subjects breaks the schema, and how ("findings[3].status: ...")."""
     for index, finding in enumerate(data["findings"]):
         problem = _fields(finding, _FINDING) or _finding_values(finding)

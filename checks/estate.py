@@ -14,8 +14,8 @@ client id. An environment it cannot read is an `Unreadable` with the reason and 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 from . import __version__, registry
 from .audit import DEFAULT_TIMEOUT, Session, audit_target
 from .errors import AuthError, ConfigError, PermissionDenied, ProbeError, XtcheckError
+from .estate_shard import shard_of
 from .evidence import Evidence, SharedReads
-from .model import EstateResult, Target, TargetResult, Unreadable
+from .model import AuditResult, EstateResult, Target, TargetResult, Unreadable
 from .outside import outside
 from .probes.dataverse import EXCHANGE_SERVER_TYPES
 from .settings import EstateSettings, Settings, TargetSpec
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
     from .progress import Listener
 
+Keeper = Callable[[TargetSpec, Settings, AuditResult], None]
 READERS = 48  # reads at once across the estate (each host still gets at most http.client.PER_HOST at a time)
 TARGETS_AT_ONCE = 32  # targets whose checks run at once; their reads queue for the READERS
 API_VERSION = "2020-10-01"  # the Power Platform admin API version Microsoft's "List environments" page shows
@@ -51,19 +53,20 @@ class Discovered:
 
 def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT, progress: Listener | None = None,
-                 shard: tuple[int, int] | None = None) -> EstateResult:
+                 shard: tuple[int, int] | None = None, keep: Keeper | None = None) -> EstateResult:
     """Every target of `estate` (discovered first when asked), audited at once under one deadline; with `shard`
-    (I, N), only the I-th of N deterministic shares of the targets (the rest is another machine's)."""
+    (I, N), only the I-th of N deterministic shares of the targets (the rest is another machine's). `keep` is
+    handed each target's whole result (its evidence too) as soon as it is done: the evidence snapshots."""
     started = _now()
     session = Session.open(estate.shared, transport=transport, timeout=timeout, progress=progress, readers=READERS,
                            shared=SharedReads())
     try:
-        found = discover(estate, session) if estate.discover else Discovered(list(estate.targets), [], [])
+        found = discover(estate, session) if estate.discover else listed(estate)
         specs = named(found.targets)
         if shard is not None:
             chosen = set(shard_of([spec.name for spec in specs], *shard))
             specs = [spec for spec in specs if spec.name in chosen]
-        results = _audit_all(estate, specs, session, started)
+        results = _audit_all(estate, specs, session, started, keep)
     finally:
         session.close()
     completeness = [*found.completeness, *([f"shard {shard[0]} of {shard[1]}: {len(specs)} of the estate's "
@@ -72,11 +75,18 @@ def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | Non
                         tuple(outside(completeness)), shard)
 
 
-def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session,
-               started: dt.datetime) -> list[TargetResult]:
+def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session, started: dt.datetime,
+               keep: Keeper | None) -> list[TargetResult]:
     """Each target's audit, TARGETS_AT_ONCE at a time; results in the targets' order."""
+    done = itertools.count(1)
+
     def one(spec: TargetSpec) -> TargetResult:
-        result = audit_target(estate.settings_for(spec), session, started)
+        settings = estate.settings_for(spec)
+        result = audit_target(settings, session, started)
+        if keep is not None:
+            keep(spec, settings, result)
+        if session.progress is not None:
+            session.progress.audited(next(done), len(specs))
         return TargetResult(_target(spec, result.run.exchange_tenant, result.run.client_id), result.findings,
                             result.run)
 
@@ -84,6 +94,13 @@ def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session
         return []
     with ThreadPoolExecutor(max_workers=min(TARGETS_AT_ONCE, len(specs)), thread_name_prefix="xtcheck-target") as pool:
         return list(pool.map(one, specs))
+
+
+def listed(estate: EstateSettings) -> Discovered:
+    """The targets the config lists (`targets:`), nothing discovered."""
+    count = len(estate.targets)
+    return Discovered(list(estate.targets), [], [f"{count} target{'s' if count != 1 else ''} listed under targets: "
+                                                 "in the config (environments not listed there were not audited)"])
 
 
 def _target(spec: TargetSpec, exchange_tenant: str, client_id: str) -> Target:
@@ -107,13 +124,6 @@ def named(specs: Iterable[TargetSpec]) -> list[TargetSpec]:
         if count > 1:
             result[index] = replace(spec, name=f"{spec.name} ({count})")
     return result
-
-
-def shard_of(names: Iterable[str], index: int, count: int) -> list[str]:
-    """The names in share `index` (1..count) of `count`: by a stable hash of each name, so every machine of a CI
-    matrix computes the same partition from the same estate, whatever order it lists the targets in."""
-    return [name for name in names
-            if int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % count == index - 1]
 
 
 # -- discovery -----------------------------------------------------------------------------------------------------
@@ -167,9 +177,13 @@ def list_environments(estate: EstateSettings, session: Session) -> list[dict[str
         return [e for page in api.pages("scopes/admin/environments", {"api-version": API_VERSION},
                                         next_link="nextLink") for e in page if isinstance(e, dict)]
     except (PermissionDenied, AuthError) as exc:
-        raise XtcheckError(f"tenant A's environments could not be listed: {exc}; register the reader as a Power "
-                           "Platform management application (pac admin application register --application-id "
-                           "<reader client id>), or list the environments under targets:") from None
+        reader = shared.credential_for(shared.dynamics_tenant)
+        who = reader.client_id if reader and reader.client_id else "<reader client id>"
+        raise XtcheckError(f"tenant A's environments could not be listed: {str(exc).rstrip('. ')}; an administrator "
+                           f"can register the reader as a Power Platform management application (pac admin "
+                           f"application register --application-id {who}), which gives it administrator rights over "
+                           "the environments; the least-privilege way is to list the environments under targets: "
+                           "instead") from None
 
 
 def _targets_in(estate: EstateSettings, environment: dict[str, Any],

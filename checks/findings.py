@@ -137,7 +137,8 @@ class Passed:
     check_id: str
     title: str
     severity: Severity
-    findings: list[Finding]  # the passes themselves, for a reader that describes each (the console's --verbose)
+    findings: list[Finding]  # the passes themselves, for a reader that describes each (the console's --verbose);
+    # empty when the group was read back from a JSON report (`xtcheck merge`), which names only the subjects
     subjects: list[str]  # theirs, in the same order, as reports show them: redacted, overlong ones cut
 
     @property
@@ -145,7 +146,15 @@ class Passed:
         return self.check_id.split("-")[0]
 
     def __len__(self) -> int:
-        return len(self.findings)
+        return len(self.subjects)  # not the findings: a group read back from a report has none
+
+    def each(self) -> list[Finding]:
+        """A finding per subject: the passes themselves, or for a group read back from a report (which kept no
+        message or evidence), a pass per subject whose message is the check's title."""
+        if self.findings:
+            return self.findings
+        return [Finding(self.check_id, self.title, self.severity, Status.PASS, subject, self.title)
+                for subject in self.subjects]
 
 
 @dataclass(frozen=True)

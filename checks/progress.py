@@ -17,6 +17,9 @@ class Listener(Protocol):
     def counted(self, check_id: str, outcomes: int) -> None:
         """A check over a large set has produced this many outcomes so far."""
 
+    def audited(self, done: int, total: int) -> None:
+        """An estate's run: `done` of its `total` targets are audited."""
+
 
 class ProgressLine:
     """`xtcheck: 23 responses read (41.2 MB) · MBX-003 60,000 evaluated`, redrawn at most every `interval` s."""
@@ -28,6 +31,7 @@ class ProgressLine:
         self._responses = 0
         self._bytes = 0
         self._check: tuple[str, int] | None = None
+        self._targets: tuple[int, int] | None = None
         self._drawn = 0  # width of the line on screen
         self._last = 0.0
 
@@ -53,6 +57,11 @@ class ProgressLine:
             self._check = (check_id, outcomes)
             self._draw()
 
+    def audited(self, done: int, total: int) -> None:
+        with self._lock:
+            self._targets = (done, total)
+            self._draw()
+
     def close(self) -> None:
         """Erase the line (the report is printed where it was)."""
         with self._lock:
@@ -67,6 +76,8 @@ class ProgressLine:
         self._last = now
         plural = "" if self._responses == 1 else "s"
         text = f"xtcheck: {self._responses:,} response{plural} read ({self._bytes / 1e6:.1f} MB)"
+        if self._targets is not None:
+            text += f" · {self._targets[0]:,} of {self._targets[1]:,} targets audited"
         if self._check is not None:
             text += f" · {self._check[0]} {self._check[1]:,} evaluated"
         self._write("\r" + text.ljust(self._drawn))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .pemfile import Pem
 
-FORMATS = ("console", "json", "junit", "html", "markdown", "sarif")
+FORMATS = ("console", "json", "junit", "html", "markdown", "sarif", "calendar")
 
 
 class Secret:
@@ -194,8 +194,12 @@ class EstateSettings:
         shared = self.shared
         tenant = spec.exchange_tenant or shared.exchange_tenant
         same_tenant = tenant.lower() == shared.exchange_tenant.lower()
+        client_id = spec.client_id or shared.client_id
+        same_app = bool(shared.client_id) and (client_id or "").lower() == (shared.client_id or "").lower()
         return replace(shared, environment_url=spec.environment_url, profile=spec.profile or shared.profile,
-                       exchange_tenant=tenant, client_id=spec.client_id or shared.client_id,
+                       exchange_tenant=tenant, client_id=client_id,
                        mailboxes=spec.mailboxes if spec.mailboxes is not None else shared.mailboxes,
                        # the organization config export is exchange.tenant_id's: another tenant B's is not in it
-                       org_config_export=shared.org_config_export if same_tenant else None)
+                       org_config_export=shared.org_config_export if same_tenant else None,
+                       # app.secret is app.client_id's, in its tenant B: another app's sign-in with it would fail
+                       app_secret=shared.app_secret if same_app and same_tenant else None)

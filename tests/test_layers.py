@@ -16,9 +16,10 @@ PACKAGE = Path(__file__).parent.parent / "checks"
 
 # Each layer by the modules in it: a name is a module, or a package and everything below it.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "base": ("checks", "checks.errors", "checks.estate_shard", "checks.exits", "checks.text", "checks.files", "checks.memory",
-             "checks.redact", "checks.progress", "checks.workers", "checks.knowledge", "checks.knowledge_data",
-             "checks.pemfile", "checks.model", "checks.outside", "checks.terminal", "checks.parsing"),
+    "base": ("checks", "checks.errors", "checks.estate_shard", "checks.exits", "checks.text", "checks.files",
+             "checks.memory", "checks.redact", "checks.progress", "checks.workers", "checks.knowledge",
+             "checks.knowledge_data", "checks.pemfile", "checks.model", "checks.outside", "checks.terminal",
+             "checks.parsing"),
     "config": ("checks.settings", "checks.documents", "checks.schemacheck", "checks.config", "checks.registry",
                "checks.findings", "checks.gate"),
     "http": ("checks.http",),
@@ -26,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "rules": ("checks.rules",),
     "engine": ("checks.evidence", "checks.engine", "checks.facts"),
     "run": ("checks.audit", "checks.waivers", "checks.drift", "checks.snapshot", "checks.doctor", "checks.signing",
-            "checks.estate"),
+            "checks.estate", "checks.merge"),
     "report": ("checks.report",),
     "commands": ("checks.commands", "checks.helpdesk", "checks.pytest_plugin", "checks.cli", "checks.__main__",
                  "checks.completion", "checks.crash"),
@@ -46,7 +47,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "commands": {"base", "config", "http", "probes", "engine", "run", "report", "sandbox"},
     "sandbox": set(),
 }
-ALSO = {"sandbox": {"checks.exits"}}  # single modules a layer may import outside MAY_IMPORT
+# single modules a layer may import outside MAY_IMPORT: `xtcheck merge` rebuilds an estate as the reports read it
+ALSO = {"sandbox": {"checks.exits"}, "run": {"checks.report.estate", "checks.report.estate_json"}}
 TYPES_ONLY = {"probes": {"http"}}  # layers a layer may name in `if TYPE_CHECKING:` (probes are handed the Apis)
 
 

@@ -15,6 +15,7 @@ from ..errors import ConfigError, XtcheckError
 from ..files import ensure_directory, write_atomic
 from ..findings import Digest, as_digest
 from ..model import Finding, Run
+from .calendar import render_target_calendar
 from .console import render_console
 from .html import render_html
 from .jsonreport import render_json
@@ -32,10 +33,11 @@ def render_code_scanning_sarif(findings: Digest | Iterable[Finding], run: Run, s
 
 
 REPORTERS: dict[str, Reporter] = {"json": render_json, "junit": render_junit, "html": render_html,
-                                  "markdown": render_markdown, "sarif": render_code_scanning_sarif}
+                                  "markdown": render_markdown, "sarif": render_code_scanning_sarif,
+                                  "calendar": render_target_calendar}
 EXTENSIONS: dict[str, str] = {"json": "xtcheck-report.json", "junit": "xtcheck-junit.xml",
                               "html": "xtcheck-report.html", "markdown": "xtcheck-summary.md",
-                              "sarif": "xtcheck.sarif"}
+                              "sarif": "xtcheck.sarif", "calendar": "xtcheck-calendar.ics"}
 CONSOLE = "console"
 
 __all__ = ["CONSOLE", "EXTENSIONS", "REPORTERS", "Reporter", "render_console", "write_reports"]
@@ -49,7 +51,7 @@ def write_reports(findings: Digest | Iterable[Finding], run: Run, formats: Itera
     Returns the paths written, in the order asked. An unknown format is a ConfigError (exit 2) raised
     before anything is written; a folder that cannot be written is an XtcheckError with one line.
     """
-    wanted = _file_formats(formats)
+    wanted = file_formats(formats)
     directory = Path(output_dir)
     if not wanted:
         return []
@@ -62,11 +64,11 @@ def write_reports(findings: Digest | Iterable[Finding], run: Run, formats: Itera
             write_atomic(path, _bound(REPORTERS[name], report, run))
             paths.append(path)
     except OSError as exc:
-        raise XtcheckError(f"cannot write reports to {directory}: {_reason(exc)}; choose another --output-dir") from exc
+        raise XtcheckError(f"cannot write reports to {directory}: {reason(exc)}; choose another --output-dir") from exc
     return paths
 
 
-def _file_formats(formats: Iterable[str]) -> list[str]:
+def file_formats(formats: Iterable[str]) -> list[str]:
     wanted: list[str] = []
     for raw in formats:
         name = raw.strip().lower()
@@ -86,7 +88,7 @@ def _bound(reporter: Reporter, report: Digest, run: Run) -> Callable[[TextIO], N
     return render
 
 
-def _reason(exc: OSError) -> str:
+def reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     return (exc.strerror or type(exc).__name__).lower()

@@ -40,16 +40,14 @@ def render_console(findings: Digest | Iterable[Finding], run: Run, stream: TextI
     paint = Painter(color, unicode_ok(stream))
     lines: list[str] = []
     if quiet:
-        for finding in findings.full:
-            if finding.status is not Status.PASS:
-                lines.extend(_finding_lines(finding, paint, verbose=verbose))
+        lines.extend(problem_lines(findings, paint, verbose=verbose))
         lines.extend(unused_waiver_lines(run.unused_waivers))
         lines.extend([""] if lines else [])
     else:
-        lines.extend(_header(run, paint))
-        lines.extend(_body(findings, paint, verbose=verbose))
+        lines.extend(header_lines(run, paint))
+        lines.extend(body_lines(findings, paint, verbose=verbose))
         lines.extend(["", *unused_waiver_lines(run.unused_waivers)] if run.unused_waivers else [])
-        lines.extend(_completeness(run))
+        lines.extend(completeness_lines(run))
         lines.extend(["", *attestation_lines(run.attestation, paint, verbose=verbose)])
         lines.append("")
     lines.append(summary_line(findings, paint))
@@ -98,7 +96,7 @@ def summary_line(findings: Digest | Iterable[Finding], paint: Painter | None = N
     return f"{paint.status(outcome, outcome.value.upper())} {paint.dash} {tally}"
 
 
-def _header(run: Run, paint: Painter) -> list[str]:
+def header_lines(run: Run, paint: Painter) -> list[str]:
     return [
         paint.bold(visible_line(f"xtcheck {run.tool_version}")),
         visible_line(f"  environment  {run.environment_url} (cloud: {run.cloud})"),
@@ -110,7 +108,13 @@ def _header(run: Run, paint: Painter) -> list[str]:
     ]
 
 
-def _body(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:
+def problem_lines(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:
+    """The lines of every finding that is not a pass (what -q shows, and an estate's target detail)."""
+    return [line for finding in report.full if finding.status is not Status.PASS
+            for line in _finding_lines(finding, paint, verbose=verbose)]
+
+
+def body_lines(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:
     if not report.total:
         return ["", "No checks ran."]
     by_check: dict[str, list[Finding]] = {}
@@ -121,7 +125,7 @@ def _body(report: Digest, paint: Painter, *, verbose: bool) -> list[str]:
         lines.extend(["", paint.bold(visible_line(AREAS.get(area, area)))])
         for check_id in ids:
             passing = report.passed.get(check_id)
-            lines.extend(_check_lines(by_check.get(check_id, []), passing.findings if passing else [], paint,
+            lines.extend(_check_lines(by_check.get(check_id, []), passing.each() if passing else [], paint,
                                       verbose=verbose))
     return lines
 
@@ -165,7 +169,7 @@ def _finding_lines(finding: Finding, paint: Painter, *, verbose: bool) -> list[s
     return lines
 
 
-def _completeness(run: Run) -> list[str]:
+def completeness_lines(run: Run) -> list[str]:
     if not run.completeness:
         return []
     return ["", "Completeness", *(f"  {visible_line(statement)}" for statement in run.completeness)]

@@ -18,7 +18,7 @@ import markupsafe  # light; jinja2 itself is imported when an HTML report is ask
 
 from ..findings import Digest, Passed, as_digest, compact, fingerprint, jsonable, ordered
 from ..gate import verdict
-from ..model import AREAS, LINKS, Finding, Remediation, Run, Status
+from ..model import AREAS, LINKS, Attestation, Finding, Remediation, Run, Status
 from ..text import one_line, visible
 from .common import (
     COLLAPSE_ABOVE,
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
+def templates() -> jinja2.Environment:
     import jinja2  # only an HTML report needs it: not every command pays the import
 
     return jinja2.Environment(
@@ -79,7 +79,7 @@ def _finalize(value: Any) -> Any:
 
 def render_html(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) -> None:
     """Write the report as one HTML document that needs nothing else: no scripts, no external assets."""
-    stream.writelines(_environment().get_template("report.html.j2").generate(page(findings, run)))
+    stream.writelines(templates().get_template("report.html.j2").generate(page(findings, run)))
 
 
 def page(findings: Digest | Iterable[Finding], run: Run) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def page(findings: Digest | Iterable[Finding], run: Run) -> dict[str, Any]:
         "chain": [_node(link, mine, passing, _detail(link, mine, passing, run))
                   for link, mine, passing in _by_link(report, run)],
         "areas": _areas(report),
-        "attestation": _attestation(run),
+        "attestation": attestation_view(run.attestation),
     }
 
 
@@ -282,8 +282,8 @@ def _is_url(text: str) -> bool:
     return text.startswith(("https://", "http://")) and not any(c.isspace() for c in text)
 
 
-def _attestation(run: Run) -> dict[str, Any]:
-    attestation = run.attestation
+def attestation_view(attestation: Attestation) -> dict[str, Any]:
+    """The read-only attestation as the templates show it (a run's, or an estate's)."""
     by_method: dict[str, int] = {}
     for key, count in sorted(attestation.requests.items()):
         method = key.split(" ", 1)[0]

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from ..findings import Digest, Passed, as_digest, digest, jsonable, ordered
 from ..gate import verdict
-from ..model import Finding, GateDecision, Remediation, Run, Status, WaiverNote
+from ..model import Attestation, Finding, GateDecision, Remediation, Run, Status, UnusedWaiver, WaiverNote
 from ..text import json_visible
 from .common import gate_of, run_identity
 
@@ -27,8 +27,8 @@ def render_json(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) 
     report = as_digest(findings)
     head = json.dumps(_head(report, run), indent=2, ensure_ascii=False)
     stream.write(json_visible(head[:-2]))  # without the closing "\n}"
-    _write_lines(stream, "findings", (_finding(finding) for finding in ordered(report.full)))
-    _write_lines(stream, "passed", (_passed(group) for group in _by_id(report.passed)))
+    _write_lines(stream, "findings", (finding_object(finding) for finding in ordered(report.full)))
+    _write_lines(stream, "passed", (passed_object(group) for group in passed_by_id(report.passed)))
     stream.write("\n}\n")
 
 
@@ -48,11 +48,11 @@ _ONE_LINE = (", ", ": ")
 def report_document(findings: Digest | Iterable[Finding], run: Run) -> dict[str, Any]:
     """The report as plain data, keys in schema order (what `render_json` writes)."""
     report = as_digest(findings)
-    return {**_head(report, run), "findings": [_finding(f) for f in ordered(report.full)],
-            "passed": [_passed(group) for group in _by_id(report.passed)]}
+    return {**_head(report, run), "findings": [finding_object(f) for f in ordered(report.full)],
+            "passed": [passed_object(group) for group in passed_by_id(report.passed)]}
 
 
-def _by_id(passed: dict[str, Passed]) -> list[Passed]:
+def passed_by_id(passed: dict[str, Passed]) -> list[Passed]:
     return [passed[check_id] for check_id in sorted(passed)]  # as the findings: by check id
 
 
@@ -60,47 +60,60 @@ def _head(report: Digest, run: Run) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "xtcheck", "version": run.tool_version},
-        "run": _run(run),
-        "summary": _summary(report, gate_of(report, run)),
+        "run": run_object(run),
+        "summary": summary_object(report, gate_of(report, run)),
     }
 
 
-def _run(run: Run) -> dict[str, Any]:
-    attestation = run.attestation
+def run_object(run: Run) -> dict[str, Any]:
     return {
         "started": run.started,
         "finished": run.finished,
         **run_identity(run),
         "checks": run.check_ids,
         "completeness": list(run.completeness),
-        "attestation": {
-            "requests": dict(sorted(attestation.requests.items())),
-            "writes_attempted": attestation.writes_attempted,
-            "token_roles": {k: sorted(v) for k, v in sorted(attestation.token_roles.items())},
-            "live_probe": {k: sorted(v) for k, v in sorted(attestation.live_probe.items())},
-        },
-        "unused_waivers": [{"index": w.index, "check": w.check, "subject": w.subject, "owner": w.owner,
-                            "expires": w.expires} for w in run.unused_waivers],
+        "attestation": attestation_object(run.attestation),
+        "unused_waivers": unused_waiver_objects(run.unused_waivers),
     }
 
 
-def _summary(report: Digest, gate: GateDecision) -> dict[str, Any]:
+def attestation_object(attestation: Attestation) -> dict[str, Any]:
+    """What a run did on the wire, as `run.attestation` says it."""
+    return {
+        "requests": dict(sorted(attestation.requests.items())),
+        "writes_attempted": attestation.writes_attempted,
+        "token_roles": {k: sorted(v) for k, v in sorted(attestation.token_roles.items())},
+        "live_probe": {k: sorted(v) for k, v in sorted(attestation.live_probe.items())},
+    }
+
+
+def unused_waiver_objects(waivers: Iterable[UnusedWaiver]) -> list[dict[str, Any]]:
+    return [{"index": w.index, "check": w.check, "subject": w.subject, "owner": w.owner, "expires": w.expires}
+            for w in waivers]
+
+
+def summary_object(report: Digest, gate: GateDecision) -> dict[str, Any]:
     return {
         "verdict": verdict(report.full).value,  # a pass never moves the verdict or the exit code
         "exit_code": gate.exit_code,
         "counts": {status.value: report.counts[status] for status in Status},
-        "gate": {"fail_on": gate.fail_on, "min_severity": gate.min_severity.value, "counted": gate.gating,
-                 "below_min_severity": gate.below_floor, "waived": gate.waived, "reason": gate.reason},
+        "gate": gate_object(gate),
     }
 
 
-def _passed(group: Passed) -> dict[str, Any]:
+def gate_object(gate: GateDecision) -> dict[str, Any]:
+    """How the exit code was decided, as `summary.gate` says it."""
+    return {"fail_on": gate.fail_on, "min_severity": gate.min_severity.value, "counted": gate.gating,
+            "below_min_severity": gate.below_floor, "waived": gate.waived, "reason": gate.reason}
+
+
+def passed_object(group: Passed) -> dict[str, Any]:
     subjects = group.subjects
     return {"check_id": group.check_id, "title": group.title, "severity": group.severity.value,
             "count": len(subjects), "subjects": subjects}
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def finding_object(finding: Finding) -> dict[str, Any]:
     finding = finding.described()
     evidence = jsonable(finding.evidence)
     return {

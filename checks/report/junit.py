@@ -64,17 +64,17 @@ def render_junit(findings: Digest | Iterable[Finding], run: Run, stream: TextIO)
         stream.write("/>\n")
         return
     stream.write(">\n")
-    properties = "".join(f'\t\t\t<property name={_attribute(key)} value={_attribute(value)}/>\n'
+    properties = "".join(f'\t\t\t<property name={attribute(key)} value={attribute(value)}/>\n'
                          for key, value in {"tool_version": run.tool_version, **run_identity(run),
                                             "gate": gate.reason}.items())
-    timestamp = f" timestamp={_attribute(run.started)}" if run.started else ""
+    timestamp = f" timestamp={attribute(run.started)}" if run.started else ""
     for suite in suites:
         stream.write(f'\t<testsuite disabled="0" errors="{suite.errors}" failures="{suite.failures}" '
-                     f'name={_attribute(SUITE_PREFIX + suite.area)} skipped="{suite.skipped}" '
+                     f'name={attribute(SUITE_PREFIX + suite.area)} skipped="{suite.skipped}" '
                      f'tests="{len(suite.cases)}" time="0"{timestamp}>\n')
         stream.write(f"\t\t<properties>\n{properties}\t\t</properties>\n")
         for case in suite.cases:
-            stream.writelines(_passing(case) if isinstance(case, Passed) else _case(case, gate))
+            stream.writelines(passing_lines(case) if isinstance(case, Passed) else case_lines(case, gate))
         stream.write("\t</testsuite>\n")
     stream.write("</testsuites>\n")
 
@@ -86,7 +86,7 @@ def _suites(report: Digest, gate: GateDecision) -> list[_Suite]:
     for finding in report.full:
         suite = suites.setdefault(finding.area, _Suite(finding.area, []))
         suite.cases.append(finding)
-        kind = _kind(finding, gate)
+        kind = case_kind(finding, gate)
         suite.failures += kind == "failure"
         suite.errors += kind == "error"
         suite.skipped += kind == "skipped"
@@ -97,7 +97,7 @@ def _suites(report: Digest, gate: GateDecision) -> list[_Suite]:
     return sorted(suites.values(), key=lambda suite: area_rank(suite.area))
 
 
-def _kind(finding: Finding, gate: GateDecision) -> str | None:
+def case_kind(finding: Finding, gate: GateDecision) -> str | None:
     """The element a finding becomes: failure or error (exactly when it set the exit code), skipped (a skip, or
     waived), or None for a passing case."""
     if finding.waived and finding.status in (Status.FAIL, Status.ERROR):
@@ -109,41 +109,41 @@ def _kind(finding: Finding, gate: GateDecision) -> str | None:
     return None
 
 
-def _case(finding: Finding, gate: GateDecision) -> Iterator[str]:
+def case_lines(finding: Finding, gate: GateDecision) -> Iterator[str]:
     """One test case; text from tenants has its hidden characters written visibly (XML cannot hold most of them,
     and a CI page should not reorder or recolour what it shows)."""
-    head = f"\t\t<testcase name={_attribute(finding.subject)} classname={_attribute(finding.check_id)}"
-    kind, message, stdout = _kind(finding, gate), finding.message, _stdout(finding, gate)
+    head = f"\t\t<testcase name={attribute(finding.subject)} classname={attribute(finding.check_id)}"
+    kind, message, stdout = case_kind(finding, gate), finding.message, _stdout(finding, gate)
     if kind is None and not stdout:
         yield head + "/>\n"
         return
     yield head + ">\n"
     # a failure or an error with neither message nor text would say nothing: the fallbacks keep it readable
     if kind == "skipped" and finding.waived:
-        yield f"\t\t\t<skipped type=\"skipped\" message={_attribute(waiver_line(finding) or '')}>{_text(message)}" \
+        yield f"\t\t\t<skipped type=\"skipped\" message={attribute(waiver_line(finding) or '')}>{xml_text(message)}" \
               "</skipped>\n"
     elif kind == "skipped":
-        yield f'\t\t\t<skipped type="skipped" message={_attribute(message)}/>\n'
+        yield f'\t\t\t<skipped type="skipped" message={attribute(message)}/>\n'
     elif kind is not None:
         kind_type = finding.severity.value if kind == "failure" else "error"
         fallback = "failed" if kind == "failure" else "could not decide"
         yield _element(kind, kind_type, message or fallback, _remediation_text(finding))
     if stdout:
-        yield f"\t\t\t<system-out>{_text(stdout)}</system-out>\n"
+        yield f"\t\t\t<system-out>{xml_text(stdout)}</system-out>\n"
     yield "\t\t</testcase>\n"
 
 
 def _element(tag: str, kind: str, message: str, text: str) -> str:
-    opening = f"\t\t\t<{tag} type={_attribute(kind)} message={_attribute(message)}"
-    return f"{opening}>{_text(text)}</{tag}>\n" if text else f"{opening}/>\n"
+    opening = f"\t\t\t<{tag} type={attribute(kind)} message={attribute(message)}"
+    return f"{opening}>{xml_text(text)}</{tag}>\n" if text else f"{opening}/>\n"
 
 
-def _passing(group: Passed) -> Iterator[str]:
-    yield f"\t\t<testcase name={_attribute(PASSING)} classname={_attribute(group.check_id)}>\n"
-    yield f"\t\t\t<system-out>{len(group):,} passed {_text(group.check_id)}: {_text(group.title)}"
+def passing_lines(group: Passed) -> Iterator[str]:
+    yield f"\t\t<testcase name={attribute(PASSING)} classname={attribute(group.check_id)}>\n"
+    yield f"\t\t\t<system-out>{len(group):,} passed {xml_text(group.check_id)}: {xml_text(group.title)}"
     subjects = group.subjects
     for start in range(0, len(subjects), _BLOCK):  # escaped a block at a time: one call, not one per subject
-        yield _text("".join(f"\n{one_line(subject)}" for subject in subjects[start:start + _BLOCK]))
+        yield xml_text("".join(f"\n{one_line(subject)}" for subject in subjects[start:start + _BLOCK]))
     yield "</system-out>\n\t\t</testcase>\n"
 
 
@@ -175,11 +175,11 @@ def _remediation_text(finding: Finding) -> str:
     return "" if finding.remediation is None else "\n".join(remediation_lines(finding.remediation))
 
 
-def _text(value: str) -> str:
+def xml_text(value: str) -> str:
     """Element text: hidden characters written visibly, then XML's own characters escaped."""
     return visible(value).translate(_XML)
 
 
-def _attribute(value: str) -> str:
+def attribute(value: str) -> str:
     """A quoted attribute value; line breaks and tabs as character references, so they survive parsing."""
-    return f'"{_text(value).translate(_ATTRIBUTE)}"'
+    return f'"{xml_text(value).translate(_ATTRIBUTE)}"'

@@ -50,10 +50,10 @@ def write_step_summary(findings: Digest | Iterable[Finding], run: Run, path: Pat
     yet) is written: a device or FIFO there is files.NotRegularFile, before anything is opened. OSError propagates.
     """
     summary = markdown_summary(findings, run)
-    append_text(path, lambda ending: _separated(ending, summary))
+    append_text(path, lambda ending: separated(ending, summary))
 
 
-def _separated(ending: bytes, text: str) -> str:
+def separated(ending: bytes, text: str) -> str:
     """`text` with the line breaks that put a blank line between it and a file ending in `ending` (its last bytes)."""
     if not ending:
         return text

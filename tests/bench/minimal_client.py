@@ -226,11 +226,12 @@ def read_dynamics(run: Run) -> dict[str, Any]:
             "alerts": alerts.result(), "organization": organization.result()}
 
 
-def read_exchange_tenant(run: Run) -> dict[str, Any]:
-    """Tenant B: discovery once, then the sync app's own sign-in beside the reader's, then the Graph reads."""
+def read_exchange_tenant(run: Run, live_probe: bool = True) -> dict[str, Any]:
+    """Tenant B: discovery once, then the sync app's own sign-in beside the reader's (when its secret is known),
+    then the Graph reads."""
     reader = run.readers[run.tenant_b]
     run.sign_in.app(reader, run.tenant_b)  # tenant B's discovery, shared by the sync app's sign-in
-    live = run.later(live_sign_in, run)
+    live = run.later(live_sign_in, run) if live_probe else None
     graph = run.graph(run.tenant_b)
     reads = {
         "graph_resource_sp": run.later(graph.optional, f"servicePrincipals(appId='{GRAPH_APP_ID}')",
@@ -244,8 +245,9 @@ def read_exchange_tenant(run: Run) -> dict[str, Any]:
     sp = graph.optional(f"servicePrincipals(appId='{run.app_id}')", {"$select": SP_COLUMNS})
     grants = run.later(graph.all, f"servicePrincipals/{sp['id']}/appRoleAssignments") if sp else None
     application = read_application(run, graph, sp)
-    return {"discovery": run.sign_in.discovery(run.tenant_b), "client_sp": sp, "live_token": live.result(),
-            "grants": grants.result() if grants else [], "application": application,
+    return {"discovery": run.sign_in.discovery(run.tenant_b), "client_sp": sp,
+            "live_token": live.result() if live else {}, "grants": grants.result() if grants else [],
+            "application": application,
             **{name: read.result() for name, read in reads.items()}}
 
 

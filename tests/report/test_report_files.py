@@ -18,7 +18,7 @@ from checks.report import EXTENSIONS, REPORTERS, write_reports
 
 
 def test_every_file_format_has_a_file_name() -> None:
-    assert set(EXTENSIONS) == set(REPORTERS) == {"json", "junit", "html", "markdown", "sarif"}
+    assert set(EXTENSIONS) == set(REPORTERS) == {"json", "junit", "html", "markdown", "sarif", "calendar"}
 
 
 def test_writes_each_file_format_into_a_new_folder(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_formats_are_deduplicated_and_case_blind(tmp_path: Path) -> None:
 
 
 def test_an_unknown_format_is_a_config_error_before_anything_is_written(tmp_path: Path) -> None:
-    expected = "unknown report format 'pdf'; choose from console, html, json, junit, markdown, sarif"
+    expected = "unknown report format 'pdf'; choose from console, calendar, html, json, junit, markdown, sarif"
     with pytest.raises(ConfigError, match=expected):
         write_reports(sample_findings(), make_run(), ["json", "pdf"], tmp_path / "out")
     assert not (tmp_path / "out").exists()

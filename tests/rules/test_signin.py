@@ -174,3 +174,10 @@ def test_exo_003_never_puts_a_secret_or_token_in_evidence() -> None:
     for live in (token(), {"configured": True, "acquired": False, "code": 7000215, "error": "AADSTS7000215"}):
         [outcome] = app_token_carries_full_access(live, TENANT_B, CLIENT)
         assert not {"secret", "token", "access_token"} & set(outcome.evidence)
+
+
+def test_the_evidence_leaves_out_what_differs_from_one_token_to_the_next() -> None:
+    first = list(app_token_carries_full_access(token(exp=1796614400, iat=1796610800, uti="abc"), TENANT_B, CLIENT))
+    second = list(app_token_carries_full_access(token(exp=1796614401, iat=1796610801, uti="xyz"), TENANT_B, CLIENT))
+    assert [o.status for o in first] == [Status.PASS]
+    assert first[0].evidence == second[0].evidence and "exp" not in first[0].evidence["claims"]
