@@ -11,9 +11,12 @@ from types import FrameType
 from typing import Any
 
 from ..exits import EXIT_OK, EXIT_USAGE
-from .estate import FIXED, estate_scenario
+from .estate import estate_scenario
+from .options import add_estate_options
 from .scenario import ScenarioError, builtin_names, load, load_raw, scenario_table
 from .server import Sandbox
+
+__all__ = ["add_estate_options", "run"]
 
 _SHOWN = 20  # Dataverse origins the banner lists; an estate's others are in the config and the admin API
 
@@ -31,17 +34,6 @@ def _list(*, markdown: bool) -> int:
     for name in builtin_names():
         print(f"{name:30} {load_raw(name)['summary']}")
     return EXIT_OK
-
-
-def add_estate_options(serve: argparse.ArgumentParser) -> None:
-    """`serve`'s estate options (checks/cli.py adds them to its parser)."""
-    serve.add_argument("--environments", type=int, metavar="N",
-                       help=f"serve an estate of N environments (at least {len(FIXED)}) in two tenants B instead of "
-                            "--scenario, some broken by index (checks/sandbox/estate.py), and a Power Platform admin "
-                            "API; the config written discovers them (dynamics.environments: all)")
-    serve.add_argument("--targets", action="store_true",
-                       help="with --environments: the config lists every cross-tenant profile under targets: "
-                            "instead of discovering them")
 
 
 def _scenario(args: argparse.Namespace) -> dict[str, Any] | str:
@@ -77,7 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         print("xtcheck: --graph-page-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     served = [e for e in scenario.get("environments", []) if e.get("dataverse", True)]
-    problem = port_problem(args.port, services=5 + len(served))
+    problem = port_problem(args.port, services=4 + len(served))
     if problem:
         print(f"xtcheck: {problem}", file=sys.stderr)
         return EXIT_USAGE

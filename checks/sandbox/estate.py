@@ -46,6 +46,7 @@ import datetime as dt
 from typing import Any
 
 from .directory import derived_id
+from .options import SMALLEST_ESTATE
 from .scenario import load_raw, resolve_times
 
 FIXED = ("healthy", "unreadable", "no-dataverse", "no-cross-tenant-profile", "two-profiles", "secret-12d",
@@ -107,7 +108,7 @@ def app_id(ref: str) -> str:
 def estate_scenario(n: int, *, mailboxes: int = 3, now: dt.datetime | None = None,
                     reader_registered: bool = True) -> dict[str, Any]:
     """A scenario of `n` environments (at least len(FIXED)); relative times ("-30d") unless `now` resolves them."""
-    if n < len(FIXED):
+    if n < SMALLEST_ESTATE:
         raise ValueError(f"an estate has at least {len(FIXED)} environments (one of each kind); got {n}")
     if mailboxes < 1:
         raise ValueError("each cross-tenant profile needs at least one mailbox")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import resource
 import selectors
 import socket
 import sys
@@ -199,6 +200,15 @@ class Reactor:
     def _unregister(self, fileobj: Socket) -> None:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(fileobj)
+
+
+def allow_open_files(needed: int) -> None:
+    """Raise this process's soft limit on open files towards `needed` (within the hard limit): an estate's origins
+    are a listening socket each, beyond the 1,024 many systems allow by default, before any connection or file."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 @dataclass(frozen=True)

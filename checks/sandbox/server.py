@@ -26,7 +26,7 @@ from .httpd import ServiceServer, tls_context
 from .identity import FEDERATION_AUDIENCE, IdentityEndpoint, IdentityProviders, Signer
 from .pki import Certificate, make_ca, make_server_cert
 from .powerplatform import DEFAULT_PAGE_SIZE, Listed, PowerPlatform
-from .reactor import DEFAULT_WORKERS, Reactor
+from .reactor import DEFAULT_WORKERS, Reactor, allow_open_files
 from .requestlog import RequestLog
 from .scenario import load
 
@@ -91,11 +91,14 @@ class Sandbox:
         dataverse = services[3:]
         admin = PowerPlatform((), self.issuer, page_size=self._admin_page_size, registered=[
             r["appId"] for r in self.scenario.get("readers", []) if r.get("powerPlatformManagement", True)])
-        services += [identity, admin]  # last, so the other services keep their port offsets
+        # Last, so the other services keep their port offsets; the admin API takes a free port even when `port`
+        # is given, so a fixed --port still spans the ports it always did.
+        services += [identity, admin]
+        allow_open_files(2 * len(services) + 1024)  # a listener and a client connection each, and the rest
         reactor = self._reactor = Reactor(self._workers)
         try:
             for offset, service in enumerate(services):
-                port = self._port + offset if self._port else 0
+                port = self._port + offset if self._port and service is not admin else 0
                 self._servers[service.name] = ServiceServer(service, tls, self.log, self.faults, port,
                                                             reactor=reactor)
         except OSError:

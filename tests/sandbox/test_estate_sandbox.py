@@ -16,6 +16,7 @@ import schemas
 from checks.config import load_any
 from checks.estate import audit_estate
 from checks.sandbox.estate import EXPECTED, FIXED, NO_TARGET, READER_APP_ID, environment_ref, estate_scenario, kind_of
+from checks.sandbox.options import SMALLEST_ESTATE
 from checks.sandbox.powerplatform import ENVIRONMENTS
 from checks.sandbox.server import Sandbox
 from checks.settings import EstateSettings, RunOptions
@@ -76,6 +77,7 @@ def test_every_kind_is_in_the_first_environments_and_the_rest_is_mostly_healthy(
 
 
 def test_an_estate_too_small_for_every_kind_is_refused() -> None:
+    assert len(FIXED) == SMALLEST_ESTATE
     with pytest.raises(ValueError, match="at least 14"):
         estate_scenario(13)
 
