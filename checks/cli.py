@@ -14,6 +14,7 @@ from . import __version__
 from .crash import crashed, open_closed_streams
 from .exits import EXIT_CRASH, EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .model import Severity
+from .sandbox.options import add_estate_options, estate_size
 from .terminal import COLOR_CHOICES
 
 __all__ = ["EXIT_CRASH", "EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
@@ -96,14 +97,6 @@ def _seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
     return value
-
-
-def _estate_size(text: str) -> int:
-    """The demo's estate: at least one environment of each kind it shows (checks/sandbox/estate.py)."""
-    if not text.strip().isdigit() or not 14 <= int(text) <= 10_000:
-        raise argparse.ArgumentTypeError(f"{text[:20]!r}: give a whole number from 14 (one environment of each kind "
-                                         "the demo shows) to 10000")
-    return int(text)
 
 
 def _timeout_option(parser: argparse.ArgumentParser) -> None:
@@ -240,7 +233,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     demo.add_argument("scenario", nargs="?", default="demo", metavar="SCENARIO",
                       help="a built-in scenario (default: demo, a setup with a few realistic problems)")
     demo.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    demo.add_argument("--environments", type=_estate_size, metavar="N",
+    demo.add_argument("--environments", type=estate_size, metavar="N",
                       help="audit an estate instead: N sandbox environments over two Exchange tenants, found through "
                            "the Power Platform admin API as `dynamics.environments: all` finds them (try 20)")
     _report_options(demo)
@@ -307,14 +300,7 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                             "(default: no cap, Graph's own 100 per page, up to 999 with $top)")
     serve.add_argument("--mailboxes", type=int, metavar="N",
                        help="add N generated healthy mailboxes to the first environment (large-tenant tests)")
-    serve.add_argument("--environments", type=_estate_size, metavar="N",
-                       help="serve an estate instead of --scenario: N environments (14 or more) of tenant A over two "
-                            "tenants B, some broken on purpose (checks/sandbox/estate.py), and the Power Platform "
-                            "admin API; the config written discovers them (dynamics.environments: all); with "
-                            "--mailboxes, that many mailboxes per cross-tenant profile (default 3)")
-    serve.add_argument("--targets", action="store_true",
-                       help="with --environments: the config lists every cross-tenant profile under targets: "
-                            "instead of discovering the environments")
+    add_estate_options(serve)
     listing = actions.add_parser("list", help="list the built-in scenarios",
                                  description="List the built-in scenarios with what each one breaks.")
     listing.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")

@@ -33,8 +33,8 @@ def report_estate(estate: EstateSettings, environ: Mapping[str, str], *,
                   timeout: float | None = DEFAULT_TIMEOUT) -> int:
     """Audit every target of `estate` at once, print the estate's console report, write its files (and, with
     --save-evidence, one snapshot per target in that folder); the exit code is the worst across the targets."""
-    from .commands import load_waivers, signing_key
     from .estate import audit_estate
+    from .runflags import load_waivers, signing_key
 
     options = estate.shared.run
     try:
@@ -62,7 +62,7 @@ def report_estate(estate: EstateSettings, environ: Mapping[str, str], *,
         if options.verbosity >= 0 and written:
             print(f"wrote {len(written)} evidence snapshot{'s' if len(written) != 1 else ''} in "
                   f"{options.save_evidence}", file=sys.stderr)
-        from .commands import sign
+        from .runflags import sign
 
         try:
             sign(written, key, options)
@@ -115,7 +115,7 @@ def judged(result: EstateResult, options: RunOptions, waivers: Sequence[Waiver],
 
 def write_estate_files(estate: EstateReport, options: RunOptions, key: SigningKey | None) -> int | None:
     """The file reports (or the one asked for on stdout); EXIT_USAGE when they cannot be written, else None."""
-    from .commands import sign
+    from .runflags import sign
 
     formats = [f for f in options.formats if f != "console"]
     if not formats:
@@ -175,10 +175,10 @@ def snapshot_name(target: str) -> str:
 
 def cmd_merge(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Join the shares' JSON reports (`audit --shard I/N`) into one estate report: console, files, exit code."""
-    from .commands import run_options, signing_key, verifier
     from .merge import merge_reports
     from .report.estate import estate_gate
     from .report.estate_console import render_estate_console
+    from .runflags import run_options, signing_key, verifier
 
     try:
         options = run_options(args)

@@ -29,7 +29,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "run": ("checks.audit", "checks.waivers", "checks.drift", "checks.snapshot", "checks.doctor", "checks.signing",
             "checks.estate", "checks.merge"),
     "report": ("checks.report",),
-    "commands": ("checks.commands", "checks.helpdesk", "checks.pytest_plugin", "checks.cli", "checks.__main__",
+    "commands": ("checks.commands", "checks.estate_commands", "checks.runflags", "checks.helpdesk",
+                 "checks.pytest_plugin", "checks.cli", "checks.__main__",
                  "checks.completion", "checks.crash"),
     "sandbox": ("checks.sandbox",),
 }

@@ -47,10 +47,8 @@ def _scenario(args: argparse.Namespace) -> dict[str, Any] | str:
             return load(args.scenario, now)
         except ScenarioError as exc:
             return str(exc)
-    if args.mailboxes is not None:
-        return "--mailboxes and --environments do not go together (an estate's environments have 3 mailboxes each)"
     try:
-        return estate_scenario(environments, now=now)
+        return estate_scenario(environments, mailboxes=3 if args.mailboxes is None else args.mailboxes, now=now)
     except ValueError as exc:
         return f"--environments: {exc}"
 
@@ -60,7 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
     if isinstance(scenario, str):
         print(f"xtcheck: {scenario}", file=sys.stderr)
         return EXIT_USAGE
-    if args.mailboxes is not None:
+    if args.mailboxes is not None and getattr(args, "environments", None) is None:  # (an estate's: per profile)
         if not scenario.get("environments") or args.mailboxes < 0:
             print("xtcheck: --mailboxes needs a scenario with an environment and N >= 0", file=sys.stderr)
             return EXIT_USAGE
