@@ -37,8 +37,13 @@ if TYPE_CHECKING:
     from .progress import Listener
 
 Keeper = Callable[[TargetSpec, Settings, AuditResult], None]
-READERS = 48  # reads at once across the estate (each host still gets at most http.client.PER_HOST at a time)
-TARGETS_AT_ONCE = 32  # targets whose checks run at once; their reads queue for the READERS
+READERS = 128  # reads at once across the estate
+# Requests in flight to one host at once. A single target's run keeps to http.client.PER_HOST (4); an estate's sign-ins
+# all go to the one login host and every tenant B's Graph reads to the one Graph host, where Microsoft's limits are
+# per tenant and app, not per host: 4 would queue 500 targets' sign-ins behind each other. Each Dataverse
+# environment is a host of its own.
+PER_HOST = 16
+TARGETS_AT_ONCE = 64  # targets whose checks run at once; their reads queue for the READERS
 API_VERSION = "2020-10-01"  # the Power Platform admin API version Microsoft's "List environments" page shows
 
 
@@ -59,7 +64,7 @@ def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | Non
     handed each target's whole result (its evidence too) as soon as it is done: the evidence snapshots."""
     started = _now()
     session = Session.open(estate.shared, transport=transport, timeout=timeout, progress=progress, readers=READERS,
-                           shared=SharedReads())
+                           shared=SharedReads(), per_host=PER_HOST)
     try:
         found = discover(estate, session) if estate.discover else listed(estate)
         specs = named(found.targets)

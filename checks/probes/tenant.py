@@ -67,6 +67,21 @@ def exchange_recipients(apis: Apis, exchange_tenant_id: str) -> dict[str, Any]:
     return {"granted": True, "rows": rows, "pages": pages}
 
 
+@probe("tenant B's users by address", shared=("exchange_tenant_id",))
+def recipient_index(exchange_recipients: Mapping[str, Any], exchange_tenant_id: str) -> dict[str, Mapping[str, Any]]:
+    """Each address of tenant B's users (lower case) to its user, the first user that has it: derived once per
+    tenant B, however many targets' mailboxes are looked up in it (MBX-006), and never saved in a snapshot."""
+    return index_by_address(exchange_recipients.get("rows") or [])
+
+
+def index_by_address(users: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    index: dict[str, Mapping[str, Any]] = {}
+    for user in users:
+        for address in user.get("addresses") or []:
+            index.setdefault(str(address).lower(), user)
+    return index
+
+
 def _recipient(user: Mapping[str, Any]) -> dict[str, Any]:
     smtp = [str(a)[5:].strip() for a in _strings(user.get("proxyAddresses")) if str(a).lower().startswith("smtp:")]
     named = (user.get("mail"), user.get("userPrincipalName"), *smtp)

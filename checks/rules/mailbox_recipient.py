@@ -37,6 +37,7 @@ def fix_recipient(ids: RunIds, known_cause: str | None = None) -> Remediation:
        depends_on=("PRF-001", "EXO-004"))
 def mailbox_address_belongs_to_a_recipient(mailboxes: Mapping[str, Any], mailbox_subjects: list[str],
                                            exchange_recipients: Mapping[str, Any],
+                                           recipient_index: Mapping[str, Mapping[str, Any]],
                                            tenant_domains: Mapping[str, Any]) -> CheckResult:
     """Exchange in tenant B serves a mailbox to server-side sync only through the user who has its address: a
     disabled account stops sync (0x8005E273), and a user without an Exchange Online licence, or whose mailbox is
@@ -46,12 +47,8 @@ def mailbox_address_belongs_to_a_recipient(mailboxes: Mapping[str, Any], mailbox
         yield skipped("mailboxes", "the reader may not read tenant B's users (User.Read.All is optional): grant it to "
                       "check each mailbox's recipient", not_read=exchange_recipients.get("reason"))
         return
-    index: dict[str, Mapping[str, Any]] = {}
-    for user in exchange_recipients.get("rows") or []:
-        for address in user.get("addresses") or []:
-            index.setdefault(str(address).lower(), user)
     verified = frozenset(str(d).lower() for d in tenant_domains.get("verified") or [])
-    yield from each_mailbox(mailboxes, mailbox_subjects, partial(_recipient, index, verified), not_checked)
+    yield from each_mailbox(mailboxes, mailbox_subjects, partial(_recipient, recipient_index, verified), not_checked)
 
 
 def _recipient(index: Mapping[str, Mapping[str, Any]], verified: frozenset[str], subject: str,

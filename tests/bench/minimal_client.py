@@ -226,9 +226,9 @@ def read_dynamics(run: Run) -> dict[str, Any]:
             "alerts": alerts.result(), "organization": organization.result()}
 
 
-def read_exchange_tenant(run: Run, live_probe: bool = True) -> dict[str, Any]:
+def read_exchange_tenant(run: Run, live_probe: bool = True, users: bool = True) -> dict[str, Any]:
     """Tenant B: discovery once, then the sync app's own sign-in beside the reader's (when its secret is known),
-    then the Graph reads."""
+    then the Graph reads (the users too, unless an estate reads them once for the tenant: `users`)."""
     reader = run.readers[run.tenant_b]
     run.sign_in.app(reader, run.tenant_b)  # tenant B's discovery, shared by the sync app's sign-in
     live = run.later(live_sign_in, run) if live_probe else None
@@ -240,8 +240,9 @@ def read_exchange_tenant(run: Run, live_probe: bool = True) -> dict[str, Any]:
                                           {"$select": RESOURCE_SP_COLUMNS}),
         "domains": run.later(graph.all, "domains", {"$select": "id,isVerified,isDefault"}),
         "policies": run.later(graph.all, "identity/conditionalAccess/policies", {"$select": POLICY_COLUMNS}),
-        "users": run.later(graph.all, "users", {"$select": USER_COLUMNS, "$top": "999"}),
     }
+    if users:
+        reads["users"] = run.later(read_users, graph)
     sp = graph.optional(f"servicePrincipals(appId='{run.app_id}')", {"$select": SP_COLUMNS})
     grants = run.later(graph.all, f"servicePrincipals/{sp['id']}/appRoleAssignments") if sp else None
     application = read_application(run, graph, sp)
@@ -249,6 +250,11 @@ def read_exchange_tenant(run: Run, live_probe: bool = True) -> dict[str, Any]:
             "live_token": live.result() if live else {}, "grants": grants.result() if grants else [],
             "application": application,
             **{name: read.result() for name, read in reads.items()}}
+
+
+def read_users(graph: Api) -> list[dict[str, Any]]:
+    """Every user of tenant B (MBX-006's evidence), 999 a page."""
+    return graph.all("users", {"$select": USER_COLUMNS, "$top": "999"})
 
 
 def read_application(run: Run, graph: Api, sp: dict[str, Any] | None) -> dict[str, Any] | None:

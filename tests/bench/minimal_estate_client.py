@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import yaml
-from minimal_client import Run, SignIn, Wire, read_dynamics, read_exchange_tenant, secret
+from minimal_client import Run, SignIn, Wire, read_dynamics, read_exchange_tenant, read_users, secret
 
 TARGETS_AT_ONCE = 64
 
@@ -63,15 +63,19 @@ def main() -> None:
     estate = Estate(config)
     runs = [estate.target(raw) for raw in config["targets"]]
     tenants: dict[tuple[str, str], Future[dict[str, Any]]] = {}
+    users: dict[str, Future[dict[str, Any]]] = {}
     with ThreadPoolExecutor(max_workers=TARGETS_AT_ONCE) as targets:
-        for run in runs:  # tenant B's reads once per (tenant, app): the ones with the app's secret sign in as it
+        for run in runs:  # tenant B's reads once per (tenant, app), its users once per tenant
             key = (run.tenant_b, run.app_id)
             if key not in tenants:
                 live = (run.app_id, run.tenant_b) in estate.secrets
-                tenants[key] = targets.submit(tolerant, read_exchange_tenant, run, live)
+                tenants[key] = targets.submit(tolerant, read_exchange_tenant, run, live, False)
+            if run.tenant_b not in users:
+                users[run.tenant_b] = targets.submit(tolerant, lambda r: {"users": read_users(r.graph(r.tenant_b))},
+                                                     run)
         dynamics = [targets.submit(tolerant, read_dynamics, run) for run in runs]
         a = [future.result() for future in dynamics]
-        b = [future.result() for future in tenants.values()]
+        b = [future.result() for future in [*tenants.values(), *users.values()]]
     finished = time.monotonic()
     estate.pool.shutdown()
     estate.wire.close()
@@ -79,7 +83,7 @@ def main() -> None:
     print(json.dumps({
         "requests": estate.wire.requests, "wall_s": round(finished - STARTED, 4),
         "first_request_s": round(first - STARTED, 4), "started": STARTED, "first_request_at": first,
-        "targets": len(runs), "tenant_app_pairs": len(tenants),
+        "targets": len(runs), "tenant_app_pairs": len(tenants), "tenants_b": len(users),
         "failed": sum(1 for x in [*a, *b] if "failed" in x),
         "rows": {"mailboxes": sum(len(x.get("mailboxes", [])) for x in a),
                  "users": sum(len(x.get("users", [])) for x in b)},

@@ -7,6 +7,7 @@ from typing import Any
 from rule_samples import fix, judged, verdicts
 
 from checks.model import Status
+from checks.probes.tenant import index_by_address
 from checks.rules.mailbox_recipient import mailbox_address_belongs_to_a_recipient
 
 PROFILE_ID = "3f6e2d1c-0b9a-4c8d-a7e6-5f4e3d2c1b0a"
@@ -34,7 +35,8 @@ def recipients(*users: dict[str, Any]) -> dict[str, Any]:
 
 
 def check(mailboxes: dict[str, Any], found: dict[str, Any]) -> list[Any]:
-    return judged(mailbox_address_belongs_to_a_recipient, mailboxes, found, DOMAINS)
+    index = index_by_address(found.get("rows") or [])  # what the recipient_index probe derives from `found`
+    return judged(mailbox_address_belongs_to_a_recipient, mailboxes, found, index, DOMAINS)
 
 
 def test_mbx_006_passes_for_an_enabled_licensed_user_and_a_queues_shared_mailbox() -> None:
