@@ -23,6 +23,8 @@ from .progress import ProgressLine
 from .settings import EstateSettings, RunOptions, Settings, TargetSpec
 from .terminal import line_width, use_color
 
+SARIF_RUNS_GITHUB_TAKES = 20  # "Runs per file: 20" (GitHub Docs, SARIF results exceed limits)
+
 if TYPE_CHECKING:
     from .report.estate import EstateReport
     from .signing import SigningKey
@@ -130,6 +132,10 @@ def write_estate_files(estate: EstateReport, options: RunOptions, key: SigningKe
         if options.verbosity >= 0:
             for path in paths:
                 print(f"wrote {path}", file=sys.stderr)
+        if "sarif" in formats and len(estate.targets) > SARIF_RUNS_GITHUB_TAKES:
+            print(f"xtcheck: note: xtcheck.sarif has a run per target ({len(estate.targets):,}); GitHub code scanning "
+                  f"takes at most {SARIF_RUNS_GITHUB_TAKES} runs in one file: upload the SARIF of shares of at most "
+                  f"{SARIF_RUNS_GITHUB_TAKES} targets (--shard I/N)", file=sys.stderr)
         sign(paths, key, options)
     except XtcheckError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)

@@ -34,4 +34,18 @@ def target_run(item: TargetReport, *, problems_only: bool = True) -> dict[str, A
     sarif_run: dict[str, Any] = log["runs"][0]
     sarif_run["automationDetails"] = {"id": f"xtcheck/{item.target.name}/"}
     sarif_run["properties"] = {"target": item.target.name, **sarif_run["properties"]}
+    return referenced_rules_only(sarif_run)
+
+
+def referenced_rules_only(sarif_run: dict[str, Any]) -> dict[str, Any]:
+    """The run with only the rules its results name (re-indexed). The catalog's rules with their help are about
+    100 KB; repeated in each of 500 runs they would be most of the file, and a target that passes needs none."""
+    driver = sarif_run["tool"]["driver"]
+    used = {result["ruleId"] for result in sarif_run.get("results", [])}
+    rules = [rule for rule in driver.get("rules", []) if rule["id"] in used]
+    index = {rule["id"]: n for n, rule in enumerate(rules)}
+    driver["rules"] = rules
+    for result in sarif_run.get("results", []):
+        if "ruleIndex" in result:
+            result["ruleIndex"] = index[result["ruleId"]]
     return sarif_run

@@ -125,6 +125,10 @@ def test_sarif_has_a_valid_run_per_target_each_in_a_category_of_its_own() -> Non
     assert len(set(ids)) == len(ids)
     alpha = log["runs"][names.index("alpha.crm4.dynamics.com")]
     assert {r["ruleId"] for r in alpha["results"]} == {"PRF-001", "MBX-001", "MBX-003", "EWS-001"}
+    for run in log["runs"]:  # each run carries the rules its results name, and each index points at its own
+        rules = run["tool"]["driver"]["rules"]
+        assert sorted(rule["id"] for rule in rules) == sorted({r["ruleId"] for r in run["results"]})
+        assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run["results"])
 
 
 def test_markdown_has_the_overview_unreadable_and_forecast_with_names_escaped() -> None:
