@@ -189,15 +189,24 @@ def collector_paused() -> Iterator[None]:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    """What changed between two JSON reports; exit 1 on a regression at or above the floor."""
-    from . import drift
+    """What changed between two JSON reports (single-target or estate); exit 1 on a regression at or above the
+    floor."""
+    from . import drift, estate_drift
 
     try:
         verify = verifier(args)
-        old, new = drift.read(Path(args.old), verify), drift.read(Path(args.new), verify)
+        old, new = estate_drift.read_either(Path(args.old), verify), estate_drift.read_either(Path(args.new), verify)
+        problem = estate_drift.mixed(old, new, (args.old, args.new))
+        if problem is not None:
+            raise problem
     except XtcheckError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if estate_drift.is_estate(old):
+        estates = estate_drift.compare_estates(old, new, args.min_severity)
+        labels = (f"{args.old} ({old['estate']['started']})", f"{args.new} ({new['estate']['started']})")
+        print("\n".join(estate_drift.render_estate(estates, *labels)))
+        return 1 if estates.regressions else 0
     changes = drift.compare(old, new, args.min_severity)
     labels = (f"{args.old} ({old['run']['started']})", f"{args.new} ({new['run']['started']})")
     print("\n".join(drift.render(changes, *labels)))

@@ -62,8 +62,11 @@ def read(path: Path, verify: Callable[[bytes, Path], None] | None = None) -> dic
     passing subjects checked for the fields a comparison reads. Not the whole schema per finding: jsonschema takes
     half a millisecond a finding, minutes for a large report; these checks take microseconds. With `verify`
     (checks/signing.py), the signature is checked first, on the very bytes that are then parsed."""
-    name = shown(path)
-    data = document(path, verify)
+    return validated(document(path, verify), shown(path))
+
+
+def validated(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """A single-target report's document (`document`), validated as `read` says; a ReportError otherwise."""
     version = data.get("schema_version")
     if version not in _SCHEMAS:
         raise ReportError(f"{name} is an xtcheck JSON report of schema version {brief(version)}; this xtcheck reads "

@@ -67,8 +67,11 @@ def merge_reports(paths: Sequence[Path], verify: Verify | None = None) -> Estate
 def read_estate(path: Path, verify: Verify | None = None) -> dict[str, Any]:
     """An estate JSON report, validated cheaply: its header and each target's head against the schema (findings and
     passing subjects emptied), then each finding and list of passing subjects for the fields a merge reads."""
-    name = shown(path)
-    data = document(path, verify)
+    return validated_estate(document(path, verify), shown(path))
+
+
+def validated_estate(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """An estate report's document (`drift.document`), validated as `read_estate` says; a ReportError otherwise."""
     if data.get("kind") != KIND:
         raise ReportError(f"{name} is not an estate report (no kind \"estate\"): merge the xtcheck-report.json that "
                           "each --shard run of an estate wrote")

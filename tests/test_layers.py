@@ -27,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "rules": ("checks.rules",),
     "engine": ("checks.evidence", "checks.engine", "checks.facts"),
     "run": ("checks.audit", "checks.waivers", "checks.drift", "checks.snapshot", "checks.doctor", "checks.signing",
-            "checks.estate", "checks.merge"),
+            "checks.estate", "checks.merge", "checks.estate_drift"),
     "report": ("checks.report",),
     "commands": ("checks.commands", "checks.estate_commands", "checks.runflags", "checks.helpdesk",
                  "checks.pytest_plugin", "checks.cli", "checks.__main__",

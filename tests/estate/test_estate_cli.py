@@ -78,3 +78,26 @@ def test_a_missing_share_is_named_and_never_passes(estate: Path, tmp_path: Path,
     code = main(["merge", str(folder / "xtcheck-report.json"), "--color", "never"])
     out = capsys.readouterr().out
     assert code in (1, 3) and "2" in out and "missing" in out.lower()
+
+
+def test_diff_of_two_estate_runs_names_the_target_that_regressed(start_sandbox: Callable[..., Sandbox],
+                                                                  tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    cloud = start_sandbox(three_environments())
+    config = estate_config(cloud, tmp_path)
+    before, after = tmp_path / "before", tmp_path / "after"
+    assert main(["audit", "--config", str(config), "--format", "json", "-o", str(before), "-q"]) == 0
+    cloud.add_fault("status", service="dataverse:emea", status=500, count=None)
+    assert main(["audit", "--config", str(config), "--format", "json", "-o", str(after), "-q"]) == 3
+    capsys.readouterr()
+    old, new = str(before / "xtcheck-report.json"), str(after / "xtcheck-report.json")
+    assert main(["diff", old, new]) == 1
+    out = capsys.readouterr().out
+    assert "target emea" in out and "target prod" not in out and "REGRESSION" in out
+    assert out.strip().splitlines()[-1].endswith("regressions; 1 of 3 targets changed")
+    assert main(["diff", new, old]) == 0  # the way back resolves it
+    single = tmp_path / "single"
+    assert main(["demo", "-q", "--format", "json", "-o", str(single)]) in (0, 1, 3)
+    capsys.readouterr()
+    assert main(["diff", old, str(single / "xtcheck-report.json")]) == 2
+    assert "estate report" in capsys.readouterr().err
