@@ -14,7 +14,6 @@ from . import __version__
 from .crash import crashed, open_closed_streams
 from .exits import EXIT_CRASH, EXIT_ERROR, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .model import Severity
-from .sandbox.options import add_estate_options, estate_size
 from .terminal import COLOR_CHOICES
 
 __all__ = ["EXIT_CRASH", "EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
@@ -97,6 +96,19 @@ def _seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
     return value
+
+
+# A sandbox estate's size (checks/sandbox/options.py holds the same bounds; the parser is built on every run, so it
+# imports nothing of the sandbox, and a test keeps the two equal).
+SMALLEST_ESTATE, LARGEST_ESTATE = 14, 10_000
+
+
+def estate_size(text: str) -> int:
+    """An estate's number of environments for --environments (demo, sandbox serve)."""
+    if not text.strip().isdigit() or not SMALLEST_ESTATE <= int(text) <= LARGEST_ESTATE:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}: give a whole number from {SMALLEST_ESTATE} (one environment "
+                                         f"of each kind the sandbox estate has) to {LARGEST_ESTATE}")
+    return int(text)
 
 
 def _timeout_option(parser: argparse.ArgumentParser) -> None:
@@ -300,7 +312,14 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                             "(default: no cap, Graph's own 100 per page, up to 999 with $top)")
     serve.add_argument("--mailboxes", type=int, metavar="N",
                        help="add N generated healthy mailboxes to the first environment (large-tenant tests)")
-    add_estate_options(serve)
+    serve.add_argument("--environments", type=estate_size, metavar="N",
+                       help=f"serve an estate instead of --scenario: N environments ({SMALLEST_ESTATE} or more) of "
+                            "tenant A over two tenants B, some broken on purpose (checks/sandbox/estate.py), and the "
+                            "Power Platform admin API; the config written discovers them (dynamics.environments: "
+                            "all); with --mailboxes, that many mailboxes per cross-tenant profile (default 3)")
+    serve.add_argument("--targets", action="store_true",
+                       help="with --environments: the config lists every cross-tenant profile under targets: "
+                            "instead of discovering the environments")
     listing = actions.add_parser("list", help="list the built-in scenarios",
                                  description="List the built-in scenarios with what each one breaks.")
     listing.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")

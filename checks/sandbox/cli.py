@@ -12,11 +12,10 @@ from typing import Any
 
 from ..exits import EXIT_OK, EXIT_USAGE
 from .estate import estate_scenario
-from .options import add_estate_options
 from .scenario import ScenarioError, builtin_names, load, load_raw, scenario_table
 from .server import Sandbox
 
-__all__ = ["add_estate_options", "run"]
+__all__ = ["run"]
 
 _SHOWN = 20  # Dataverse origins the banner lists; an estate's others are in the config and the admin API
 

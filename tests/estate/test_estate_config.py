@@ -113,3 +113,10 @@ def test_the_sync_apps_secret_goes_only_to_the_targets_of_that_app_and_tenant(tm
     del config["app"]["client_id"]
     with pytest.raises(ConfigError, match=r"^app\.secret: .*app\.client_id"):
         loaded(tmp_path, config)
+
+
+def test_the_command_line_and_the_sandbox_agree_on_an_estates_size() -> None:
+    from checks import cli
+    from checks.sandbox import options
+
+    assert (cli.SMALLEST_ESTATE, cli.LARGEST_ESTATE) == (options.SMALLEST_ESTATE, options.LARGEST_ESTATE)
