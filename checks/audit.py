@@ -66,15 +66,18 @@ class Session:
     @classmethod
     def open(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None,
              timeout: float | None = DEFAULT_TIMEOUT, progress: Listener | None = None, readers: int = READERS,
-             shared: SharedReads | None = None, per_host: int | None = None) -> Session:
-        """`per_host`: requests in flight to one host at once (None: http.client.PER_HOST)."""
+             shared: SharedReads | None = None, per_host: int | None = None,
+             wide: Mapping[str, int] | None = None) -> Session:
+        """`per_host`: requests in flight to one host at once (None: http.client.PER_HOST); `wide`: origins with a
+        bound of their own."""
         from .http.auth import Tokens
         from .http.client import PER_HOST, Http
 
         admin_api = settings.cloud.exchange_resource if settings.exchange_admin_api else None
         http = Http(settings.cloud.login, settings.ca_bundle, options=settings.http, transport=transport,
                     graph_origin=settings.cloud.graph, exchange_admin_origin=admin_api,
-                    on_response=progress.response if progress else None, per_host=per_host or PER_HOST)
+                    on_response=progress.response if progress else None, per_host=per_host or PER_HOST,
+                    wide=wide)
         return cls(http, Tokens(settings, http), Workers(readers) if readers > 0 else None,
                    Deadline.after(timeout) if timeout is not None else None, shared, progress)
 

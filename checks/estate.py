@@ -37,13 +37,15 @@ if TYPE_CHECKING:
     from .progress import Listener
 
 Keeper = Callable[[TargetSpec, Settings, AuditResult], None]
-READERS = 128  # reads at once across the estate
-# Requests in flight to one host at once. A single target's run keeps to http.client.PER_HOST (4); an estate's sign-ins
-# all go to the one login host and every tenant B's Graph reads to the one Graph host, where Microsoft's limits are
-# per tenant and app, not per host: 4 would queue 500 targets' sign-ins behind each other. Each Dataverse
-# environment is a host of its own.
-PER_HOST = 16
-TARGETS_AT_ONCE = 64  # targets whose checks run at once; their reads queue for the READERS
+READERS = 256  # reads at once across the estate
+# Requests in flight to one host at once. A single target's run keeps to http.client.PER_HOST (4) everywhere. In an
+# estate, every sign-in goes to the one login host and every tenant B's Graph reads to the one Graph host, where
+# Microsoft's limits are per tenant and app, not per host: those get SHARED_HOSTS, or 500 targets' sign-ins would
+# queue behind each other. Each Dataverse environment is a host of its own and gets PER_ENVIRONMENT: its few reads
+# then share one or two connections (a TLS handshake each, on both sides) while the other targets keep the wire busy.
+SHARED_HOSTS = 16
+PER_ENVIRONMENT = 2
+TARGETS_AT_ONCE = 512  # targets whose checks run at once; their reads queue for the READERS
 API_VERSION = "2020-10-01"  # the Power Platform admin API version Microsoft's "List environments" page shows
 
 
@@ -64,7 +66,7 @@ def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | Non
     handed each target's whole result (its evidence too) as soon as it is done: the evidence snapshots."""
     started = _now()
     session = Session.open(estate.shared, transport=transport, timeout=timeout, progress=progress, readers=READERS,
-                           shared=SharedReads(), per_host=PER_HOST)
+                           shared=SharedReads(), per_host=PER_ENVIRONMENT, wide=_shared_hosts(estate))
     try:
         found = discover(estate, session) if estate.discover else listed(estate)
         specs = named(found.targets)
@@ -99,6 +101,13 @@ def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session
         return []
     with ThreadPoolExecutor(max_workers=min(TARGETS_AT_ONCE, len(specs)), thread_name_prefix="xtcheck-target") as pool:
         return list(pool.map(one, specs))
+
+
+def _shared_hosts(estate: EstateSettings) -> dict[str, int]:
+    """The origins every target uses: login, Graph, the Exchange resource, the Power Platform admin API."""
+    cloud = estate.shared.cloud
+    origins = (cloud.login, cloud.graph, cloud.exchange_resource, estate.admin_api or cloud.bap)
+    return {origin: SHARED_HOSTS for origin in origins if origin}
 
 
 def listed(estate: EstateSettings) -> Discovered:

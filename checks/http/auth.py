@@ -55,7 +55,7 @@ class Tokens:
         self._settings = settings
         self.http = http
         self._prompt = prompt or _to_stderr
-        self._clients: dict[tuple[str, str, str], SignIn] = {}
+        self._clients: dict[tuple[str, ...], SignIn] = {}
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._guard = threading.Lock()
         self._interactive = threading.Lock()  # one device code prompt at a time: the admin answers them in turn
@@ -95,7 +95,7 @@ class Tokens:
         who = _who(credential)
         key = _key(credential)
         with self._lock((*key, "" if credential.device_code else resource)):
-            client = self._client(key, credential)
+            client = self._client(key if credential.device_code else (*key, resource), credential)
             if refused:
                 client.forget(refused)
             try:
@@ -143,7 +143,11 @@ class Tokens:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def _client(self, key: tuple[str, str, str], credential: Credential) -> SignIn:
+    def _client(self, key: tuple[str, ...], credential: Credential) -> SignIn:
+        """The msal client for `key`: an identity, and for all but a device code identity one resource. A token
+        cache per resource, because msal searches its cache entry by entry before each sign-in: one cache holding
+        the tokens of an estate's 500 environments made 500 sign-ins cost 500 x 500 comparisons. The device code
+        identity keeps one client, so the admin is asked once and its refresh token serves the other resources."""
         if key not in self._clients:
             with self._authority_lock(credential.tenant_id):  # a second identity there waits, then reads the cache
                 if key not in self._clients:  # (or another resource's sign-in of this identity built it meanwhile)

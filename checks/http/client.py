@@ -8,9 +8,10 @@ import socket
 import ssl
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,9 +41,11 @@ class HostLimit(httpx.BaseTransport):
     waiting for an answer are shut down, so a stalled read fails at once instead of holding a thread."""
 
     def __init__(self, inner: httpx.BaseTransport, per_host: int = PER_HOST,
-                 on_response: ResponseHook | None = None) -> None:
+                 on_response: ResponseHook | None = None, wide: Mapping[str, int] | None = None) -> None:
+        """`wide`: hosts (host[:port], as requests name them) with a bound of their own instead of `per_host`."""
         self._inner = inner
         self._per_host = per_host
+        self._wide = dict(wide or {})
         self._on_response = on_response
         self._lock = threading.Lock()
         self._slots: dict[str, threading.BoundedSemaphore] = {}
@@ -77,7 +80,7 @@ class HostLimit(httpx.BaseTransport):
     def _slot(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
             if host not in self._slots:
-                self._slots[host] = threading.BoundedSemaphore(self._per_host)
+                self._slots[host] = threading.BoundedSemaphore(self._wide.get(host, self._per_host))
             return self._slots[host]
 
     def _refuse_when_closed(self, request: httpx.Request) -> None:
@@ -143,14 +146,16 @@ class Http:
                  options: HttpOptions | None = None, transport: httpx.BaseTransport | None = None,
                  retry: RetryPolicy | None = None, graph_origin: str | None = None,
                  exchange_admin_origin: str | None = None, per_host: int = PER_HOST,
-                 on_response: ResponseHook | None = None, run_deadline: float | None = None) -> None:
+                 on_response: ResponseHook | None = None, run_deadline: float | None = None,
+                 wide: Mapping[str, int] | None = None) -> None:
         """`graph_origin` is the only host a `$batch` of GETs may go to; `exchange_admin_origin` is set only when the
         operator opted in to the Exchange admin API (Get- only); `run_deadline` (time.monotonic()) is when the
-        command must be done: no request outlives it."""
+        command must be done: no request outlives it; `wide`: origins with a bound of their own (HostLimit)."""
         options = options or HttpOptions()
         self.log = RequestLog()
         base = transport or Network(tls_context(ca_bundle))
-        self._limit = HostLimit(base, per_host, on_response)
+        hosts = {urlsplit(origin).netloc: bound for origin, bound in (wide or {}).items()}
+        self._limit = HostLimit(base, per_host, on_response, hosts)
         guard = ReadOnlyGuard(self._limit, login_origin, self.log, exchange_admin_origin, graph_origin)
         self._transport = RetryTransport(guard, retry or RetryPolicy.configured(options),
                                          Bounds(options, run_deadline))

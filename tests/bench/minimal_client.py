@@ -71,11 +71,14 @@ DATAVERSE_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "O
 
 
 class Wire:
-    """One httpx client for every request (msal's too), counting them and noting when the first one left."""
+    """An httpx client per origin for every request (msal's too), counting them and noting when the first one left.
+    A client per origin, as xtcheck's transport keeps a pool per origin: one pool shared by 500 origins closes
+    connections another thread has just started a request on (encode/httpcore#1110), and scans every connection
+    for each request."""
 
     def __init__(self, ca_bundle: str) -> None:
-        self.client = httpx.Client(verify=ssl.create_default_context(cafile=ca_bundle), timeout=600,
-                                   event_hooks={"request": [self._sent]})
+        self._context = ssl.create_default_context(cafile=ca_bundle)
+        self._clients: dict[str, httpx.Client] = {}
         self.requests = 0
         self.first: float | None = None
         self.documents: dict[str, dict[str, Any]] = {}  # OIDC discovery documents msal read, by URL
@@ -87,18 +90,28 @@ class Wire:
             if self.first is None:
                 self.first = time.monotonic()
 
+    def client(self, url: str) -> httpx.Client:
+        origin = httpx.URL(url).copy_with(path="/", query=None, fragment=None)
+        key = f"{origin.scheme}://{origin.netloc.decode()}"
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = httpx.Client(verify=self._context, timeout=600,
+                                                  event_hooks={"request": [self._sent]})
+            return self._clients[key]
+
     # msal's http_client interface: get, post, close
     def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
-        response = self.client.get(url, params=params, headers=headers)
+        response = self.client(url).get(url, params=params, headers=headers)
         if url.endswith("/.well-known/openid-configuration") and response.status_code == 200:
             self.documents[url] = response.json()
         return response
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
-        return self.client.post(url, params=params, data=data, headers=headers)
+        return self.client(url).post(url, params=params, data=data, headers=headers)
 
     def close(self) -> None:
-        self.client.close()
+        for client in self._clients.values():
+            client.close()
 
 
 class Api:
@@ -128,7 +141,7 @@ class Api:
         return items
 
     def _get(self, url: str, params: Mapping[str, str] | None) -> dict[str, Any]:
-        response = self.wire.client.get(url, params=params, headers=self.headers)
+        response = self.wire.client(url).get(url, params=params, headers=self.headers)
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body
