@@ -14,9 +14,9 @@ client id. An environment it cannot read is an `Unreadable` with the reason and 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .progress import Listener
 
 Keeper = Callable[[TargetSpec, Settings, AuditResult], None]
+Start = Callable[[int, Iterable[TargetSpec]], None]  # an environment's place in the list, and its targets
 READERS = 256  # reads at once across the estate
 # Requests in flight to one host at once. A single target's run keeps to http.client.PER_HOST (4) everywhere. In an
 # estate, every sign-in goes to the one login host and every tenant B's Graph reads to the one Graph host, where
@@ -45,6 +46,7 @@ READERS = 256  # reads at once across the estate
 # then share one or two connections (a TLS handshake each, on both sides) while the other targets keep the wire busy.
 SHARED_HOSTS = 16
 PER_ENVIRONMENT = 2
+DISCOVERING_AT_ONCE = 64  # environments whose profiles are read at once (their targets then start at once)
 TARGETS_AT_ONCE = 512  # targets whose checks run at once; their reads queue for the READERS
 API_VERSION = "2020-10-01"  # the Power Platform admin API version Microsoft's "List environments" page shows
 
@@ -63,44 +65,70 @@ def audit_estate(estate: EstateSettings, *, transport: httpx.BaseTransport | Non
                  shard: tuple[int, int] | None = None, keep: Keeper | None = None) -> EstateResult:
     """Every target of `estate` (discovered first when asked), audited at once under one deadline; with `shard`
     (I, N), only the I-th of N deterministic shares of the targets (the rest is another machine's). `keep` is
-    handed each target's whole result (its evidence too) as soon as it is done: the evidence snapshots."""
+    handed each target's whole result (its evidence too) as soon as it is done: the evidence snapshots.
+
+    A discovered environment's targets start as soon as its profiles are read, not when the last environment's
+    are: one slow environment does not hold the others back, and the reads the targets share (one tenant B's
+    users, a page at a time) start early."""
     started = _now()
     session = Session.open(estate.shared, transport=transport, timeout=timeout, progress=progress, readers=READERS,
                            shared=SharedReads(), per_host=PER_ENVIRONMENT, wide=_shared_hosts(estate))
     try:
-        found = discover(estate, session) if estate.discover else listed(estate)
-        specs = named(found.targets)
-        if shard is not None:
-            chosen = set(shard_of([spec.name for spec in specs], *shard))
-            specs = [spec for spec in specs if spec.name in chosen]
-        results = _audit_all(estate, specs, session, started, keep)
+        with ThreadPoolExecutor(max_workers=TARGETS_AT_ONCE, thread_name_prefix="xtcheck-target") as pool:
+            auditor = _Auditor(estate, session, started, pool, shard, keep)
+            found = discover(estate, session, auditor.start) if estate.discover else listed(estate, auditor.start)
+            results = auditor.results()
     finally:
         session.close()
-    completeness = [*found.completeness, *([f"shard {shard[0]} of {shard[1]}: {len(specs)} of the estate's "
-                                            f"{len(found.targets)} targets"] if shard else [])]
+    completeness = [*found.completeness, *([f"shard {shard[0]} of {shard[1]}: {len(results)} of the estate's "
+                                            f"{auditor.named} targets"] if shard else [])]
     return EstateResult(results, found.unreadable, __version__, _iso(started), _iso(_now()), session.attestation(),
                         tuple(outside(completeness)), shard)
 
 
-def _audit_all(estate: EstateSettings, specs: list[TargetSpec], session: Session, started: dt.datetime,
-               keep: Keeper | None) -> list[TargetResult]:
-    """Each target's audit, TARGETS_AT_ONCE at a time; results in the targets' order."""
-    done = itertools.count(1)
+class _Auditor:
+    """Starts each target's audit as its specs become known (`start`, from any thread), in a pool of
+    TARGETS_AT_ONCE; `results` waits for them, in the order the targets were found (the environments' order)."""
 
-    def one(spec: TargetSpec) -> TargetResult:
-        settings = estate.settings_for(spec)
-        result = audit_target(settings, session, started)
-        if keep is not None:
-            keep(spec, settings, result)
-        if session.progress is not None:
-            session.progress.audited(next(done), len(specs))
+    def __init__(self, estate: EstateSettings, session: Session, started: dt.datetime, pool: ThreadPoolExecutor,
+                 shard: tuple[int, int] | None, keep: Keeper | None) -> None:
+        self._estate, self._session, self._started, self._pool = estate, session, started, pool
+        self._shard, self._keep = shard, keep
+        self._lock = threading.Lock()
+        self._futures: dict[int, list[Future[TargetResult]]] = {}
+        self._done = 0
+        self.named = 0  # targets found, before the shard's choice
+
+    def start(self, order: int, specs: Iterable[TargetSpec]) -> None:
+        """Name `specs` (the targets of one environment, or every listed target), keep this shard's, start them."""
+        chosen = named(specs)
+        with self._lock:
+            self.named += len(chosen)
+        if self._shard is not None:
+            mine = set(shard_of([spec.name for spec in chosen], *self._shard))
+            chosen = [spec for spec in chosen if spec.name in mine]
+        futures = [self._pool.submit(self._one, spec) for spec in chosen]
+        with self._lock:
+            self._futures[order] = futures
+
+    def results(self) -> list[TargetResult]:
+        with self._lock:
+            ordered = [future for order in sorted(self._futures) for future in self._futures[order]]
+        return [future.result() for future in ordered]
+
+    def _one(self, spec: TargetSpec) -> TargetResult:
+        settings = self._estate.settings_for(spec)
+        result = audit_target(settings, self._session, self._started)
+        if self._keep is not None:
+            self._keep(spec, settings, result)
+        progress = self._session.progress
+        if progress is not None:
+            with self._lock:
+                self._done += 1
+                done, total = self._done, sum(len(f) for f in self._futures.values())
+            progress.audited(done, max(done, total))
         return TargetResult(_target(spec, result.run.exchange_tenant, result.run.client_id), result.findings,
                             result.run)
-
-    if not specs:
-        return []
-    with ThreadPoolExecutor(max_workers=min(TARGETS_AT_ONCE, len(specs)), thread_name_prefix="xtcheck-target") as pool:
-        return list(pool.map(one, specs))
 
 
 def _shared_hosts(estate: EstateSettings) -> dict[str, int]:
@@ -110,9 +138,10 @@ def _shared_hosts(estate: EstateSettings) -> dict[str, int]:
     return {origin: SHARED_HOSTS for origin in origins if origin}
 
 
-def listed(estate: EstateSettings) -> Discovered:
-    """The targets the config lists (`targets:`), nothing discovered."""
+def listed(estate: EstateSettings, start: Start) -> Discovered:
+    """The targets the config lists (`targets:`), nothing discovered; `start` is handed them all."""
     count = len(estate.targets)
+    start(0, estate.targets)
     return Discovered(list(estate.targets), [], [f"{count} target{'s' if count != 1 else ''} listed under targets: "
                                                  "in the config (environments not listed there were not audited)"])
 
@@ -143,18 +172,21 @@ def named(specs: Iterable[TargetSpec]) -> list[TargetSpec]:
 # -- discovery -----------------------------------------------------------------------------------------------------
 
 
-def discover(estate: EstateSettings, session: Session) -> Discovered:
-    """Tenant A's environments, each active Exchange profile with an OAuth client id in each a target."""
+def discover(estate: EstateSettings, session: Session, start: Start) -> Discovered:
+    """Tenant A's environments, each active Exchange profile with an OAuth client id in each a target; `start` is
+    handed each environment's targets (with the environment's place in the list) as soon as they are known."""
     shared = estate.shared
     environments = list_environments(estate, session)
     with_dataverse = [e for e in environments if _instance_url(e)]
     without = [_display(e) for e in environments if not _instance_url(e)]
-    def reads(environment: dict[str, Any]) -> tuple[list[TargetSpec], Unreadable | None]:
-        return _targets_in(estate, environment, session)
+    def reads(order: int, environment: dict[str, Any]) -> tuple[list[TargetSpec], Unreadable | None]:
+        specs, problem = _targets_in(estate, environment, session)
+        start(order, specs)
+        return specs, problem
 
-    with ThreadPoolExecutor(max_workers=max(1, min(TARGETS_AT_ONCE, len(with_dataverse))),
+    with ThreadPoolExecutor(max_workers=max(1, min(DISCOVERING_AT_ONCE, len(with_dataverse))),
                             thread_name_prefix="xtcheck-discover") as pool:
-        found = list(pool.map(reads, with_dataverse))
+        found = list(pool.map(reads, range(len(with_dataverse)), with_dataverse))
     targets = [spec for specs, _ in found for spec in specs]
     unreadable = [problem for _, problem in found if problem is not None]
     empty = [_display(e) for e, (specs, problem) in zip(with_dataverse, found, strict=True)
