@@ -224,8 +224,11 @@ def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     audit = commands.add_parser(
         "audit", help="check the cross-tenant setup described by a config file (read-only)",
         description="Read the app registration, its consent in tenant B, the email server profile and the mailboxes, "
-                    "and say condition by condition whether sync can work. Nothing is ever written.",
-        epilog="example:\n  xtcheck audit --config xtcheck.yaml --format console,json,junit --fail-on warn\n\n"
+                    "and say condition by condition whether sync can work. Nothing is ever written. A config with "
+                    "targets: (or dynamics.environments: all) audits an estate: every target at once, one report.",
+        epilog="examples:\n  xtcheck audit --config xtcheck.yaml --format console,json,junit --fail-on warn\n"
+               "  xtcheck audit --config estate.yaml --format html,calendar          # every environment\n"
+               "  xtcheck audit --config estate.yaml --shard 2/4 --format json -q   # one machine of four\n\n"
                + _EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     audit.add_argument("--config", required=True, metavar="FILE", help="the YAML or JSON config (see README)")
@@ -239,7 +242,8 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     demo = commands.add_parser(
         "demo", help="audit a built-in sandbox scenario: see xtcheck at work without a tenant",
         description="Start the local sandbox with a scenario, write a config for it, audit it and print the report.",
-        epilog="examples:\n  xtcheck demo\n  xtcheck demo consent-missing\n  xtcheck demo --list",
+        epilog="examples:\n  xtcheck demo\n  xtcheck demo consent-missing\n  xtcheck demo --environments 20\n"
+               "  xtcheck demo --list",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("scenario", nargs="?", default="demo", metavar="SCENARIO",
