@@ -198,14 +198,16 @@ def _address(row: dict[str, Any]) -> str:
         str(address or f"mailbox {row.get('name') or row.get('mailboxid')}")
 
 
-@probe("the environment's organization settings", permissions=(READ_ORGANIZATION,))
+@probe("the environment's organization settings", permissions=(READ_ORGANIZATION,),
+       shared=("settings.environment_url",))
 def organization_settings(apis: Apis) -> dict[str, Any]:
     rows = apis.dataverse().get_all(
         "organizations", {"$select": "name,requireapprovalforuseremail,requireapprovalforqueueemail"}).items
     return rows[0] if rows else {}
 
 
-@probe("the environment's server-side sync alerts", permissions=(READ_TRACELOGS,))
+@probe("the environment's server-side sync alerts", permissions=(READ_TRACELOGS,),
+       shared=("settings.environment_url",))  # (the lookback and the run's clock are the estate's, the same for all)
 def alerts(apis: Apis, thresholds: Thresholds, now: datetime) -> dict[str, Any]:
     """Every warning and error alert of the environment within the lookback: one paged query, never one per mailbox."""
     since = (now - timedelta(days=thresholds.alert_lookback_days)).strftime("%Y-%m-%dT%H:%M:%SZ")

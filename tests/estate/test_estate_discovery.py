@@ -17,7 +17,7 @@ import schemas
 from checks.cli import main
 from checks.config import load_any
 from checks.estate import audit_estate
-from checks.sandbox.estate import estate_scenario
+from checks.sandbox.estate import FIXED, environment_ref, estate_scenario
 from checks.sandbox.server import Sandbox
 from checks.settings import EstateSettings, RunOptions
 
@@ -40,6 +40,19 @@ def test_requests_grow_with_the_targets_not_with_targets_times_shared_reads(
     assert counts[40]["login"] - counts[16]["login"] == targets[40] - targets[16]  # a sign-in per new environment
     per_target = {size: counts[size]["dataverse"] / targets[size] for size in (16, 40)}
     assert abs(per_target[40] - per_target[16]) < 1.0, per_target  # Dataverse: the same few reads per target
+
+
+def test_an_environment_with_two_targets_reads_what_is_the_environments_once(
+        start_sandbox: Callable[..., Sandbox]) -> None:
+    cloud = start_sandbox(environments=14)
+    settings = load_any(cloud.write_config(), RunOptions(), os.environ)
+    assert isinstance(settings, EstateSettings)
+    result = audit_estate(settings, timeout=120)
+    ref = environment_ref(FIXED.index("two-profiles"))
+    assert sum(1 for t in result.targets if t.target.environment_url == cloud.environment_url(ref)) == 2
+    reads = Counter(e.path.rsplit("/", 1)[-1] for e in cloud.log.entries(f"dataverse:{ref}"))
+    assert (reads["emailserverprofiles"], reads["organizations"], reads["tracelogs"], reads["mailboxes"]) == \
+        (1, 1, 1, 2), reads  # the mailboxes are each profile's
 
 
 def test_the_estate_report_counts_what_discovery_could_not_audit(start_sandbox: Callable[..., Sandbox],
