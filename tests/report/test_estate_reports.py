@@ -174,8 +174,19 @@ def test_html_stays_small_for_many_targets_of_many_mailboxes() -> None:
         findings = [*item.findings, *brief_passes("MBX-002", *(f"user{m}@t{n}.com" for m in range(100)))]
         many.append(type(item)(type(item.target)(f"t{n}.crm.dynamics.com", item.target.environment_url), findings,
                                item.run))
-    size = len(rendered("html", sample_estate(targets=many)))
-    assert size < 60 * 40_000, size  # a target's section, its 100 passing mailboxes folded: tens of kB at most
+    text = rendered("html", sample_estate(targets=many))
+    assert len(text) < 60 * 12_000, len(text)  # a passing target: its chain and counts, its findings in the JSON
+    assert text.count("Nothing fails, errs or warns here") == 60 and 'class="check ' not in text
+
+
+def test_html_details_the_findings_of_a_target_that_does_not_pass_only() -> None:
+    text = rendered("html")
+    sections = text.split('<section class="target"')[1:]
+    passing = [s for s in sections if "beta.crm.dynamics.com</h2>" in s]
+    failing = [s for s in sections if "alpha.crm4.dynamics.com</h2>" in s]
+    assert len(passing) == len(failing) == 1
+    assert 'class="check ' not in passing[0] and "Nothing fails, errs or warns here" in passing[0]
+    assert 'class="check check-fail' in failing[0]
 
 
 @pytest.mark.parametrize("fmt", sorted(ESTATE_REPORTERS))
