@@ -90,10 +90,12 @@ def test_a_command_of_one_target_refuses_an_estate_config(tmp_path: Path) -> Non
         load(write(tmp_path, base(environments="all")), RunOptions(), {"XT_SECRET": "x"})
 
 
-def test_shard_on_a_single_target_config_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XT_SECRET", "s3cret-value")  # the process environment, as a shell would set it
-    path = write(tmp_path, base(environment_url="https://contoso.crm4.dynamics.com"))
+def test_shard_on_a_single_target_config_is_a_usage_error(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "reader.secret").write_text("s3cret-value", encoding="utf-8")
+    config = base(environment_url="https://contoso.crm4.dynamics.com")
+    config["credentials"] = [{**c, "client_secret": "file:reader.secret"} for c in config["credentials"]]
+    path = write(tmp_path, config)
     assert main(["audit", "--config", str(path), "--shard", "1/2"]) == 2
     err = capsys.readouterr().err
     assert "--shard" in err and "one environment" in err and len(err.strip().splitlines()) == 1

@@ -97,14 +97,14 @@ def test_what_does_not_verify_is_exit_2_and_says_why(signed: tuple[Path, Path, P
     assert says in err and len(err.splitlines()) == 1
 
 
-def test_rsa_keys_sign_and_encrypted_ones_need_their_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_rsa_keys_sign_and_encrypted_ones_need_their_password(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     private, public = write_key(tmp_path, "rsa", rsa.generate_private_key(65537, 3072), password=b"s3cret-pass")
     args = ["demo", "-q", "--format", "json", "--output-dir", str(tmp_path / "out"), "--sign-key", str(private)]
     assert main(args) == 2
     assert "is encrypted: give its password with --sign-key-password env:NAME" in capsys.readouterr().err
-    monkeypatch.setenv("XT_SIGN_PASSWORD", "s3cret-pass")  # the process environment, as an operator sets it
-    assert main([*args, "--sign-key-password", "env:XT_SIGN_PASSWORD"]) == 1
+    (tmp_path / "sign.password").write_text("s3cret-pass\n", encoding="utf-8")  # as an operator keeps it
+    assert main([*args, "--sign-key-password", f"file:{tmp_path / 'sign.password'}"]) == 1
     signature = json.loads((tmp_path / "out" / "xtcheck-report.json.sig").read_text(encoding="utf-8"))
     assert signature["algorithm"] == "RSA-PSS-SHA256"
     report = str(tmp_path / "out" / "xtcheck-report.json")
