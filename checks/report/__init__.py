@@ -52,16 +52,23 @@ def write_reports(findings: Digest | Iterable[Finding], run: Run, formats: Itera
     before anything is written; a folder that cannot be written is an XtcheckError with one line.
     """
     wanted = file_formats(formats)
-    directory = Path(output_dir)
     if not wanted:
         return []
     report = as_digest(findings)
+    return write_files(wanted, output_dir, lambda name: _bound(REPORTERS[name], report, run))
+
+
+def write_files(formats: Iterable[str], output_dir: Path | str,
+                writer: Callable[[str], Callable[[TextIO], None]]) -> list[Path]:
+    """Write each of `formats` (already checked) into `output_dir`, atomically, with `writer(format)`; the paths in
+    that order. A folder that cannot be written is an XtcheckError of one line."""
+    directory = Path(output_dir)
     try:
         ensure_directory(directory)
         paths = []
-        for name in wanted:
+        for name in formats:
             path = directory / EXTENSIONS[name]
-            write_atomic(path, _bound(REPORTERS[name], report, run))
+            write_atomic(path, writer(name))
             paths.append(path)
     except OSError as exc:
         raise XtcheckError(f"cannot write reports to {directory}: {reason(exc)}; choose another --output-dir") from exc

@@ -35,7 +35,9 @@ def render_estate_console(estate: EstateResult | EstateReport, stream: TextIO, *
     report = as_estate_report(estate)
     paint = Painter(color, unicode_ok(stream))
     pairs = ranked(report)
-    lines = [*_heading(report, paint), *overview_lines([row for row, _ in pairs], paint)]
+    rows = [row for row, _ in pairs]
+    unused = unused_waivers(report)
+    lines = [*_heading(report, rows, paint), *overview_lines(rows, paint)]
     if not quiet:
         lines.extend(unreadable_lines(report.unreadable, paint))
         quiet_ones = 0
@@ -48,7 +50,7 @@ def render_estate_console(estate: EstateResult | EstateReport, stream: TextIO, *
             lines.extend(["", f"{quiet_ones:,} passing target{'s are' if quiet_ones != 1 else ' is'} not detailed "
                               "here (--verbose details every target; the HTML and JSON reports have them all)"])
         lines.extend(forecast_lines(forecast(report), paint))
-        lines.extend(["", *unused_waiver_lines(unused_waivers(report))] if unused_waivers(report) else [])
+        lines.extend(["", *unused_waiver_lines(unused)] if unused else [])
         lines.extend(["", "Completeness", *(f"  {visible_line(s)}" for s in report.completeness)]
                      if report.completeness else [])
         lines.extend(["", *attestation_lines(report.attestation, paint, verbose=verbose)])
@@ -58,14 +60,14 @@ def render_estate_console(estate: EstateResult | EstateReport, stream: TextIO, *
     stream.write(encodable("\n".join(lines) + "\n", stream))
 
 
-def _heading(report: EstateReport, paint: Painter) -> list[str]:
+def _heading(report: EstateReport, rows: Sequence[Row], paint: Painter) -> list[str]:
     outcome = estate_verdict(report)
     shard = shard_text(report.shard)
     return [paint.bold(visible_line(f"xtcheck {report.tool_version} {paint.dash} estate"
                                     f"{f' ({shard})' if shard else ''}")),
             visible_line(f"  run          {report.started} {paint.arrow} {report.finished}"),
             f"  {paint.status(outcome, outcome.value.upper())} {paint.dash} "
-            f"{visible_line(summary_text(report, [row for row, _ in ranked(report)]))}"]
+            f"{visible_line(summary_text(report, rows))}"]
 
 
 def overview_lines(rows: Sequence[Row], paint: Painter) -> list[str]:

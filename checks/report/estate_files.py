@@ -18,10 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import XtcheckError
-from ..files import ensure_directory, write_atomic
 from ..model import EstateResult
-from . import EXTENSIONS, file_formats, reason
+from . import file_formats, write_files
 from .calendar import render_calendar
 from .estate import EstateReport, as_estate_report
 from .estate_console import render_estate_console
@@ -48,20 +46,10 @@ def write_estate_reports(estate: EstateResult | EstateReport, formats: Iterable[
     the paths written, in the order asked. An unknown format is a ConfigError (exit 2) before anything is written;
     a folder that cannot be written is an XtcheckError of one line."""
     wanted = file_formats(formats)
-    directory = Path(output_dir)
     if not wanted:
         return []
     report = as_estate_report(estate)
-    try:
-        ensure_directory(directory)
-        paths = []
-        for name in wanted:
-            path = directory / EXTENSIONS[name]
-            write_atomic(path, _bound(ESTATE_REPORTERS[name], report))
-            paths.append(path)
-    except OSError as exc:
-        raise XtcheckError(f"cannot write reports to {directory}: {reason(exc)}; choose another --output-dir") from exc
-    return paths
+    return write_files(wanted, output_dir, lambda name: _bound(ESTATE_REPORTERS[name], report))
 
 
 def _bound(reporter: EstateReporter, report: EstateReport) -> Callable[[TextIO], None]:

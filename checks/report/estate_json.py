@@ -36,9 +36,11 @@ from .jsonreport import (
     run_object,
     summary_object,
     unused_waiver_objects,
+    write_lines,
 )
 
 KIND = "estate"
+_TARGET_PADS = ("     ", "      ")  # a target's lists and their items, inside the "targets" list
 _ONE_LINE = (", ", ": ")
 
 
@@ -141,13 +143,7 @@ def _write_target(stream: TextIO, item: TargetReport) -> None:
     """A target's head on one line, then a line per finding and per check's passing subjects."""
     head = json.dumps(_target_head(item), ensure_ascii=False, separators=_ONE_LINE)
     stream.write(json_visible(head[:-1]))  # without the closing "}"
-    for key, items in (("findings", (finding_object(f) for f in ordered(item.report.full))),
-                       ("passed", (passed_object(group) for group in passed_by_id(item.report.passed)))):
-        stream.write(f',\n     "{key}": [')
-        opened = False
-        for value in items:
-            stream.write(",\n      " if opened else "\n      ")
-            stream.write(json_visible(json.dumps(value, ensure_ascii=False, separators=_ONE_LINE)))
-            opened = True
-        stream.write("\n     ]" if opened else "]")
+    write_lines(stream, "findings", (finding_object(f) for f in ordered(item.report.full)), *_TARGET_PADS)
+    write_lines(stream, "passed", (passed_object(group) for group in passed_by_id(item.report.passed)),
+                *_TARGET_PADS)
     stream.write("}")

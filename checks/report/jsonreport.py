@@ -27,19 +27,21 @@ def render_json(findings: Digest | Iterable[Finding], run: Run, stream: TextIO) 
     report = as_digest(findings)
     head = json.dumps(_head(report, run), indent=2, ensure_ascii=False)
     stream.write(json_visible(head[:-2]))  # without the closing "\n}"
-    _write_lines(stream, "findings", (finding_object(finding) for finding in ordered(report.full)))
-    _write_lines(stream, "passed", (passed_object(group) for group in passed_by_id(report.passed)))
+    write_lines(stream, "findings", (finding_object(finding) for finding in ordered(report.full)))
+    write_lines(stream, "passed", (passed_object(group) for group in passed_by_id(report.passed)))
     stream.write("\n}\n")
 
 
-def _write_lines(stream: TextIO, key: str, items: Iterable[dict[str, Any]]) -> None:
-    stream.write(f',\n  "{key}": [')
+def write_lines(stream: TextIO, key: str, items: Iterable[dict[str, Any]], key_pad: str = "  ",
+                item_pad: str = "    ") -> None:
+    """`, "key": [` and each item on a line of its own, indented: written as it goes, never held whole."""
+    stream.write(f',\n{key_pad}"{key}": [')
     opened = False
     for item in items:
-        stream.write(",\n    " if opened else "\n    ")
+        stream.write(f",\n{item_pad}" if opened else f"\n{item_pad}")
         stream.write(json_visible(json.dumps(item, ensure_ascii=False, separators=_ONE_LINE)))
         opened = True
-    stream.write("\n  ]" if opened else "]")
+    stream.write(f"\n{key_pad}]" if opened else "]")
 
 
 _ONE_LINE = (", ", ": ")
