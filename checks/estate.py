@@ -53,9 +53,9 @@ API_VERSION = "2020-10-01"  # the Power Platform admin API version Microsoft's "
 
 @dataclass(frozen=True)
 class Discovered:
-    """What discovery found: the targets, the environments it could not make one of, and what it covered."""
+    """What discovery found besides the targets it started: the environments it could not make a target of, and
+    what it covered."""
 
-    targets: list[TargetSpec]
     unreadable: list[Unreadable]
     completeness: list[str]
 
@@ -142,8 +142,8 @@ def listed(estate: EstateSettings, start: Start) -> Discovered:
     """The targets the config lists (`targets:`), nothing discovered; `start` is handed them all."""
     count = len(estate.targets)
     start(0, estate.targets)
-    return Discovered(list(estate.targets), [], [f"{count} target{'s' if count != 1 else ''} listed under targets: "
-                                                 "in the config (environments not listed there were not audited)"])
+    return Discovered([], [f"{count} target{'s' if count != 1 else ''} listed under targets: in the config "
+                           "(environments not listed there were not audited)"])
 
 
 def _target(spec: TargetSpec, exchange_tenant: str, client_id: str) -> Target:
@@ -179,6 +179,7 @@ def discover(estate: EstateSettings, session: Session, start: Start) -> Discover
     environments = list_environments(estate, session)
     with_dataverse = [e for e in environments if _instance_url(e)]
     without = [_display(e) for e in environments if not _instance_url(e)]
+
     def reads(order: int, environment: dict[str, Any]) -> tuple[list[TargetSpec], Unreadable | None]:
         specs, problem = _targets_in(estate, environment, session)
         start(order, specs)
@@ -200,7 +201,7 @@ def discover(estate: EstateSettings, session: Session, start: Start) -> Discover
         statements.append(f"no cross-tenant profile (nothing syncs with another tenant there): {_listed(empty)}")
     if without:
         statements.append(f"without Dataverse (no mailboxes to sync): {_listed(without)}")
-    return Discovered(targets, unreadable, statements)
+    return Discovered(unreadable, statements)
 
 
 def list_environments(estate: EstateSettings, session: Session) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from .exits import EXIT_ERROR, EXIT_USAGE
 from .gate import decide
 from .model import AuditResult, EstateResult, TargetResult
 from .progress import ProgressLine
+from .runflags import load_waivers, run_options, sign, signing_key, verifier
 from .settings import EstateSettings, RunOptions, Settings, TargetSpec
 from .terminal import line_width, use_color
 
@@ -36,7 +37,6 @@ def report_estate(estate: EstateSettings, environ: Mapping[str, str], *,
     """Audit every target of `estate` at once, print the estate's console report, write its files (and, with
     --save-evidence, one snapshot per target in that folder); the exit code is the worst across the targets."""
     from .estate import audit_estate
-    from .runflags import load_waivers, signing_key
 
     options = estate.shared.run
     try:
@@ -64,8 +64,6 @@ def report_estate(estate: EstateSettings, environ: Mapping[str, str], *,
         if options.verbosity >= 0 and written:
             print(f"wrote {len(written)} evidence snapshot{'s' if len(written) != 1 else ''} in "
                   f"{options.save_evidence}", file=sys.stderr)
-        from .runflags import sign
-
         try:
             sign(written, key, options)
         except XtcheckError as exc:
@@ -79,12 +77,20 @@ def report_estate(estate: EstateSettings, environ: Mapping[str, str], *,
 
 def present_estate(result: EstateResult, options: RunOptions, waivers: Sequence[Waiver],
                    environ: Mapping[str, str], key: SigningKey | None = None) -> int:
-    """Each target's waivers and gate, then the console report, the step summary and the files; the exit code."""
-    from .report.estate import as_estate_report, estate_gate
-    from .report.estate_console import render_estate_console
+    """Each target's waivers and gate, then the estate shown; the exit code."""
+    from .report.estate import as_estate_report
 
     estate = as_estate_report(judged(result, options, waivers, dt.datetime.now(dt.UTC).date()))
-    decision = estate_gate(estate)
+    return show_estate(estate, options, environ, key)
+
+
+def show_estate(estate: EstateReport, options: RunOptions, environ: Mapping[str, str],
+                key: SigningKey | None) -> int:
+    """The console report, the GitHub step summary and the files of an estate (a run's or a merge's); the exit
+    code."""
+    from .report.estate import estate_gate
+    from .report.estate_console import render_estate_console
+
     if not options.to_stdout:
         render_estate_console(estate, sys.stdout, color=use_color(options.color, sys.stdout, environ),
                               quiet=options.verbosity < 0, verbose=options.verbosity > 0,
@@ -99,7 +105,7 @@ def present_estate(result: EstateResult, options: RunOptions, waivers: Sequence[
         except OSError as exc:
             print(f"xtcheck: cannot append to GITHUB_STEP_SUMMARY ({shown(summary)}): "
                   f"{exc.strerror or type(exc).__name__}; the job summary was not written", file=sys.stderr)
-    return write_estate_files(estate, options, key) or decision.exit_code
+    return write_estate_files(estate, options, key) or estate_gate(estate).exit_code
 
 
 def judged(result: EstateResult, options: RunOptions, waivers: Sequence[Waiver], today: dt.date) -> EstateResult:
@@ -117,7 +123,6 @@ def judged(result: EstateResult, options: RunOptions, waivers: Sequence[Waiver],
 
 def write_estate_files(estate: EstateReport, options: RunOptions, key: SigningKey | None) -> int | None:
     """The file reports (or the one asked for on stdout); EXIT_USAGE when they cannot be written, else None."""
-    from .runflags import sign
 
     formats = [f for f in options.formats if f != "console"]
     if not formats:
@@ -182,9 +187,6 @@ def snapshot_name(target: str) -> str:
 def cmd_merge(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Join the shares' JSON reports (`audit --shard I/N`) into one estate report: console, files, exit code."""
     from .merge import merge_reports
-    from .report.estate import estate_gate
-    from .report.estate_console import render_estate_console
-    from .runflags import run_options, signing_key, verifier
 
     try:
         options = run_options(args)
@@ -193,8 +195,4 @@ def cmd_merge(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except XtcheckError as exc:
         print(f"xtcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if not options.to_stdout:
-        render_estate_console(estate, sys.stdout, color=use_color(options.color, sys.stdout, environ),
-                              quiet=options.verbosity < 0, verbose=options.verbosity > 0,
-                              width=line_width(sys.stdout, environ))
-    return write_estate_files(estate, options, key) or estate_gate(estate).exit_code
+    return show_estate(estate, options, environ, key)
